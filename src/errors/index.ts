@@ -1,0 +1,145 @@
+/**
+ * Error types shared by every layer. This module imports nothing, so policy, store, engine, service and
+ * the SDK can all throw and recognise the same errors.
+ *
+ * Each failure kind has one class with a stable `code` (what programs match on) and a message that says
+ * what was wrong and how to fix it (what people read). The offending value is kept as a field.
+ */
+
+export type ErrorCode =
+  | "InvalidParameter"
+  | "InvalidKey"
+  | "PathAlreadyBound"
+  | "ContextNotFound"
+  | "ContextNameConflict"
+  | "SessionNotFound"
+  | "SessionNotActive"
+  | "BlobNotFound"
+  | "BlobDigestMismatch"
+  | "CommitConflict"
+  | "StoreUnavailable";
+
+export class CtxSyncError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Input that breaks a documented rule: a bad policy field, a wrong type, a relative mount path. */
+export class InvalidParameterError extends CtxSyncError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("InvalidParameter", message, options);
+  }
+}
+
+/** A context key or session path that is not a clean absolute path (`..`, `.`, empty segments, NUL). */
+export class InvalidKeyError extends CtxSyncError {
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
+    super(
+      "InvalidKey",
+      `Invalid path ${JSON.stringify(key)}: ${reason}. Use an absolute path such as /home/user/data/a.txt without "..", "." or empty segments.`,
+    );
+  }
+}
+
+/** A session already has a mount at this path. */
+export class PathAlreadyBoundError extends CtxSyncError {
+  constructor(readonly path: string) {
+    super(
+      "PathAlreadyBound",
+      `Path ${path} is already bound in this session; each path can be mounted once per session. Pick another path or unbind the first one.`,
+    );
+  }
+}
+
+export class ContextNotFoundError extends CtxSyncError {
+  constructor(readonly contextIdOrName: string) {
+    super(
+      "ContextNotFound",
+      `Context ${JSON.stringify(contextIdOrName)} not found. Create it with context.create(name) or check the id.`,
+    );
+  }
+}
+
+export class ContextNameConflictError extends CtxSyncError {
+  constructor(readonly contextName: string) {
+    super(
+      "ContextNameConflict",
+      `A context named ${JSON.stringify(contextName)} already exists; context names are unique. Choose another name.`,
+    );
+  }
+}
+
+export class SessionNotFoundError extends CtxSyncError {
+  constructor(readonly sessionId: string) {
+    super("SessionNotFound", `Session ${JSON.stringify(sessionId)} not found. It may have been released already.`);
+  }
+}
+
+/** An operation that needs a running session was asked of a released one. */
+export class SessionNotActiveError extends CtxSyncError {
+  constructor(
+    readonly sessionId: string,
+    readonly status: string,
+  ) {
+    super(
+      "SessionNotActive",
+      `Session ${sessionId} is ${status}; sync and bind need a running session. Create a new session.`,
+    );
+  }
+}
+
+export class BlobNotFoundError extends CtxSyncError {
+  constructor(readonly digest: string) {
+    super(
+      "BlobNotFound",
+      `Blob ${digest} is missing from the blob store. The store is damaged or was pruned; restore it from backup.`,
+    );
+  }
+}
+
+/** Bytes did not hash to the digest they were stored or fetched under. Nothing was committed. */
+export class BlobDigestMismatchError extends CtxSyncError {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+    where: string,
+  ) {
+    super(
+      "BlobDigestMismatch",
+      `Content hash mismatch ${where}: expected sha256 ${expected}, got ${actual}. The file changed while it was being read, or the store is corrupt; retry the sync.`,
+    );
+  }
+}
+
+/** Another writer committed to the context first too many times in a row. */
+export class CommitConflictError extends CtxSyncError {
+  constructor(
+    readonly contextId: string,
+    attempts: number,
+  ) {
+    super(
+      "CommitConflict",
+      `Could not commit to context ${contextId} after ${attempts} attempts because other sessions kept committing; retry the sync.`,
+    );
+  }
+}
+
+/** Returns the stable code of an error from any layer, or undefined for foreign errors. */
+export function errorCode(err: unknown): ErrorCode | undefined {
+  return err instanceof CtxSyncError ? err.code : undefined;
+}
+
+/** One line describing any thrown value, for task error messages and results. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
