@@ -1,0 +1,13 @@
+/**
+ * store — where contexts live. Two seams:
+ * - MetaStore: contexts, generations, files, sessions, mounts, bases and tasks (SQLite embedded).
+ * - BlobStore: content-addressed bytes, SHA-256 verified in and out (local directory embedded).
+ * Upper layers depend on the interfaces; concrete stores are chosen by the wiring in service.
+ */
+export type { BlobStore, Digest, FetchItem, IngestItem, IngestResult, ProgressFn } from "./blob-store.js";
+export { isDigest } from "./blob-store.js";
+export type * from "./meta-store.js";
+export { LocalDirBlobStore } from "./blob/local-dir.js";
+export { verifyingStream } from "./blob/verifying-stream.js";
+export { SqliteMetaStore } from "./meta/sqlite.js";
+export { newId } from "./new-id.js";

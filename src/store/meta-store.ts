@@ -1,0 +1,193 @@
+import type { Digest } from "./blob-store.js";
+
+/** Milliseconds since the Unix epoch. Every time in the store uses it; the SDK converts at its edge. */
+export type EpochMs = number;
+
+export type ContextState = "available" | "in-use" | "clearing";
+
+export interface ContextRecord {
+  id: string;
+  tenantId: string;
+  name: string;
+  createdAtMs: EpochMs;
+  lastUsedAtMs: EpochMs;
+  state: ContextState;
+  /** Number of the newest generation; 0 for a context nothing was ever committed to. */
+  headGeneration: number;
+}
+
+export type FileType = "file" | "symlink";
+
+/** What a file is, wherever it lives: in a context, in a session's base, or on disk. */
+export interface FileMeta {
+  type: FileType;
+  /** SHA-256 of the content; null for symlinks, whose content is `linkTarget`. */
+  digest: Digest | null;
+  sizeBytes: number;
+  /** Permission bits (`mode & 0o7777`). */
+  mode: number;
+  mtimeMs: number;
+  linkTarget: string | null;
+}
+
+/** A file version live in a context. */
+export interface FileRecord extends FileMeta {
+  key: string;
+  /** Generation that wrote this version. */
+  generation: number;
+  writtenAtMs: EpochMs;
+  /** When the recycle policy makes it invisible; null = never. */
+  expiresAtMs: EpochMs | null;
+}
+
+export type FileChange =
+  | { kind: "put"; key: string; meta: FileMeta; expiresAtMs: EpochMs | null }
+  | { kind: "delete"; key: string };
+
+/** One file as a session last saw it (downloaded it, or uploaded it): the base of its next upload. */
+export interface BaseEntry extends FileMeta {
+  key: string;
+}
+
+/** The change to a mount's base that goes with a commit, in the same transaction. */
+export interface BaseUpdate {
+  sessionId: string;
+  mountPath: string;
+  upserts: readonly BaseEntry[];
+  deletes: readonly string[];
+}
+
+export interface CommitRequest {
+  contextId: string;
+  /** The head the changes were planned against; the commit fails with CommitConflictError if it moved. */
+  expectedHead: number;
+  sessionId: string | null;
+  timeMs: EpochMs;
+  changes: readonly FileChange[];
+  base?: BaseUpdate;
+}
+
+export interface GenerationRecord {
+  contextId: string;
+  generation: number;
+  timeMs: EpochMs;
+  sessionId: string | null;
+  added: number;
+  changed: number;
+  removed: number;
+}
+
+export type SessionStatus = "running" | "releasing" | "released";
+
+export interface SessionRecord {
+  id: string;
+  tenantId: string;
+  status: SessionStatus;
+  root: string;
+  labels: Record<string, string>;
+  createdAtMs: EpochMs;
+}
+
+export interface MountRecord {
+  sessionId: string;
+  contextId: string;
+  /** Normalised session path of the mount. */
+  path: string;
+  /** The SyncPolicy as wire JSON (fully defaulted). */
+  policyJson: string;
+  waitForCompletion: boolean;
+  bindTimeMs: EpochMs;
+}
+
+export type TaskType = "upload" | "download";
+export type TaskStatus = "Pending" | "Running" | "Success" | "Failed";
+
+export interface TaskRecord {
+  id: string;
+  sessionId: string;
+  contextId: string;
+  path: string;
+  taskType: TaskType;
+  status: TaskStatus;
+  startTimeMs: EpochMs | null;
+  finishTimeMs: EpochMs | null;
+  errorMessage: string;
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  createdAtMs: EpochMs;
+}
+
+export type TaskUpdate = Partial<
+  Pick<
+    TaskRecord,
+    "status" | "startTimeMs" | "finishTimeMs" | "errorMessage" | "filesDone" | "filesTotal" | "bytesDone" | "bytesTotal"
+  >
+>;
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque token for the next page; undefined on the last page. */
+  nextToken: string | undefined;
+  totalCount: number;
+}
+
+/**
+ * Metadata of contexts, their generations and files, sessions, mounts and tasks.
+ * Implementations: meta/sqlite.ts (embedded). All methods are scoped by tenant where a tenant is named;
+ * an id of another tenant behaves exactly like an id that does not exist.
+ *
+ * Contract: every method that writes is atomic (one transaction); readers never see half a commit.
+ */
+export interface MetaStore {
+  ensureTenant(name: string): Promise<string>;
+
+  /** Rejects with ContextNameConflictError when the tenant has a context of that name. */
+  createContext(tenantId: string, name: string, nowMs: EpochMs): Promise<ContextRecord>;
+  getContext(tenantId: string, contextId: string): Promise<ContextRecord | undefined>;
+  getContextByName(tenantId: string, name: string): Promise<ContextRecord | undefined>;
+  /** Contexts in creation order. */
+  listContexts(tenantId: string, opts: { limit: number; nextToken?: string }): Promise<Page<ContextRecord>>;
+  /** Rejects with ContextNotFoundError or ContextNameConflictError. */
+  renameContext(tenantId: string, contextId: string, name: string): Promise<void>;
+  /** Deletes the context with its history; its blobs become garbage. Returns false when absent. */
+  deleteContext(tenantId: string, contextId: string): Promise<boolean>;
+  touchContext(contextId: string, nowMs: EpochMs): Promise<void>;
+
+  /**
+   * Live (unexpired at `nowMs`) files whose key is `prefix` or lies under it, ordered by key.
+   * `prefix` "/" means the whole context.
+   */
+  listLiveFiles(contextId: string, prefix: string, nowMs: EpochMs): Promise<FileRecord[]>;
+  getLiveFile(contextId: string, key: string, nowMs: EpochMs): Promise<FileRecord | undefined>;
+  /**
+   * Commits `changes` as generation head+1 and applies `base` in the same transaction.
+   * Rejects with CommitConflictError when the head is no longer `expectedHead` (nothing is written).
+   * A commit with no changes writes no generation and returns the current head (the base is still applied).
+   */
+  commitGeneration(req: CommitRequest): Promise<number>;
+  listGenerations(contextId: string, limit: number): Promise<GenerationRecord[]>;
+
+  createSession(session: SessionRecord, mounts: readonly MountRecord[]): Promise<void>;
+  getSession(tenantId: string, sessionId: string): Promise<SessionRecord | undefined>;
+  listSessions(tenantId: string): Promise<SessionRecord[]>;
+  setSessionStatus(sessionId: string, status: SessionStatus): Promise<void>;
+  /** Rejects with PathAlreadyBoundError when the session has a mount at that path. */
+  addMount(mount: MountRecord): Promise<void>;
+  listMounts(sessionId: string): Promise<MountRecord[]>;
+  /** The base of one synced path of a session (a mount or an ad-hoc sync path). */
+  getBase(sessionId: string, mountPath: string): Promise<Map<string, BaseEntry>>;
+  /** Applies a base update without a commit (after a download). */
+  updateBase(update: BaseUpdate): Promise<void>;
+
+  createTask(task: TaskRecord): Promise<void>;
+  updateTask(taskId: string, update: TaskUpdate): Promise<void>;
+  /** Tasks of a session, oldest first, optionally filtered. */
+  listTasks(
+    sessionId: string,
+    filter?: { contextId?: string; path?: string; taskType?: TaskType },
+  ): Promise<TaskRecord[]>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,97 @@
+/**
+ * Versioned schema of the SQLite metadata store. Index i brings the schema from version i to i+1
+ * (tracked in PRAGMA user_version). Append only: a released migration is never edited.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE tenants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+  );
+  CREATE TABLE contexts (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'available',
+    head INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (tenant_id, name)
+  );
+  CREATE TABLE generations (
+    context_id TEXT NOT NULL REFERENCES contexts(id) ON DELETE CASCADE,
+    generation INTEGER NOT NULL,
+    time INTEGER NOT NULL,
+    session_id TEXT,
+    added INTEGER NOT NULL,
+    changed INTEGER NOT NULL,
+    removed INTEGER NOT NULL,
+    PRIMARY KEY (context_id, generation)
+  );
+  -- Every version of every file: live ones have gen_to NULL. History and restore read the rest.
+  CREATE TABLE file_versions (
+    context_id TEXT NOT NULL REFERENCES contexts(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    gen_from INTEGER NOT NULL,
+    gen_to INTEGER,
+    type TEXT NOT NULL,
+    digest TEXT,
+    size INTEGER NOT NULL,
+    mode INTEGER NOT NULL,
+    mtime_ms INTEGER NOT NULL,
+    link_target TEXT,
+    written_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    PRIMARY KEY (context_id, key, gen_from)
+  );
+  CREATE UNIQUE INDEX file_versions_live ON file_versions (context_id, key) WHERE gen_to IS NULL;
+  CREATE INDEX file_versions_digest ON file_versions (digest);
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    status TEXT NOT NULL,
+    root TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE mounts (
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    context_id TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    wait_for_completion INTEGER NOT NULL,
+    bind_time INTEGER NOT NULL,
+    PRIMARY KEY (session_id, path)
+  );
+  -- What each synced path of a session last saw; ad-hoc sync paths have a base but no mount row.
+  CREATE TABLE bases (
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    mount_path TEXT NOT NULL,
+    key TEXT NOT NULL,
+    type TEXT NOT NULL,
+    digest TEXT,
+    size INTEGER NOT NULL,
+    mode INTEGER NOT NULL,
+    mtime_ms INTEGER NOT NULL,
+    link_target TEXT,
+    PRIMARY KEY (session_id, mount_path, key)
+  );
+  CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    context_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    task_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    start_time INTEGER,
+    finish_time INTEGER,
+    error_message TEXT NOT NULL DEFAULT '',
+    files_done INTEGER NOT NULL DEFAULT 0,
+    files_total INTEGER NOT NULL DEFAULT 0,
+    bytes_done INTEGER NOT NULL DEFAULT 0,
+    bytes_total INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX tasks_session ON tasks (session_id, created_at);
+  `,
+];

@@ -1,0 +1,513 @@
+import Database from "better-sqlite3";
+import {
+  CommitConflictError,
+  ContextNameConflictError,
+  ContextNotFoundError,
+  InvalidParameterError,
+  PathAlreadyBoundError,
+} from "../../errors/index.js";
+import type {
+  BaseEntry,
+  BaseUpdate,
+  CommitRequest,
+  ContextRecord,
+  ContextState,
+  EpochMs,
+  FileRecord,
+  FileType,
+  GenerationRecord,
+  MetaStore,
+  MountRecord,
+  Page,
+  SessionRecord,
+  SessionStatus,
+  TaskRecord,
+  TaskType,
+  TaskUpdate,
+} from "../meta-store.js";
+import { newId } from "../new-id.js";
+import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
+
+interface ContextRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  created_at: number;
+  last_used_at: number;
+  state: string;
+  head: number;
+}
+
+interface FileRow {
+  key: string;
+  gen_from: number;
+  type: string;
+  digest: string | null;
+  size: number;
+  mode: number;
+  mtime_ms: number;
+  link_target: string | null;
+  written_at: number;
+  expires_at: number | null;
+}
+
+interface TaskRow {
+  id: string;
+  session_id: string;
+  context_id: string;
+  path: string;
+  task_type: string;
+  status: string;
+  start_time: number | null;
+  finish_time: number | null;
+  error_message: string;
+  files_done: number;
+  files_total: number;
+  bytes_done: number;
+  bytes_total: number;
+  created_at: number;
+}
+
+const LIVE_FILE_COLUMNS = "key, gen_from, type, digest, size, mode, mtime_ms, link_target, written_at, expires_at";
+
+/**
+ * MetaStore on one SQLite file (better-sqlite3, WAL). Calls are synchronous underneath and short: no
+ * transaction ever spans I/O outside the database, so writers from several processes queue on SQLite's
+ * lock for milliseconds at most (busy_timeout covers the wait).
+ */
+export class SqliteMetaStore implements MetaStore {
+  private constructor(private readonly db: Database.Database) {}
+
+  /** Opens (creating and migrating if needed) the database at `file`; ":memory:" works for tests. */
+  static open(file: string): SqliteMetaStore {
+    const db = new Database(file);
+    db.pragma("journal_mode = WAL");
+    // NORMAL with WAL: a commit survives a process crash; only an OS crash may lose the last commits,
+    // never corrupt the database.
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    db.pragma("busy_timeout = 10000");
+    migrate(db);
+    return new SqliteMetaStore(db);
+  }
+
+  async ensureTenant(name: string): Promise<string> {
+    const found = this.db.prepare("SELECT id FROM tenants WHERE name = ?").get(name) as { id: string } | undefined;
+    if (found) return found.id;
+    const id = newId("tnt");
+    this.db.prepare("INSERT INTO tenants (id, name) VALUES (?, ?) ON CONFLICT (name) DO NOTHING").run(id, name);
+    return (this.db.prepare("SELECT id FROM tenants WHERE name = ?").get(name) as { id: string }).id;
+  }
+
+  async createContext(tenantId: string, name: string, nowMs: EpochMs): Promise<ContextRecord> {
+    const id = newId("ctx", nowMs);
+    try {
+      this.db
+        .prepare("INSERT INTO contexts (id, tenant_id, name, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)")
+        .run(id, tenantId, name, nowMs, nowMs);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ContextNameConflictError(name);
+      throw err;
+    }
+    return { id, tenantId, name, createdAtMs: nowMs, lastUsedAtMs: nowMs, state: "available", headGeneration: 0 };
+  }
+
+  async getContext(tenantId: string, contextId: string): Promise<ContextRecord | undefined> {
+    const row = this.db.prepare("SELECT * FROM contexts WHERE id = ? AND tenant_id = ?").get(contextId, tenantId);
+    return row ? toContext(row as ContextRow) : undefined;
+  }
+
+  async getContextByName(tenantId: string, name: string): Promise<ContextRecord | undefined> {
+    const row = this.db.prepare("SELECT * FROM contexts WHERE name = ? AND tenant_id = ?").get(name, tenantId);
+    return row ? toContext(row as ContextRow) : undefined;
+  }
+
+  async listContexts(tenantId: string, opts: { limit: number; nextToken?: string }): Promise<Page<ContextRecord>> {
+    const after = opts.nextToken ? decodeToken(opts.nextToken) : "";
+    const rows = this.db
+      .prepare("SELECT * FROM contexts WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?")
+      .all(tenantId, after, opts.limit + 1) as ContextRow[];
+    const totalCount = (
+      this.db.prepare("SELECT COUNT(*) AS n FROM contexts WHERE tenant_id = ?").get(tenantId) as { n: number }
+    ).n;
+    const hasMore = rows.length > opts.limit;
+    const items = rows.slice(0, opts.limit).map(toContext);
+    const last = items[items.length - 1];
+    return { items, nextToken: hasMore && last ? encodeToken(last.id) : undefined, totalCount };
+  }
+
+  async renameContext(tenantId: string, contextId: string, name: string): Promise<void> {
+    let changes: number;
+    try {
+      changes = this.db
+        .prepare("UPDATE contexts SET name = ? WHERE id = ? AND tenant_id = ?")
+        .run(name, contextId, tenantId).changes;
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ContextNameConflictError(name);
+      throw err;
+    }
+    if (changes === 0) throw new ContextNotFoundError(contextId);
+  }
+
+  async deleteContext(tenantId: string, contextId: string): Promise<boolean> {
+    return this.db.prepare("DELETE FROM contexts WHERE id = ? AND tenant_id = ?").run(contextId, tenantId).changes > 0;
+  }
+
+  async touchContext(contextId: string, nowMs: EpochMs): Promise<void> {
+    this.db.prepare("UPDATE contexts SET last_used_at = ? WHERE id = ?").run(nowMs, contextId);
+  }
+
+  async listLiveFiles(contextId: string, prefix: string, nowMs: EpochMs): Promise<FileRecord[]> {
+    const live = "gen_to IS NULL AND (expires_at IS NULL OR expires_at > @now)";
+    const rows =
+      prefix === "/"
+        ? this.db
+            .prepare(`SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${live} ORDER BY key`)
+            .all({ c: contextId, now: nowMs })
+        : this.db
+            .prepare(
+              `SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${live}
+               AND (key = @p OR (key >= @lo AND key < @hi)) ORDER BY key`,
+            )
+            // Keys under P sort between "P/" and "P0" ("0" is the character after "/").
+            .all({ c: contextId, now: nowMs, p: prefix, lo: `${prefix}/`, hi: `${prefix}0` });
+    return (rows as FileRow[]).map(toFile);
+  }
+
+  async getLiveFile(contextId: string, key: string, nowMs: EpochMs): Promise<FileRecord | undefined> {
+    const row = this.db
+      .prepare(
+        `SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = ? AND key = ? AND gen_to IS NULL
+         AND (expires_at IS NULL OR expires_at > ?)`,
+      )
+      .get(contextId, key, nowMs);
+    return row ? toFile(row as FileRow) : undefined;
+  }
+
+  async commitGeneration(req: CommitRequest): Promise<number> {
+    const run = this.db.transaction((r: CommitRequest): number => {
+      const ctx = this.db.prepare("SELECT head FROM contexts WHERE id = ?").get(r.contextId) as
+        | { head: number }
+        | undefined;
+      if (!ctx) throw new ContextNotFoundError(r.contextId);
+      if (ctx.head !== r.expectedHead) throw new CommitConflictError(r.contextId, 1);
+      if (r.base) this.applyBase(r.base);
+      if (r.changes.length === 0) return ctx.head;
+
+      const gen = ctx.head + 1;
+      const findLive = this.db.prepare(
+        "SELECT expires_at FROM file_versions WHERE context_id = ? AND key = ? AND gen_to IS NULL",
+      );
+      const close = this.db.prepare(
+        "UPDATE file_versions SET gen_to = ? WHERE context_id = ? AND key = ? AND gen_to IS NULL",
+      );
+      const insert = this.db.prepare(
+        `INSERT INTO file_versions (context_id, key, gen_from, type, digest, size, mode, mtime_ms, link_target, written_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      let added = 0;
+      let changed = 0;
+      let removed = 0;
+      for (const c of r.changes) {
+        const prev = findLive.get(r.contextId, c.key) as { expires_at: number | null } | undefined;
+        // An expired version counts as absent: rewriting it is an add, deleting it is no change.
+        const wasLive = prev !== undefined && (prev.expires_at === null || prev.expires_at > r.timeMs);
+        if (prev) close.run(gen, r.contextId, c.key);
+        if (c.kind === "put") {
+          const m = c.meta;
+          insert.run(r.contextId, c.key, gen, m.type, m.digest, m.sizeBytes, m.mode, m.mtimeMs, m.linkTarget, r.timeMs, c.expiresAtMs);
+          if (wasLive) changed++;
+          else added++;
+        } else if (wasLive) {
+          removed++;
+        }
+      }
+      this.db
+        .prepare("INSERT INTO generations (context_id, generation, time, session_id, added, changed, removed) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .run(r.contextId, gen, r.timeMs, r.sessionId, added, changed, removed);
+      this.db.prepare("UPDATE contexts SET head = ?, last_used_at = ? WHERE id = ?").run(gen, r.timeMs, r.contextId);
+      return gen;
+    });
+    // IMMEDIATE takes the write lock up front, so the head check and the writes see one state.
+    return run.immediate(req);
+  }
+
+  async listGenerations(contextId: string, limit: number): Promise<GenerationRecord[]> {
+    const rows = this.db
+      .prepare("SELECT * FROM generations WHERE context_id = ? ORDER BY generation DESC LIMIT ?")
+      .all(contextId, limit) as {
+      context_id: string;
+      generation: number;
+      time: number;
+      session_id: string | null;
+      added: number;
+      changed: number;
+      removed: number;
+    }[];
+    return rows.map((g) => ({
+      contextId: g.context_id,
+      generation: g.generation,
+      timeMs: g.time,
+      sessionId: g.session_id,
+      added: g.added,
+      changed: g.changed,
+      removed: g.removed,
+    }));
+  }
+
+  async createSession(session: SessionRecord, mounts: readonly MountRecord[]): Promise<void> {
+    this.db.transaction(() => {
+      this.db
+        .prepare("INSERT INTO sessions (id, tenant_id, status, root, labels, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .run(session.id, session.tenantId, session.status, session.root, JSON.stringify(session.labels), session.createdAtMs);
+      for (const m of mounts) this.insertMount(m);
+    })();
+  }
+
+  async getSession(tenantId: string, sessionId: string): Promise<SessionRecord | undefined> {
+    const row = this.db.prepare("SELECT * FROM sessions WHERE id = ? AND tenant_id = ?").get(sessionId, tenantId);
+    return row ? toSession(row as SessionRow) : undefined;
+  }
+
+  async listSessions(tenantId: string): Promise<SessionRecord[]> {
+    const rows = this.db.prepare("SELECT * FROM sessions WHERE tenant_id = ? ORDER BY id").all(tenantId) as SessionRow[];
+    return rows.map(toSession);
+  }
+
+  async setSessionStatus(sessionId: string, status: SessionStatus): Promise<void> {
+    this.db.prepare("UPDATE sessions SET status = ? WHERE id = ?").run(status, sessionId);
+  }
+
+  async addMount(mount: MountRecord): Promise<void> {
+    this.insertMount(mount);
+  }
+
+  private insertMount(m: MountRecord): void {
+    try {
+      this.db
+        .prepare(
+          "INSERT INTO mounts (session_id, path, context_id, policy, wait_for_completion, bind_time) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .run(m.sessionId, m.path, m.contextId, m.policyJson, m.waitForCompletion ? 1 : 0, m.bindTimeMs);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new PathAlreadyBoundError(m.path);
+      throw err;
+    }
+  }
+
+  async listMounts(sessionId: string): Promise<MountRecord[]> {
+    const rows = this.db.prepare("SELECT * FROM mounts WHERE session_id = ? ORDER BY bind_time, path").all(sessionId) as {
+      session_id: string;
+      path: string;
+      context_id: string;
+      policy: string;
+      wait_for_completion: number;
+      bind_time: number;
+    }[];
+    return rows.map((r) => ({
+      sessionId: r.session_id,
+      contextId: r.context_id,
+      path: r.path,
+      policyJson: r.policy,
+      waitForCompletion: r.wait_for_completion === 1,
+      bindTimeMs: r.bind_time,
+    }));
+  }
+
+  async getBase(sessionId: string, mountPath: string): Promise<Map<string, BaseEntry>> {
+    const rows = this.db
+      .prepare("SELECT key, type, digest, size, mode, mtime_ms, link_target FROM bases WHERE session_id = ? AND mount_path = ?")
+      .all(sessionId, mountPath) as Omit<FileRow, "gen_from" | "written_at" | "expires_at">[];
+    const base = new Map<string, BaseEntry>();
+    for (const r of rows) {
+      base.set(r.key, {
+        key: r.key,
+        type: r.type as FileType,
+        digest: r.digest,
+        sizeBytes: r.size,
+        mode: r.mode,
+        mtimeMs: r.mtime_ms,
+        linkTarget: r.link_target,
+      });
+    }
+    return base;
+  }
+
+  async updateBase(update: BaseUpdate): Promise<void> {
+    this.db.transaction(() => this.applyBase(update))();
+  }
+
+  private applyBase(u: BaseUpdate): void {
+    const del = this.db.prepare("DELETE FROM bases WHERE session_id = ? AND mount_path = ? AND key = ?");
+    for (const key of u.deletes) del.run(u.sessionId, u.mountPath, key);
+    const upsert = this.db.prepare(
+      `INSERT OR REPLACE INTO bases (session_id, mount_path, key, type, digest, size, mode, mtime_ms, link_target)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const e of u.upserts) {
+      upsert.run(u.sessionId, u.mountPath, e.key, e.type, e.digest, e.sizeBytes, e.mode, e.mtimeMs, e.linkTarget);
+    }
+  }
+
+  async createTask(t: TaskRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO tasks (id, session_id, context_id, path, task_type, status, start_time, finish_time, error_message,
+           files_done, files_total, bytes_done, bytes_total, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        t.id, t.sessionId, t.contextId, t.path, t.taskType, t.status, t.startTimeMs, t.finishTimeMs, t.errorMessage,
+        t.filesDone, t.filesTotal, t.bytesDone, t.bytesTotal, t.createdAtMs,
+      );
+  }
+
+  async updateTask(taskId: string, update: TaskUpdate): Promise<void> {
+    const columns: Record<keyof TaskUpdate, string> = {
+      status: "status",
+      startTimeMs: "start_time",
+      finishTimeMs: "finish_time",
+      errorMessage: "error_message",
+      filesDone: "files_done",
+      filesTotal: "files_total",
+      bytesDone: "bytes_done",
+      bytesTotal: "bytes_total",
+    };
+    const sets: string[] = [];
+    const values: unknown[] = [];
+    for (const [field, value] of Object.entries(update)) {
+      const column = columns[field as keyof TaskUpdate];
+      if (!column) throw new InvalidParameterError(`Unknown task field ${field}.`);
+      sets.push(`${column} = ?`);
+      values.push(value);
+    }
+    if (sets.length === 0) return;
+    this.db.prepare(`UPDATE tasks SET ${sets.join(", ")} WHERE id = ?`).run(...values, taskId);
+  }
+
+  async listTasks(
+    sessionId: string,
+    filter: { contextId?: string; path?: string; taskType?: TaskType } = {},
+  ): Promise<TaskRecord[]> {
+    const where = ["session_id = ?"];
+    const args: unknown[] = [sessionId];
+    if (filter.contextId) {
+      where.push("context_id = ?");
+      args.push(filter.contextId);
+    }
+    if (filter.path) {
+      where.push("path = ?");
+      args.push(filter.path);
+    }
+    if (filter.taskType) {
+      where.push("task_type = ?");
+      args.push(filter.taskType);
+    }
+    const rows = this.db
+      .prepare(`SELECT * FROM tasks WHERE ${where.join(" AND ")} ORDER BY created_at, id`)
+      .all(...args) as TaskRow[];
+    return rows.map(toTask);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
+
+interface SessionRow {
+  id: string;
+  tenant_id: string;
+  status: string;
+  root: string;
+  labels: string;
+  created_at: number;
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > SQLITE_MIGRATIONS.length) {
+    throw new InvalidParameterError(
+      `The database schema is version ${current}, newer than this ctxsync understands (${SQLITE_MIGRATIONS.length}); upgrade ctxsync.`,
+    );
+  }
+  for (let v = current; v < SQLITE_MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(SQLITE_MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
+
+function toContext(r: ContextRow): ContextRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    name: r.name,
+    createdAtMs: r.created_at,
+    lastUsedAtMs: r.last_used_at,
+    state: r.state as ContextState,
+    headGeneration: r.head,
+  };
+}
+
+function toFile(r: FileRow): FileRecord {
+  return {
+    key: r.key,
+    type: r.type as FileType,
+    digest: r.digest,
+    sizeBytes: r.size,
+    mode: r.mode,
+    mtimeMs: r.mtime_ms,
+    linkTarget: r.link_target,
+    generation: r.gen_from,
+    writtenAtMs: r.written_at,
+    expiresAtMs: r.expires_at,
+  };
+}
+
+function toSession(r: SessionRow): SessionRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    status: r.status as SessionStatus,
+    root: r.root,
+    labels: JSON.parse(r.labels) as Record<string, string>,
+    createdAtMs: r.created_at,
+  };
+}
+
+function toTask(r: TaskRow): TaskRecord {
+  return {
+    id: r.id,
+    sessionId: r.session_id,
+    contextId: r.context_id,
+    path: r.path,
+    taskType: r.task_type as TaskType,
+    status: r.status as TaskRecord["status"],
+    startTimeMs: r.start_time,
+    finishTimeMs: r.finish_time,
+    errorMessage: r.error_message,
+    filesDone: r.files_done,
+    filesTotal: r.files_total,
+    bytesDone: r.bytes_done,
+    bytesTotal: r.bytes_total,
+    createdAtMs: r.created_at,
+  };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
+function encodeToken(lastId: string): string {
+  return Buffer.from(lastId, "utf8").toString("base64url");
+}
+
+function decodeToken(token: string): string {
+  const id = Buffer.from(token, "base64url").toString("utf8");
+  if (!/^ctx-[0-9A-Z]{26}$/.test(id)) {
+    throw new InvalidParameterError(`Invalid nextToken ${JSON.stringify(token)}: pass the nextToken of a previous list() result.`);
+  }
+  return id;
+}
