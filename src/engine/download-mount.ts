@@ -1,0 +1,149 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { describeError } from "../errors/index.js";
+import type { BaseEntry, BlobStore, FileRecord, MetaStore } from "../store/index.js";
+import type { Clock } from "./clock.js";
+import { hashFileSync } from "./hash-file.js";
+import { LocalDirs } from "./local-dirs.js";
+import type { MountLayout } from "./mount-spec.js";
+import type { Problem } from "./problem.js";
+import { ProgressMeter, type ProgressFn } from "./progress.js";
+import { statEntry } from "./scan-tree.js";
+
+export interface DownloadDeps {
+  blobs: BlobStore;
+  meta: Pick<MetaStore, "getBase" | "listLiveFiles" | "updateBase">;
+  clock: Clock;
+}
+
+export interface DownloadResult {
+  written: number;
+  /** Files already identical on disk, left alone. */
+  skipped: number;
+  problems: Problem[];
+}
+
+/** Files per fetchFiles call: large enough to amortise the call, small enough to report progress often. */
+const FETCH_BATCH = 256;
+
+interface PendingWrite {
+  file: FileRecord;
+  rel: string;
+  tmp: string;
+}
+
+/**
+ * Downloads one mount (SPEC §3, Download): every live, white-listed file of the namespace is written to
+ * the mount via a temp name in its directory and renamed into place, with mode and mtime restored.
+ * Files already identical on disk are skipped. Local files the context does not have are left alone.
+ * Never writes through a symlinked directory inside the mount.
+ */
+export async function downloadMount(
+  deps: DownloadDeps,
+  args: { sessionId: string; layout: MountLayout; onProgress?: ProgressFn },
+): Promise<DownloadResult> {
+  const { layout } = args;
+  const files: { file: FileRecord; rel: string }[] = [];
+  for (const f of await deps.meta.listLiveFiles(layout.spec.contextId, layout.spec.namespace, deps.clock.now())) {
+    const rel = layout.relOf(f.key);
+    if (rel !== null) files.push({ file: f, rel });
+  }
+  const base = await deps.meta.getBase(args.sessionId, layout.spec.path);
+  const dirs = new LocalDirs(layout.dir);
+  dirs.ensureRoot();
+
+  const problems: Problem[] = [];
+  const seen: BaseEntry[] = [];
+  const writes: PendingWrite[] = [];
+  let skipped = 0;
+  for (const { file, rel } of files) {
+    const abs = layout.localPath(rel);
+    try {
+      if (isIdenticalOnDisk(abs, rel, file, base.get(file.key))) {
+        seen.push(toBase(file));
+        skipped++;
+        continue;
+      }
+      dirs.ensureParentOf(rel);
+      writes.push({ file, rel, tmp: path.join(path.dirname(abs), `.ctxsync-tmp-${randomBytes(6).toString("hex")}`) });
+    } catch (err) {
+      problems.push({ key: file.key, message: describeError(err) });
+    }
+  }
+
+  const meter = new ProgressMeter(args.onProgress, {
+    filesTotal: writes.length,
+    bytesTotal: writes.reduce((n, w) => n + w.file.sizeBytes, 0),
+  });
+  let written = 0;
+  for (let i = 0; i < writes.length; i += FETCH_BATCH) {
+    const batch = writes.slice(i, i + FETCH_BATCH);
+    const regular = batch.filter((w) => w.file.type === "file");
+    const errors = await deps.blobs.fetchFiles(
+      regular.map((w) => ({ digest: w.file.digest!, targetPath: w.tmp, sizeBytes: w.file.sizeBytes })),
+      (bytes) => meter.addBytes(bytes),
+    );
+    const fetchError = new Map(regular.map((w, j) => [w, errors[j] ?? null]));
+    for (const w of batch) {
+      const err = fetchError.get(w) ?? null;
+      try {
+        if (err) throw err;
+        placeFile(w, layout.localPath(w.rel));
+        seen.push(toBase(w.file));
+        written++;
+      } catch (e) {
+        fs.rmSync(w.tmp, { force: true });
+        problems.push({ key: w.file.key, message: describeError(e) });
+      }
+      meter.addFiles(1);
+    }
+  }
+  meter.finish();
+  await deps.meta.updateBase({ sessionId: args.sessionId, mountPath: layout.spec.path, upserts: seen, deletes: [] });
+  return { written, skipped, problems };
+}
+
+/** Gives the temp file (or a new symlink) its mode and mtime, then renames it over the target. */
+function placeFile(w: PendingWrite, target: string): void {
+  const f = w.file;
+  const mtime = f.mtimeMs / 1000;
+  if (f.type === "symlink") {
+    fs.symlinkSync(f.linkTarget!, w.tmp);
+    fs.lutimesSync(w.tmp, mtime, mtime);
+  } else {
+    fs.chmodSync(w.tmp, f.mode);
+    fs.utimesSync(w.tmp, mtime, mtime);
+  }
+  const existing = fs.lstatSync(target, { throwIfNoEntry: false });
+  if (existing && !existing.isFile() && !existing.isSymbolicLink()) {
+    throw new Error(`cannot replace ${target}: a directory or special file is in the way; move it and download again`);
+  }
+  fs.renameSync(w.tmp, target);
+}
+
+/**
+ * Quick check before writing: same type, size, mtime and mode, and the same bytes — known from the base
+ * when the session saw this version before, else by hashing the local file.
+ */
+function isIdenticalOnDisk(abs: string, rel: string, f: FileRecord, b: BaseEntry | undefined): boolean {
+  const local = statEntry(abs, rel);
+  if (local === "gone" || local === "special") return false;
+  if (local.type !== f.type || local.mtimeMs !== f.mtimeMs) return false;
+  if (f.type === "symlink") return local.linkTarget === f.linkTarget;
+  if (local.sizeBytes !== f.sizeBytes || local.mode !== f.mode) return false;
+  if (b && b.digest === f.digest && b.sizeBytes === local.sizeBytes && b.mtimeMs === local.mtimeMs) return true;
+  return hashFileSync(abs) === f.digest;
+}
+
+function toBase(f: FileRecord): BaseEntry {
+  return {
+    key: f.key,
+    type: f.type,
+    digest: f.digest,
+    sizeBytes: f.sizeBytes,
+    mode: f.mode,
+    mtimeMs: f.mtimeMs,
+    linkTarget: f.linkTarget,
+  };
+}

@@ -1,0 +1,105 @@
+import fs from "node:fs";
+import path from "node:path";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import type { FileType } from "../store/index.js";
+
+/** A file or symlink found on disk, keyed by its POSIX path relative to the scanned directory. */
+export interface LocalEntry {
+  rel: string;
+  type: FileType;
+  sizeBytes: number;
+  /** Permission bits (`mode & 0o777`). */
+  mode: number;
+  /** Rounded to whole milliseconds: the precision ctxsync keeps and compares. */
+  mtimeMs: number;
+  linkTarget: string | null;
+}
+
+/** Which paths a scan takes part in; see policy's compileWhiteList. */
+export interface PathFilter {
+  matches(rel: string): boolean;
+  mayContain(relDir: string): boolean;
+}
+
+export interface ScanResult {
+  entries: Map<string, LocalEntry>;
+  /** Paths that were neither file, symlink nor directory (sockets, FIFOs, devices): never synced. */
+  skipped: string[];
+}
+
+/** Yield to the event loop after this many directory entries of synchronous work. */
+const YIELD_EVERY_ENTRIES = 512;
+
+/**
+ * Lists the files and symlinks under `dir` that `filter` selects. Symlinks are reported as links and never
+ * followed. A missing `dir` is an empty tree. Uses synchronous readdir/lstat in batches: a promise per
+ * entry would cost more than the system calls themselves on trees of many small files.
+ */
+export async function scanTree(dir: string, filter: PathFilter): Promise<ScanResult> {
+  const entries = new Map<string, LocalEntry>();
+  const skipped: string[] = [];
+  if (!isDirectory(dir)) return { entries, skipped };
+
+  const pending: string[] = [""];
+  let sinceYield = 0;
+  while (pending.length > 0) {
+    const relDir = pending.pop()!;
+    const absDir = relDir === "" ? dir : path.join(dir, relDir);
+    let names: fs.Dirent[];
+    try {
+      names = fs.readdirSync(absDir, { withFileTypes: true });
+    } catch (err) {
+      // A directory removed between listing its parent and reading it is simply gone.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw err;
+    }
+    for (const d of names) {
+      const rel = relDir === "" ? d.name : `${relDir}/${d.name}`;
+      if (d.isDirectory()) {
+        if (filter.mayContain(rel)) pending.push(rel);
+        continue;
+      }
+      if (!filter.matches(rel)) continue;
+      const entry = statEntry(path.join(absDir, d.name), rel);
+      if (entry === "gone") continue;
+      if (entry === "special") skipped.push(rel);
+      else entries.set(rel, entry);
+    }
+    sinceYield += names.length;
+    if (sinceYield >= YIELD_EVERY_ENTRIES) {
+      sinceYield = 0;
+      await yieldToEventLoop();
+    }
+  }
+  return { entries, skipped };
+}
+
+/** lstat one entry; "gone" when it vanished since the directory was read. */
+export function statEntry(abs: string, rel: string): LocalEntry | "gone" | "special" {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "gone";
+    throw err;
+  }
+  // Round, not floor: utimes takes float seconds, so a time set to 123 ms reads back as 122.9999 ms.
+  const mtimeMs = Math.round(st.mtimeMs);
+  if (st.isFile()) {
+    return { rel, type: "file", sizeBytes: st.size, mode: st.mode & 0o777, mtimeMs, linkTarget: null };
+  }
+  if (st.isSymbolicLink()) {
+    const linkTarget = fs.readlinkSync(abs);
+    return { rel, type: "symlink", sizeBytes: Buffer.byteLength(linkTarget), mode: 0o777, mtimeMs, linkTarget };
+  }
+  return "special";
+}
+
+function isDirectory(dir: string): boolean {
+  try {
+    return fs.statSync(dir).isDirectory();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw err;
+  }
+}
