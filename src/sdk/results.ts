@@ -1,0 +1,68 @@
+import { randomUUID } from "node:crypto";
+import { CtxSyncError, type ErrorCode } from "../errors/index.js";
+import type { FileEntry } from "../service/index.js";
+import type { Context } from "./context.js";
+import type { ContextStatusData } from "./context-status-data.js";
+import type { Session } from "./session.js";
+
+/** Fields every result carries, as in the reference SDK. */
+export interface ApiResponse {
+  success: boolean;
+  /** Identifies the call in logs; the embedded client makes one per call. */
+  requestId: string;
+  /** Set when success is false: `[Code] message`, as the reference formats API errors. */
+  errorMessage?: string;
+  /** Set when success is false: the stable error code. */
+  errorCode?: ErrorCode;
+}
+
+export interface OperationResult extends ApiResponse {
+  data?: boolean;
+}
+export interface ContextResult extends ApiResponse {
+  contextId: string;
+  context?: Context;
+}
+export interface ContextListResult extends ApiResponse {
+  contexts: Context[];
+  nextToken?: string;
+  maxResults?: number;
+  totalCount?: number;
+}
+export interface ContextFileListResult extends ApiResponse {
+  entries: FileEntry[];
+  count?: number;
+}
+export interface SessionResult extends ApiResponse {
+  session?: Session;
+}
+export interface SessionListResult extends ApiResponse {
+  sessionIds: string[];
+  totalCount?: number;
+}
+export type DeleteResult = ApiResponse;
+export interface ContextInfoResult extends ApiResponse {
+  contextStatusData: ContextStatusData[];
+}
+export type ContextSyncResult = ApiResponse;
+
+export function newRequestId(): string {
+  return randomUUID();
+}
+
+/**
+ * Runs `fn` and turns a CtxSyncError into `{ success: false, errorMessage, errorCode }` merged over
+ * `empty` (the result's empty shape). Other errors are bugs or a broken store and propagate.
+ */
+export async function respond<T extends ApiResponse>(
+  empty: Omit<T, "success" | "requestId">,
+  fn: (requestId: string) => Promise<Omit<T, "success" | "requestId">>,
+): Promise<T> {
+  const requestId = newRequestId();
+  try {
+    return { success: true, requestId, ...(await fn(requestId)) } as T;
+  } catch (err) {
+    if (!(err instanceof CtxSyncError)) throw err;
+    return { ...empty, success: false, requestId, errorMessage: `[${err.code}] ${err.message}`, errorCode: err.code } as T;
+  }
+}

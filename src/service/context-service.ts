@@ -1,0 +1,123 @@
+import { ContextNotFoundError, InvalidParameterError } from "../errors/index.js";
+import type { Clock } from "../engine/index.js";
+import { normalizeSessionPath } from "../policy/index.js";
+import type { ContextRecord, MetaStore, Page } from "../store/index.js";
+import { listChildren, type FileEntry } from "./list-children.js";
+
+/** Page size limits for context and file listings: enough for any UI, small enough to bound a response. */
+const MAX_PAGE_SIZE = 1000;
+
+/**
+ * Contexts and their files, for one tenant: the operations of SPEC §5 `client.context`.
+ * Throws CtxSyncError subclasses; the SDK turns them into `{ success: false }` results.
+ */
+export class ContextService {
+  constructor(
+    private readonly meta: MetaStore,
+    private readonly tenantId: string,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The context named `name`; with `create`, makes it when missing (then `create(name)` is idempotent). */
+  async get(name: string, create = false): Promise<ContextRecord> {
+    const cleanName = checkName(name);
+    const found = await this.meta.getContextByName(this.tenantId, cleanName);
+    if (found) return found;
+    if (!create) throw new ContextNotFoundError(cleanName);
+    try {
+      return await this.meta.createContext(this.tenantId, cleanName, this.clock.now());
+    } catch (err) {
+      // Two creators raced on one name: the other won, and get() means "the context of that name".
+      const winner = await this.meta.getContextByName(this.tenantId, cleanName);
+      if (winner) return winner;
+      throw err;
+    }
+  }
+
+  /** The context with this id; ContextNotFoundError otherwise (also for another tenant's id). */
+  async getById(contextId: string): Promise<ContextRecord> {
+    const ctx = await this.meta.getContext(this.tenantId, contextId);
+    if (!ctx) throw new ContextNotFoundError(contextId);
+    return ctx;
+  }
+
+  async list(opts: { maxResults?: number; nextToken?: string; sessionId?: string } = {}): Promise<Page<ContextRecord>> {
+    const limit = checkPageSize(opts.maxResults ?? 10, "maxResults");
+    if (opts.sessionId) {
+      const mounts = await this.meta.listMounts(opts.sessionId);
+      const ids = [...new Set(mounts.map((m) => m.contextId))];
+      const items: ContextRecord[] = [];
+      for (const id of ids) {
+        const ctx = await this.meta.getContext(this.tenantId, id);
+        if (ctx) items.push(ctx);
+      }
+      return { items: items.slice(0, limit), nextToken: undefined, totalCount: items.length };
+    }
+    return this.meta.listContexts(this.tenantId, { limit, nextToken: opts.nextToken || undefined });
+  }
+
+  async rename(contextId: string, name: string): Promise<void> {
+    await this.meta.renameContext(this.tenantId, contextId, checkName(name));
+  }
+
+  async delete(contextId: string): Promise<void> {
+    if (!(await this.meta.deleteContext(this.tenantId, contextId))) throw new ContextNotFoundError(contextId);
+  }
+
+  /** Direct children of `parentFolderPath` (files and FOLDER entries), one page of them. */
+  async listFiles(
+    contextId: string,
+    parentFolderPath: string,
+    pageNumber = 1,
+    pageSize = 50,
+  ): Promise<{ entries: FileEntry[]; count: number }> {
+    await this.getById(contextId);
+    const parent = parentFolderPath === "" ? "/" : normalizeSessionPath(parentFolderPath);
+    checkPageSize(pageSize, "pageSize");
+    if (!Number.isInteger(pageNumber) || pageNumber < 1) {
+      throw new InvalidParameterError(`pageNumber must be a whole number from 1; got ${pageNumber}.`);
+    }
+    const all = listChildren(parent, await this.meta.listLiveFiles(contextId, parent, this.clock.now()));
+    const start = (pageNumber - 1) * pageSize;
+    return { entries: all.slice(start, start + pageSize), count: all.length };
+  }
+
+  /** Removes one file from the context as a new generation. Deleting a file that is not there succeeds. */
+  async deleteFile(contextId: string, filePath: string): Promise<void> {
+    const key = normalizeSessionPath(filePath);
+    for (;;) {
+      const ctx = await this.getById(contextId);
+      const now = this.clock.now();
+      if (!(await this.meta.getLiveFile(contextId, key, now))) return;
+      try {
+        await this.meta.commitGeneration({
+          contextId,
+          expectedHead: ctx.headGeneration,
+          sessionId: null,
+          timeMs: now,
+          changes: [{ kind: "delete", key }],
+        });
+        return;
+      } catch (err) {
+        if ((err as { code?: string }).code !== "CommitConflict") throw err;
+      }
+    }
+  }
+}
+
+function checkName(name: unknown): string {
+  if (typeof name !== "string" || name.trim() === "") {
+    throw new InvalidParameterError("A context name must be a non-empty string.");
+  }
+  if (name.length > 256 || name.includes("\0")) {
+    throw new InvalidParameterError("A context name must be at most 256 characters and contain no NUL byte.");
+  }
+  return name;
+}
+
+function checkPageSize(n: number, field: string): number {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) {
+    throw new InvalidParameterError(`${field} must be a whole number from 1 to ${MAX_PAGE_SIZE}; got ${n}.`);
+  }
+  return n;
+}

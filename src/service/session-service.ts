@@ -1,0 +1,240 @@
+import path from "node:path";
+import {
+  ContextNotFoundError,
+  InvalidParameterError,
+  PathAlreadyBoundError,
+  SessionNotActiveError,
+  SessionNotFoundError,
+} from "../errors/index.js";
+import { downloadMount, MountLayout, uploadMount, type Clock, type MountSpec } from "../engine/index.js";
+import { normalizeSessionPath, resolveSyncPolicy, SyncPolicy, type ContextSync } from "../policy/index.js";
+import { newId, type MountRecord, type SessionRecord, type TaskRecord, type TaskStatus, type TaskType } from "../store/index.js";
+import type { Stores } from "./embedded-stores.js";
+import { KeyedMutex } from "./keyed-mutex.js";
+import { startTask, type StartedTask } from "./run-task.js";
+
+export type SyncMode = "upload" | "download";
+
+export interface CreateSessionInput {
+  contextSync?: readonly ContextSync[];
+  /** Local directory holding the session's filesystem; session path `/x` lives at `root/x`. Default `/`. */
+  root?: string;
+  labels?: Record<string, string>;
+}
+
+/** A started sync: its tasks (already recorded) and a promise of overall success. */
+export interface SyncHandle {
+  tasks: TaskRecord[];
+  /** True when every task ended Success; never rejects. */
+  done: Promise<boolean>;
+}
+
+/**
+ * Sessions of one tenant whose filesystem is local to this process (the in-process agent): create with
+ * mounts and initial downloads, sync on demand, task status, and release with upload first.
+ */
+export class SessionService {
+  /** One transfer at a time per session path, so release never races a running download. */
+  private readonly mountLocks = new KeyedMutex();
+
+  constructor(
+    private readonly stores: Stores,
+    private readonly tenantId: string,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Creates a session. Every mount is checked (context exists, path valid and unique) before anything is
+   * written, so a bad mount creates no session. Starts one download per `autoDownload` mount and waits
+   * for those whose ContextSync did not opt out with `withBetaWaitForCompletion(false)`.
+   */
+  async create(input: CreateSessionInput): Promise<{ session: SessionRecord; downloads: StartedTask[] }> {
+    const now = this.clock.now();
+    const session: SessionRecord = {
+      id: newId("sess", now),
+      tenantId: this.tenantId,
+      status: "running",
+      root: checkRoot(input.root),
+      labels: { ...(input.labels ?? {}) },
+      createdAtMs: now,
+    };
+    const mounts = await this.checkMounts(session.id, input.contextSync ?? [], []);
+    await this.stores.meta.createSession(session, mounts);
+    const downloads = await this.startInitialDownloads(session, mounts);
+    return { session, downloads };
+  }
+
+  /** Mounts more contexts on a running session; downloads per policy, waiting when asked. */
+  async bind(sessionId: string, contextSyncs: readonly ContextSync[], waitForCompletion: boolean): Promise<StartedTask[]> {
+    const session = await this.running(sessionId);
+    const existing = await this.stores.meta.listMounts(sessionId);
+    const mounts = await this.checkMounts(sessionId, contextSyncs, existing);
+    for (const m of mounts) await this.stores.meta.addMount(m);
+    const downloads = await this.startInitialDownloads(session, mounts.map((m) => ({ ...m, waitForCompletion })));
+    return downloads;
+  }
+
+  async get(sessionId: string): Promise<SessionRecord> {
+    const s = await this.stores.meta.getSession(this.tenantId, sessionId);
+    if (!s) throw new SessionNotFoundError(sessionId);
+    return s;
+  }
+
+  async list(): Promise<SessionRecord[]> {
+    return this.stores.meta.listSessions(this.tenantId);
+  }
+
+  async listMounts(sessionId: string): Promise<MountRecord[]> {
+    await this.get(sessionId);
+    return this.stores.meta.listMounts(sessionId);
+  }
+
+  /**
+   * Starts upload or download tasks: for every mount when `contextId`/`path` are omitted, else for the
+   * mount of that context at that path, or — for a path that is not a mount — an ad-hoc sync of that path
+   * with the default policy.
+   */
+  async sync(sessionId: string, opts: { contextId?: string; path?: string; mode?: SyncMode }): Promise<SyncHandle> {
+    const session = await this.running(sessionId);
+    const mode = opts.mode ?? "upload";
+    if (mode !== "upload" && mode !== "download") {
+      throw new InvalidParameterError(`Invalid sync mode ${JSON.stringify(mode)}: use "upload" or "download".`);
+    }
+    const specs = await this.syncTargets(session, opts.contextId, opts.path);
+    return this.startTransfers(session, specs, mode);
+  }
+
+  /** Latest task per (context, path, type) of the session, optionally filtered. */
+  async info(sessionId: string, filter: { contextId?: string; path?: string; taskType?: TaskType } = {}): Promise<TaskRecord[]> {
+    await this.get(sessionId);
+    const path = filter.path ? normalizeSessionPath(filter.path) : undefined;
+    const tasks = await this.stores.meta.listTasks(sessionId, { ...filter, path });
+    const latest = new Map<string, TaskRecord>();
+    for (const t of tasks) latest.set(`${t.contextId}\0${t.path}\0${t.taskType}`, t);
+    return [...latest.values()];
+  }
+
+  /**
+   * Releases a session: uploads first — every mount when `syncContext`, else the `autoUpload` ones — and
+   * returns only after those uploads are terminal, so the next session sees the data. Releasing a
+   * released session succeeds without doing anything.
+   */
+  async release(sessionId: string, syncContext: boolean): Promise<{ uploadsSucceeded: boolean; tasks: TaskRecord[] }> {
+    const session = await this.get(sessionId);
+    if (session.status === "released") return { uploadsSucceeded: true, tasks: [] };
+    await this.stores.meta.setSessionStatus(sessionId, "releasing");
+    const mounts = await this.stores.meta.listMounts(sessionId);
+    const specs = mounts.map(toSpec).filter((s) => syncContext || s.policy.uploadPolicy.autoUpload);
+    const handle = await this.startTransfers(session, specs, "upload");
+    const ok = await handle.done;
+    await this.stores.meta.setSessionStatus(sessionId, "released");
+    return { uploadsSucceeded: ok, tasks: handle.tasks };
+  }
+
+  private async running(sessionId: string): Promise<SessionRecord> {
+    const session = await this.get(sessionId);
+    if (session.status !== "running") throw new SessionNotActiveError(sessionId, session.status);
+    return session;
+  }
+
+  private async checkMounts(
+    sessionId: string,
+    contextSyncs: readonly ContextSync[],
+    existing: readonly MountRecord[],
+  ): Promise<MountRecord[]> {
+    const taken = new Set(existing.map((m) => m.path));
+    const out: MountRecord[] = [];
+    const now = this.clock.now();
+    for (const cs of contextSyncs) {
+      if (!cs || typeof cs.contextId !== "string" || cs.contextId === "") {
+        throw new InvalidParameterError("Each contextSync needs a contextId; build it with ContextSync.new(contextId, path, policy).");
+      }
+      const mountPath = normalizeSessionPath(cs.path);
+      const policy = resolveSyncPolicy(cs.policy);
+      if (taken.has(mountPath)) throw new PathAlreadyBoundError(mountPath);
+      taken.add(mountPath);
+      if (!(await this.stores.meta.getContext(this.tenantId, cs.contextId))) throw new ContextNotFoundError(cs.contextId);
+      out.push({
+        sessionId,
+        contextId: cs.contextId,
+        path: mountPath,
+        policyJson: JSON.stringify(policy.toJSON()),
+        waitForCompletion: cs.betaWaitForCompletion !== false,
+        bindTimeMs: now,
+      });
+    }
+    return out;
+  }
+
+  private async startInitialDownloads(session: SessionRecord, mounts: readonly MountRecord[]): Promise<StartedTask[]> {
+    const started: StartedTask[] = [];
+    const waits: Promise<TaskStatus>[] = [];
+    for (const m of mounts) {
+      const spec = toSpec(m);
+      if (!spec.policy.downloadPolicy.autoDownload) continue;
+      const task = await this.startTransfer(session, spec, "download");
+      started.push(task);
+      if (m.waitForCompletion) waits.push(task.done);
+    }
+    await Promise.all(waits);
+    return started;
+  }
+
+  private async syncTargets(session: SessionRecord, contextId?: string, rawPath?: string): Promise<MountSpec[]> {
+    const mounts = await this.stores.meta.listMounts(session.id);
+    if (!contextId && !rawPath) return mounts.map(toSpec);
+    if (!contextId || !rawPath) {
+      throw new InvalidParameterError(
+        "contextId and path must be provided together or both omitted. If you want to sync a specific context, both contextId and path are required. If you want to sync all contexts, omit both parameters.",
+      );
+    }
+    const syncPath = normalizeSessionPath(rawPath);
+    const mount = mounts.find((m) => m.contextId === contextId && m.path === syncPath);
+    if (mount) return [toSpec(mount)];
+    if (!(await this.stores.meta.getContext(this.tenantId, contextId))) throw new ContextNotFoundError(contextId);
+    return [{ contextId, path: syncPath, namespace: syncPath, policy: new SyncPolicy() }];
+  }
+
+  private async startTransfers(session: SessionRecord, specs: readonly MountSpec[], mode: SyncMode): Promise<SyncHandle> {
+    const started: StartedTask[] = [];
+    for (const spec of specs) started.push(await this.startTransfer(session, spec, mode));
+    const done = Promise.all(started.map((t) => t.done)).then((all) => all.every((s) => s === "Success"));
+    return { tasks: started.map((t) => t.record), done };
+  }
+
+  private startTransfer(session: SessionRecord, spec: MountSpec, taskType: TaskType): Promise<StartedTask> {
+    const layout = new MountLayout(session.root, spec);
+    const deps = { ...this.stores, clock: this.clock };
+    return startTask(
+      { meta: this.stores.meta, clock: this.clock },
+      { sessionId: session.id, contextId: spec.contextId, path: spec.path, taskType },
+      (run) => this.mountLocks.run(`${session.id}\0${spec.path}`, run),
+      async (onProgress) => {
+        const args = { tenantId: this.tenantId, sessionId: session.id, layout, onProgress };
+        const result = taskType === "upload" ? await uploadMount(deps, args) : await downloadMount(deps, args);
+        await this.stores.meta.touchContext(spec.contextId, this.clock.now());
+        return result;
+      },
+    );
+  }
+}
+
+/** Engine view of a stored mount: its policy parsed and its namespace resolved. */
+export function toSpec(m: MountRecord): MountSpec {
+  const policy = SyncPolicy.fromJSON(m.policyJson);
+  const mapped = policy.mappingPolicy?.path;
+  return {
+    contextId: m.contextId,
+    path: m.path,
+    namespace: mapped ? normalizeSessionPath(mapped) : m.path,
+    policy,
+  };
+}
+
+function checkRoot(root: string | undefined): string {
+  if (root === undefined) return "/";
+  if (typeof root !== "string" || root === "" || root.includes("\0")) {
+    throw new InvalidParameterError("root must be a local directory path, such as /tmp/session-1.");
+  }
+  return path.resolve(root);
+}
