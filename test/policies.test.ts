@@ -1,0 +1,99 @@
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { useHarness } from "./helpers/harness.js";
+import { readTree, writeTree } from "./helpers/tree.js";
+
+const M = "/home/user/work";
+
+async function keys(h: ReturnType<ReturnType<typeof useHarness>>, ctx: string, parent = M): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (p: string) => {
+    for (const e of (await h.client.context.listFiles(ctx, p, 1, 1000)).entries) {
+      if (e.fileType === "FOLDER") await walk(e.filePath);
+      else out.push(e.filePath);
+    }
+  };
+  await walk(parent);
+  return out.sort();
+}
+
+describe("delete policy", () => {
+  const h = useHarness();
+
+  async function seed(): Promise<string> {
+    const ctx = await h().newContext();
+    const s = await h().session("seed", [[ctx, M]]);
+    writeTree(h().local("seed", M), { "a.txt": "a", "b.txt": "b" });
+    await s.delete(true);
+    return ctx;
+  }
+
+  it("a file removed locally is removed from the context with syncLocalFile true", async () => {
+    const ctx = await seed();
+    const s = await h().session("r1", [[ctx, M, { deletePolicy: { syncLocalFile: true } }]]);
+    fs.rmSync(path.join(h().local("r1", M), "a.txt"));
+    await s.delete(true);
+    expect(await keys(h(), ctx)).toEqual([`${M}/b.txt`]);
+  });
+
+  it("a file removed locally is kept in the context with syncLocalFile false", async () => {
+    const ctx = await seed();
+    const s = await h().session("r1", [[ctx, M, { deletePolicy: { syncLocalFile: false } }]]);
+    fs.rmSync(path.join(h().local("r1", M), "a.txt"));
+    await s.delete(true);
+    expect(await keys(h(), ctx)).toEqual([`${M}/a.txt`, `${M}/b.txt`]);
+  });
+
+  it("a file another session added after A's download is not deleted by A's upload", async () => {
+    const ctx = await seed();
+    const a = await h().session("ra", [[ctx, M]]);
+    const b = await h().session("rb", [[ctx, M]]);
+    writeTree(h().local("rb", M), { "from-b.txt": "b was here" });
+    await b.delete(true);
+
+    fs.rmSync(path.join(h().local("ra", M), "a.txt")); // A deletes a file it saw
+    await a.delete(true);
+    expect(await keys(h(), ctx)).toEqual([`${M}/b.txt`, `${M}/from-b.txt`]);
+  });
+
+  it("files only the other session changed are kept when A uploads unchanged copies", async () => {
+    const ctx = await seed();
+    const a = await h().session("ra", [[ctx, M]]);
+    const b = await h().session("rb", [[ctx, M]]);
+    writeTree(h().local("rb", M), { "a.txt": "changed by b" });
+    await b.delete(true);
+    await a.delete(true); // A never touched a.txt
+    await h().session("rc", [[ctx, M]]);
+    expect(readTree(h().local("rc", M))).toEqual({ "a.txt": "changed by b", "b.txt": "b" });
+  });
+});
+
+describe("white list", () => {
+  const h = useHarness();
+
+  it("only listed paths move, excludes are skipped, files outside the list are untouched in the context", async () => {
+    const ctx = await h().newContext();
+    // Seed the context with a file outside the list that must survive.
+    const seed = await h().session("seed", [[ctx, M]]);
+    writeTree(h().local("seed", M), { "outside.txt": "old", src: { "keep.ts": "v0" } });
+    await seed.delete(true);
+
+    const policy = { bwList: { whiteLists: [{ path: "/src", excludePaths: ["/node_modules"] }, { path: "docs" }] } };
+    const s = await h().session("r1", [[ctx, M, policy]]);
+    const dir = h().local("r1", M);
+    // Download honoured the list too: outside.txt was not written locally.
+    expect(readTree(dir)).toEqual({ src: { "keep.ts": "v0" } });
+    writeTree(dir, {
+      src: { "keep.ts": "v1", node_modules: { "dep.js": "no" }, lib: { "x.ts": "x" } },
+      docs: { "r.md": "r" },
+      "outside.txt": "new",
+      other: { "y.txt": "y" },
+    });
+    await s.delete(true);
+
+    expect(await keys(h(), ctx)).toEqual([`${M}/docs/r.md`, `${M}/outside.txt`, `${M}/src/keep.ts`, `${M}/src/lib/x.ts`]);
+    await h().session("r2", [[ctx, M]]);
+    expect(readTree(h().local("r2", M))).toMatchObject({ "outside.txt": "old", src: { "keep.ts": "v1" } });
+  });
+});
