@@ -14,7 +14,8 @@ export function isDigest(s: string): s is Digest {
 export interface IngestItem {
   /** Absolute path of the file on this machine. */
   path: string;
-  /** Size seen by the scan; the ingest fails for this item if the file no longer has it. */
+  /** Size seen by the scan: a hint for batching and progress. A file that changed since is stored as it is
+   *  now, and the result reports its actual size; callers compare it with what they scanned. */
   sizeBytes: number;
 }
 

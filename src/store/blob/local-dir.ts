@@ -156,7 +156,7 @@ export class LocalDirBlobStore implements BlobStore {
 
   private ingestLargeSync(fd: number, onProgress?: ProgressFn): { digest: Digest; sizeBytes: number } {
     const tmp = this.tempPath();
-    const out = fs.openSync(tmp, "wx");
+    let out = fs.openSync(tmp, "wx");
     const hash = createHash("sha256");
     const buf = Buffer.allocUnsafe(CHUNK_BYTES);
     let total = 0;
@@ -170,13 +170,14 @@ export class LocalDirBlobStore implements BlobStore {
         onProgress?.(n);
       }
       fs.closeSync(out);
+      out = -1; // closed: the number may be reused by the next open
       const digest = hash.digest("hex");
       const finalPath = this.blobPath(digest);
       if (fs.existsSync(finalPath)) fs.rmSync(tmp);
       else renameIntoShard(tmp, finalPath);
       return { digest, sizeBytes: total };
     } catch (err) {
-      closeQuietly(out);
+      if (out >= 0) closeQuietly(out);
       fs.rmSync(tmp, { force: true });
       throw err;
     }
@@ -190,7 +191,8 @@ export class LocalDirBlobStore implements BlobStore {
         this.fetchOneSync(item, onProgress);
         results.push(null);
       } catch (err) {
-        fs.rmSync(item.targetPath, { force: true });
+        // EEXIST: the file at targetPath is not ours (we never opened it), so it is not ours to remove.
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") fs.rmSync(item.targetPath, { force: true });
         results.push(err instanceof Error ? err : new Error(String(err)));
       }
       await pacer.tick(item.sizeBytes);

@@ -81,14 +81,20 @@ export class SqliteMetaStore implements MetaStore {
   /** Opens (creating and migrating if needed) the database at `file`; ":memory:" works for tests. */
   static open(file: string): SqliteMetaStore {
     const db = new Database(file);
-    db.pragma("journal_mode = WAL");
-    // NORMAL with WAL: a commit survives a process crash; only an OS crash may lose the last commits,
-    // never corrupt the database.
-    db.pragma("synchronous = NORMAL");
-    db.pragma("foreign_keys = ON");
-    db.pragma("busy_timeout = 10000");
-    migrate(db);
-    return new SqliteMetaStore(db);
+    try {
+      db.pragma("busy_timeout = 10000");
+      checkSchemaVersion(db); // before WAL: never change a database we then refuse
+      db.pragma("journal_mode = WAL");
+      // NORMAL with WAL: a commit survives a process crash; only an OS crash may lose the last commits,
+      // never corrupt the database.
+      db.pragma("synchronous = NORMAL");
+      db.pragma("foreign_keys = ON");
+      migrate(db);
+      return new SqliteMetaStore(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
   }
 
   async ensureTenant(name: string): Promise<string> {
@@ -191,6 +197,9 @@ export class SqliteMetaStore implements MetaStore {
         | undefined;
       if (!ctx) throw new ContextNotFoundError(r.contextId);
       if (ctx.head !== r.expectedHead) throw new CommitConflictError(r.contextId, 1);
+      if (new Set(r.changes.map((c) => c.key)).size !== r.changes.length) {
+        throw new InvalidParameterError("A commit names the same key twice; each key may change once per generation.");
+      }
       if (r.base) this.applyBase(r.base);
       if (r.changes.length === 0) return ctx.head;
 
@@ -376,6 +385,8 @@ export class SqliteMetaStore implements MetaStore {
     const sets: string[] = [];
     const values: unknown[] = [];
     for (const [field, value] of Object.entries(update)) {
+      // Partial: a field present but undefined was not given; binding it would write NULL.
+      if (value === undefined) continue;
       const column = columns[field as keyof TaskUpdate];
       if (!column) throw new InvalidParameterError(`Unknown task field ${field}.`);
       sets.push(`${column} = ?`);
@@ -423,13 +434,17 @@ interface SessionRow {
   created_at: number;
 }
 
-function migrate(db: Database.Database): void {
+function checkSchemaVersion(db: Database.Database): void {
   const current = db.pragma("user_version", { simple: true }) as number;
   if (current > SQLITE_MIGRATIONS.length) {
     throw new InvalidParameterError(
       `The database schema is version ${current}, newer than this ctxsync understands (${SQLITE_MIGRATIONS.length}); upgrade ctxsync.`,
     );
   }
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
   for (let v = current; v < SQLITE_MIGRATIONS.length; v++) {
     db.transaction(() => {
       db.exec(SQLITE_MIGRATIONS[v]!);

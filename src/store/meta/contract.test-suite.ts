@@ -1,0 +1,552 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  CommitConflictError,
+  ContextNameConflictError,
+  ContextNotFoundError,
+  InvalidParameterError,
+  PathAlreadyBoundError,
+} from "../../errors/index.js";
+import type {
+  BaseEntry,
+  CommitRequest,
+  EpochMs,
+  FileChange,
+  FileMeta,
+  MetaStore,
+  MountRecord,
+  SessionRecord,
+  TaskRecord,
+} from "../meta-store.js";
+import { newId } from "../new-id.js";
+
+/** A fresh, empty store and the function that removes everything it made. */
+export interface MetaStoreHarness {
+  store: MetaStore;
+  cleanup(): Promise<void>;
+}
+
+const T0: EpochMs = 1_700_000_000_000;
+const DA = "a".repeat(64);
+const DB = "b".repeat(64);
+const DC = "c".repeat(64);
+
+function meta(digest: string, sizeBytes = 10): FileMeta {
+  return { type: "file", digest, sizeBytes, mode: 0o644, mtimeMs: T0 - 1000, linkTarget: null };
+}
+const LINK: FileMeta = { type: "symlink", digest: null, sizeBytes: 5, mode: 0o777, mtimeMs: T0 - 1000, linkTarget: "a.txt" };
+
+function put(key: string, m: FileMeta = meta(DA), expiresAtMs: EpochMs | null = null): FileChange {
+  return { kind: "put", key, meta: m, expiresAtMs };
+}
+function del(key: string): FileChange {
+  return { kind: "delete", key };
+}
+function baseEntry(key: string, digest = DA): BaseEntry {
+  return { key, ...meta(digest) };
+}
+
+/**
+ * The behaviour every MetaStore must have (see meta-store.ts). Each test gets a fresh store from `makeStore`.
+ */
+export function runMetaStoreContract(name: string, makeStore: () => Promise<MetaStoreHarness>): void {
+  describe(`MetaStore contract: ${name}`, () => {
+    let harness: MetaStoreHarness;
+    let store: MetaStore;
+    let tenant: string;
+    let otherTenant: string;
+
+    beforeEach(async () => {
+      harness = await makeStore();
+      store = harness.store;
+      tenant = await store.ensureTenant("acme");
+      otherTenant = await store.ensureTenant("globex");
+    });
+    afterEach(async () => {
+      await harness.cleanup();
+    });
+
+    const session = (over: Partial<SessionRecord> = {}): SessionRecord => ({
+      id: newId("sess"),
+      tenantId: tenant,
+      status: "running",
+      root: "/",
+      labels: { team: "infra" },
+      createdAtMs: T0,
+      ...over,
+    });
+    const mount = (sessionId: string, contextId: string, path: string, bindTimeMs = T0): MountRecord => ({
+      sessionId,
+      contextId,
+      path,
+      policyJson: '{"uploadPolicy":{"autoUpload":true}}',
+      waitForCompletion: true,
+      bindTimeMs,
+    });
+    const commit = (contextId: string, expectedHead: number, changes: FileChange[], over: Partial<CommitRequest> = {}) =>
+      store.commitGeneration({ contextId, expectedHead, sessionId: null, timeMs: T0, changes, ...over });
+    const liveKeys = async (contextId: string, prefix = "/", nowMs = T0): Promise<string[]> =>
+      (await store.listLiveFiles(contextId, prefix, nowMs)).map((f) => f.key);
+
+    describe("tenants", () => {
+      it("ensureTenant returns the same id for the same name every time", async () => {
+        expect(await store.ensureTenant("acme")).toBe(tenant);
+        expect(await store.ensureTenant("acme")).toBe(tenant);
+      });
+
+      it("ensureTenant gives different names different ids", () => {
+        expect(otherTenant).not.toBe(tenant);
+      });
+    });
+
+    describe("contexts", () => {
+      it("createContext returns the new context, and getContext and getContextByName find it", async () => {
+        const ctx = await store.createContext(tenant, "notes", T0);
+        expect(ctx).toMatchObject({ tenantId: tenant, name: "notes", createdAtMs: T0, lastUsedAtMs: T0, state: "available", headGeneration: 0 });
+        expect(await store.getContext(tenant, ctx.id)).toEqual(ctx);
+        expect(await store.getContextByName(tenant, "notes")).toEqual(ctx);
+        expect(await store.getContextByName(tenant, "other")).toBeUndefined();
+      });
+
+      it("createContext refuses a name the tenant already uses with ContextNameConflictError", async () => {
+        await store.createContext(tenant, "notes", T0);
+        await expect(store.createContext(tenant, "notes", T0 + 1)).rejects.toBeInstanceOf(ContextNameConflictError);
+        expect((await store.listContexts(tenant, { limit: 10 })).totalCount).toBe(1);
+      });
+
+      it("createContext allows a name that only another tenant uses", async () => {
+        await store.createContext(otherTenant, "notes", T0);
+        await expect(store.createContext(tenant, "notes", T0)).resolves.toMatchObject({ name: "notes", tenantId: tenant });
+      });
+
+      it("renameContext changes the name getContextByName finds", async () => {
+        const ctx = await store.createContext(tenant, "old", T0);
+        await store.renameContext(tenant, ctx.id, "new");
+        expect(await store.getContextByName(tenant, "old")).toBeUndefined();
+        expect(await store.getContextByName(tenant, "new")).toMatchObject({ id: ctx.id, name: "new" });
+      });
+
+      it("renameContext to its own name succeeds", async () => {
+        const ctx = await store.createContext(tenant, "same", T0);
+        await store.renameContext(tenant, ctx.id, "same");
+        expect(await store.getContext(tenant, ctx.id)).toMatchObject({ name: "same" });
+      });
+
+      it("renameContext to a name in use rejects with ContextNameConflictError and keeps both names", async () => {
+        const a = await store.createContext(tenant, "a", T0);
+        await store.createContext(tenant, "b", T0);
+        await expect(store.renameContext(tenant, a.id, "b")).rejects.toBeInstanceOf(ContextNameConflictError);
+        expect(await store.getContext(tenant, a.id)).toMatchObject({ name: "a" });
+      });
+
+      it("deleteContext removes the context with its files and history, and frees its name", async () => {
+        const ctx = await store.createContext(tenant, "doomed", T0);
+        await commit(ctx.id, 0, [put("/a"), put("/b")]);
+        expect(await store.deleteContext(tenant, ctx.id)).toBe(true);
+        expect(await store.getContext(tenant, ctx.id)).toBeUndefined();
+        expect(await store.listLiveFiles(ctx.id, "/", T0)).toEqual([]);
+        expect(await store.getLiveFile(ctx.id, "/a", T0)).toBeUndefined();
+        expect(await store.listGenerations(ctx.id, 10)).toEqual([]);
+        expect(await store.deleteContext(tenant, ctx.id)).toBe(false);
+        await expect(store.createContext(tenant, "doomed", T0)).resolves.toMatchObject({ name: "doomed" });
+      });
+
+      it("touchContext updates lastUsedAtMs", async () => {
+        const ctx = await store.createContext(tenant, "t", T0);
+        await store.touchContext(ctx.id, T0 + 5000);
+        expect(await store.getContext(tenant, ctx.id)).toMatchObject({ createdAtMs: T0, lastUsedAtMs: T0 + 5000 });
+      });
+
+      describe("tenant isolation", () => {
+        const strangers: Record<string, (s: { foreignId: string }) => string> = {
+          "an id that does not exist": () => newId("ctx"),
+          "another tenant's context id": (s) => s.foreignId,
+        };
+        for (const [what, idOf] of Object.entries(strangers)) {
+          it(`treats ${what} as missing in get, rename, delete and list, and leaves the owner's context alone`, async () => {
+            const foreign = await store.createContext(otherTenant, "theirs", T0);
+            await commit(foreign.id, 0, [put("/x")]);
+            const id = idOf({ foreignId: foreign.id });
+
+            expect(await store.getContext(tenant, id)).toBeUndefined();
+            expect(await store.getContextByName(tenant, "theirs")).toBeUndefined();
+            await expect(store.renameContext(tenant, id, "mine")).rejects.toBeInstanceOf(ContextNotFoundError);
+            expect(await store.deleteContext(tenant, id)).toBe(false);
+            expect(await store.listContexts(tenant, { limit: 10 })).toEqual({ items: [], nextToken: undefined, totalCount: 0 });
+
+            expect(await store.getContext(otherTenant, foreign.id)).toMatchObject({ name: "theirs", headGeneration: 1 });
+            expect(await liveKeys(foreign.id)).toEqual(["/x"]);
+          });
+        }
+      });
+
+      describe("listContexts", () => {
+        const createMany = async (n: number, timeOf: (i: number) => EpochMs): Promise<string[]> => {
+          const names: string[] = [];
+          for (let i = 0; i < n; i++) {
+            // Names sort against creation order, so a listing by name cannot pass by accident.
+            const name = `ctx-${String(n - i).padStart(3, "0")}`;
+            await store.createContext(tenant, name, timeOf(i));
+            names.push(name);
+          }
+          return names;
+        };
+        const listAll = async (limit: number) => {
+          const pages: { names: string[]; totalCount: number; hasNext: boolean }[] = [];
+          let nextToken: string | undefined;
+          do {
+            const page = await store.listContexts(tenant, nextToken === undefined ? { limit } : { limit, nextToken });
+            pages.push({ names: page.items.map((c) => c.name), totalCount: page.totalCount, hasNext: page.nextToken !== undefined });
+            nextToken = page.nextToken;
+          } while (nextToken !== undefined && pages.length < 100);
+          return pages;
+        };
+
+        const cases = [
+          { name: "pages through contexts created in the same millisecond in creation order", n: 25, limit: 7, timeOf: () => T0 },
+          { name: "pages through contexts created in successive milliseconds in creation order", n: 10, limit: 3, timeOf: (i: number) => T0 + i },
+          { name: "returns one page without a nextToken when the limit equals the count", n: 7, limit: 7, timeOf: () => T0 },
+        ];
+        for (const c of cases) {
+          it(c.name, async () => {
+            const names = await createMany(c.n, c.timeOf);
+            const pages = await listAll(c.limit);
+            expect(pages.flatMap((p) => p.names)).toEqual(names);
+            expect(pages.map((p) => p.names.length)).toEqual(
+              Array.from({ length: Math.ceil(c.n / c.limit) }, (_, i) => Math.min(c.limit, c.n - i * c.limit)),
+            );
+            expect(pages.map((p) => p.hasNext)).toEqual(pages.map((_, i) => i < pages.length - 1));
+            for (const p of pages) expect(p.totalCount).toBe(c.n);
+          });
+        }
+
+        it("returns an empty page without a nextToken for a tenant with no contexts", async () => {
+          expect(await store.listContexts(tenant, { limit: 5 })).toEqual({ items: [], nextToken: undefined, totalCount: 0 });
+        });
+
+        const badTokens: Record<string, string> = {
+          "a word": "not-a-token",
+          "base64 of a short id": Buffer.from("ctx-123").toString("base64url"),
+          "base64 of a session id": Buffer.from(newId("sess")).toString("base64url"),
+          "characters outside base64": "%%%***",
+        };
+        for (const [what, token] of Object.entries(badTokens)) {
+          it(`rejects ${what} as nextToken with InvalidParameterError`, async () => {
+            await store.createContext(tenant, "one", T0);
+            await expect(store.listContexts(tenant, { limit: 5, nextToken: token })).rejects.toBeInstanceOf(
+              InvalidParameterError,
+            );
+          });
+        }
+      });
+    });
+
+    describe("commitGeneration and live files", () => {
+      let ctx: string;
+      beforeEach(async () => {
+        ctx = (await store.createContext(tenant, "work", T0)).id;
+      });
+
+      it("commits the first changes as generation 1 and lists them as live files", async () => {
+        const sess = session();
+        await store.createSession(sess, []);
+        const gen = await commit(ctx, 0, [put("/w/a.txt", meta(DA, 3)), put("/w/link", LINK)], { sessionId: sess.id, timeMs: T0 + 10 });
+        expect(gen).toBe(1);
+        expect(await store.getContext(tenant, ctx)).toMatchObject({ headGeneration: 1, lastUsedAtMs: T0 + 10 });
+        expect(await store.listLiveFiles(ctx, "/", T0 + 10)).toEqual([
+          { key: "/w/a.txt", ...meta(DA, 3), generation: 1, writtenAtMs: T0 + 10, expiresAtMs: null },
+          { key: "/w/link", ...LINK, generation: 1, writtenAtMs: T0 + 10, expiresAtMs: null },
+        ]);
+        expect(await store.getLiveFile(ctx, "/w/a.txt", T0 + 10)).toMatchObject({ digest: DA, generation: 1 });
+        expect(await store.listGenerations(ctx, 10)).toEqual([
+          { contextId: ctx, generation: 1, timeMs: T0 + 10, sessionId: sess.id, added: 2, changed: 0, removed: 0 },
+        ]);
+      });
+
+      it("counts adds, changes and removals and keeps untouched files at their generation", async () => {
+        await commit(ctx, 0, [put("/keep"), put("/change"), put("/remove")]);
+        const gen = await commit(ctx, 1, [put("/change", meta(DB)), del("/remove"), put("/new", meta(DC)), del("/never-existed")]);
+        expect(gen).toBe(2);
+        const live = await store.listLiveFiles(ctx, "/", T0);
+        expect(live.map((f) => [f.key, f.digest, f.generation])).toEqual([
+          ["/change", DB, 2],
+          ["/keep", DA, 1],
+          ["/new", DC, 2],
+        ]);
+        expect(await store.getLiveFile(ctx, "/remove", T0)).toBeUndefined();
+        expect((await store.listGenerations(ctx, 1))[0]).toMatchObject({ generation: 2, added: 1, changed: 1, removed: 1 });
+      });
+
+      const staleHeads: Record<string, number> = { "behind the head": 0, "ahead of the head": 5 };
+      for (const [what, expectedHead] of Object.entries(staleHeads)) {
+        it(`rejects an expected head ${what} with CommitConflictError and writes neither files nor base`, async () => {
+          const sess = session();
+          await store.createSession(sess, []);
+          await commit(ctx, 0, [put("/a")]);
+          await store.updateBase({ sessionId: sess.id, mountPath: "/w", upserts: [baseEntry("/w/old")], deletes: [] });
+
+          const err = await commit(ctx, expectedHead, [put("/a", meta(DB)), put("/b"), del("/a")], {
+            sessionId: sess.id,
+            base: { sessionId: sess.id, mountPath: "/w", upserts: [baseEntry("/w/new")], deletes: ["/w/old"] },
+          }).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(CommitConflictError);
+
+          expect(await store.getContext(tenant, ctx)).toMatchObject({ headGeneration: 1 });
+          expect((await store.listLiveFiles(ctx, "/", T0)).map((f) => [f.key, f.digest])).toEqual([["/a", DA]]);
+          expect((await store.listGenerations(ctx, 10)).map((g) => g.generation)).toEqual([1]);
+          expect([...(await store.getBase(sess.id, "/w")).keys()]).toEqual(["/w/old"]);
+        });
+      }
+
+      it("with no changes writes no generation, returns the head and still applies the base", async () => {
+        const sess = session();
+        await store.createSession(sess, []);
+        await commit(ctx, 0, [put("/a")]);
+        const head = await commit(ctx, 1, [], {
+          base: { sessionId: sess.id, mountPath: "/w", upserts: [baseEntry("/w/a")], deletes: [] },
+        });
+        expect(head).toBe(1);
+        expect(await store.getContext(tenant, ctx)).toMatchObject({ headGeneration: 1 });
+        expect((await store.listGenerations(ctx, 10)).map((g) => g.generation)).toEqual([1]);
+        expect(await store.getBase(sess.id, "/w")).toEqual(new Map([["/w/a", baseEntry("/w/a")]]));
+      });
+
+      it("applies the base together with the commit", async () => {
+        const sess = session();
+        await store.createSession(sess, []);
+        await store.updateBase({ sessionId: sess.id, mountPath: "/w", upserts: [baseEntry("/w/gone")], deletes: [] });
+        await commit(ctx, 0, [put("/w/a")], {
+          base: { sessionId: sess.id, mountPath: "/w", upserts: [baseEntry("/w/a")], deletes: ["/w/gone"] },
+        });
+        expect([...(await store.getBase(sess.id, "/w")).keys()]).toEqual(["/w/a"]);
+      });
+
+      describe("listLiveFiles by prefix", () => {
+        const KEYS = ["/a", "/a/x", "/a/y/z", "/a.txt", "/a-b", "/a0", "/ab/x", "/b"];
+        const cases: Record<string, string[]> = {
+          "/": [...KEYS].sort(),
+          "/a": ["/a", "/a/x", "/a/y/z"],
+          "/a/y": ["/a/y/z"],
+          "/a/y/z": ["/a/y/z"],
+          "/ab": ["/ab/x"],
+          "/a.txt": ["/a.txt"],
+          "/c": [],
+        };
+        for (const [prefix, want] of Object.entries(cases)) {
+          it(`prefix ${prefix} lists ${want.length === 0 ? "nothing" : want.join(", ")}`, async () => {
+            await commit(ctx, 0, KEYS.map((k) => put(k)));
+            expect(await liveKeys(ctx, prefix)).toEqual(want);
+          });
+        }
+      });
+
+      describe("expiry", () => {
+        const EXPIRES = T0 + 100;
+        const visibility: Record<string, { nowMs: EpochMs; live: boolean }> = {
+          "before its expiry time": { nowMs: EXPIRES - 1, live: true },
+          "at its expiry time": { nowMs: EXPIRES, live: false },
+          "after its expiry time": { nowMs: EXPIRES + 1, live: false },
+        };
+        for (const [when, { nowMs, live }] of Object.entries(visibility)) {
+          it(`a file is ${live ? "live" : "not live"} ${when}`, async () => {
+            await commit(ctx, 0, [put("/e", meta(DA), EXPIRES), put("/forever")]);
+            expect(await liveKeys(ctx, "/", nowMs)).toEqual(live ? ["/e", "/forever"] : ["/forever"]);
+            expect(await store.getLiveFile(ctx, "/e", nowMs)).toEqual(
+              live ? expect.objectContaining({ key: "/e", expiresAtMs: EXPIRES }) : undefined,
+            );
+          });
+        }
+
+        it("rewriting an expired file counts as an add, and deleting one counts as nothing", async () => {
+          await commit(ctx, 0, [put("/e1", meta(DA), EXPIRES), put("/e2", meta(DA), EXPIRES)]);
+          await commit(ctx, 1, [put("/e1", meta(DB)), del("/e2")], { timeMs: EXPIRES });
+          expect((await store.listGenerations(ctx, 1))[0]).toMatchObject({ generation: 2, added: 1, changed: 0, removed: 0 });
+          expect(await store.listLiveFiles(ctx, "/", EXPIRES + 1000)).toEqual([
+            expect.objectContaining({ key: "/e1", digest: DB, generation: 2, expiresAtMs: null }),
+          ]);
+        });
+      });
+
+      it("listGenerations returns the newest generations first, up to the limit", async () => {
+        for (let head = 0; head < 4; head++) await commit(ctx, head, [put(`/f${head}`)], { timeMs: T0 + head });
+        expect((await store.listGenerations(ctx, 3)).map((g) => [g.generation, g.timeMs])).toEqual([
+          [4, T0 + 3],
+          [3, T0 + 2],
+          [2, T0 + 1],
+        ]);
+      });
+    });
+
+    describe("sessions and mounts", () => {
+      let ctxA: string;
+      let ctxB: string;
+      beforeEach(async () => {
+        ctxA = (await store.createContext(tenant, "a", T0)).id;
+        ctxB = (await store.createContext(tenant, "b", T0)).id;
+      });
+
+      it("createSession stores the session and its mounts", async () => {
+        const sess = session({ labels: { team: "infra", "k=v": "ünïcode" } });
+        const mounts = [mount(sess.id, ctxA, "/home/a", T0), mount(sess.id, ctxB, "/home/b", T0 + 1)];
+        await store.createSession(sess, mounts);
+        expect(await store.getSession(tenant, sess.id)).toEqual(sess);
+        expect(await store.listSessions(tenant)).toEqual([sess]);
+        expect(await store.listMounts(sess.id)).toEqual(mounts);
+      });
+
+      it("getSession and listSessions do not show another tenant's sessions", async () => {
+        const theirs = session({ tenantId: otherTenant });
+        await store.createSession(theirs, []);
+        expect(await store.getSession(tenant, theirs.id)).toBeUndefined();
+        expect(await store.listSessions(tenant)).toEqual([]);
+        expect(await store.getSession(otherTenant, theirs.id)).toEqual(theirs);
+      });
+
+      it("createSession with the same mount path twice rejects with PathAlreadyBoundError and creates no session", async () => {
+        const sess = session();
+        await expect(
+          store.createSession(sess, [mount(sess.id, ctxA, "/home/a"), mount(sess.id, ctxB, "/home/a")]),
+        ).rejects.toBeInstanceOf(PathAlreadyBoundError);
+        expect(await store.getSession(tenant, sess.id)).toBeUndefined();
+        expect(await store.listSessions(tenant)).toEqual([]);
+        expect(await store.listMounts(sess.id)).toEqual([]);
+      });
+
+      it("addMount adds a mount, and a second mount at the same path rejects with PathAlreadyBoundError", async () => {
+        const sess = session();
+        const first = mount(sess.id, ctxA, "/home/a", T0);
+        await store.createSession(sess, [first]);
+        const second = { ...mount(sess.id, ctxB, "/home/b", T0 + 5), waitForCompletion: false };
+        await store.addMount(second);
+        const err: unknown = await store.addMount(mount(sess.id, ctxB, "/home/a", T0 + 6)).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(PathAlreadyBoundError);
+        expect(err).toMatchObject({ path: "/home/a" });
+        expect(await store.listMounts(sess.id)).toEqual([first, second]);
+      });
+
+      it("setSessionStatus changes the status getSession reports", async () => {
+        const sess = session();
+        await store.createSession(sess, []);
+        await store.setSessionStatus(sess.id, "released");
+        expect(await store.getSession(tenant, sess.id)).toMatchObject({ status: "released" });
+      });
+    });
+
+    describe("bases", () => {
+      let sess: SessionRecord;
+      beforeEach(async () => {
+        sess = session();
+        await store.createSession(sess, []);
+      });
+
+      it("getBase of a path with no base is empty", async () => {
+        expect(await store.getBase(sess.id, "/w")).toEqual(new Map());
+      });
+
+      it("updateBase inserts, replaces and deletes entries of one path only", async () => {
+        await store.updateBase({ sessionId: sess.id, mountPath: "/w", upserts: [baseEntry("/w/a"), baseEntry("/w/b")], deletes: [] });
+        await store.updateBase({ sessionId: sess.id, mountPath: "/v", upserts: [baseEntry("/v/a")], deletes: [] });
+        const link: BaseEntry = { key: "/w/l", ...LINK };
+        await store.updateBase({
+          sessionId: sess.id,
+          mountPath: "/w",
+          upserts: [baseEntry("/w/a", DB), link],
+          deletes: ["/w/b", "/w/never"],
+        });
+        expect(await store.getBase(sess.id, "/w")).toEqual(
+          new Map([
+            ["/w/a", baseEntry("/w/a", DB)],
+            ["/w/l", link],
+          ]),
+        );
+        expect(await store.getBase(sess.id, "/v")).toEqual(new Map([["/v/a", baseEntry("/v/a")]]));
+      });
+    });
+
+    describe("tasks", () => {
+      let sess: SessionRecord;
+      let ctxA: string;
+      let ctxB: string;
+      beforeEach(async () => {
+        sess = session();
+        await store.createSession(sess, []);
+        ctxA = (await store.createContext(tenant, "a", T0)).id;
+        ctxB = (await store.createContext(tenant, "b", T0)).id;
+      });
+      const task = (over: Partial<TaskRecord>): TaskRecord => ({
+        id: newId("task"),
+        sessionId: sess.id,
+        contextId: ctxA,
+        path: "/home/a",
+        taskType: "upload",
+        status: "Pending",
+        startTimeMs: null,
+        finishTimeMs: null,
+        errorMessage: "",
+        filesDone: 0,
+        filesTotal: 0,
+        bytesDone: 0,
+        bytesTotal: 0,
+        createdAtMs: T0,
+        ...over,
+      });
+
+      it("createTask stores a task that listTasks returns as it was given", async () => {
+        const t = task({});
+        await store.createTask(t);
+        expect(await store.listTasks(sess.id)).toEqual([t]);
+      });
+
+      it("updateTask changes only the fields it is given", async () => {
+        const t = task({ filesTotal: 4, bytesTotal: 400 });
+        await store.createTask(t);
+        await store.updateTask(t.id, { status: "Running", startTimeMs: T0 + 1 });
+        await store.updateTask(t.id, { filesDone: 2, bytesDone: 200 });
+        await store.updateTask(t.id, { status: "Failed", finishTimeMs: T0 + 2, errorMessage: "disk full" });
+        expect(await store.listTasks(sess.id)).toEqual([
+          { ...t, status: "Failed", startTimeMs: T0 + 1, finishTimeMs: T0 + 2, errorMessage: "disk full", filesDone: 2, bytesDone: 200 },
+        ]);
+      });
+
+      it("updateTask leaves a field passed as undefined unchanged", async () => {
+        const t = task({ status: "Running", startTimeMs: T0 + 1, errorMessage: "earlier" });
+        await store.createTask(t);
+        await store.updateTask(t.id, { status: "Success", startTimeMs: undefined, errorMessage: undefined });
+        expect(await store.listTasks(sess.id)).toEqual([{ ...t, status: "Success" }]);
+      });
+
+      describe("listTasks", () => {
+        // Created out of order, so a listing in insertion order cannot pass by accident.
+        const specs = [
+          { label: "t3", createdAtMs: T0 + 3, ctx: "A", path: "/home/a", taskType: "download" as const },
+          { label: "t1", createdAtMs: T0 + 1, ctx: "A", path: "/home/a", taskType: "upload" as const },
+          { label: "t2", createdAtMs: T0 + 2, ctx: "B", path: "/home/b", taskType: "upload" as const },
+          { label: "t4", createdAtMs: T0 + 4, ctx: "B", path: "/home/a", taskType: "download" as const },
+        ];
+        const cases: { name: string; filter: (ids: { A: string; B: string }) => Parameters<MetaStore["listTasks"]>[1]; want: string[] }[] = [
+          { name: "lists all of a session's tasks oldest first", filter: () => undefined, want: ["t1", "t2", "t3", "t4"] },
+          { name: "filters by context", filter: (ids) => ({ contextId: ids.B }), want: ["t2", "t4"] },
+          { name: "filters by path", filter: () => ({ path: "/home/a" }), want: ["t1", "t3", "t4"] },
+          { name: "filters by task type", filter: () => ({ taskType: "download" }), want: ["t3", "t4"] },
+          { name: "combines filters", filter: (ids) => ({ contextId: ids.A, path: "/home/a", taskType: "upload" }), want: ["t1"] },
+          { name: "returns nothing when no task matches", filter: () => ({ path: "/nowhere" }), want: [] },
+        ];
+        for (const c of cases) {
+          it(c.name, async () => {
+            const ids = { A: ctxA, B: ctxB };
+            const labels = new Map<string, string>();
+            for (const s of specs) {
+              const t = task({ createdAtMs: s.createdAtMs, contextId: ids[s.ctx as "A" | "B"], path: s.path, taskType: s.taskType });
+              labels.set(t.id, s.label);
+              await store.createTask(t);
+            }
+            const other = session();
+            await store.createSession(other, []);
+            await store.createTask(task({ sessionId: other.id }));
+            const listed = await store.listTasks(sess.id, c.filter(ids));
+            expect(listed.map((t) => labels.get(t.id))).toEqual(c.want);
+          });
+        }
+      });
+    });
+  });
+}

@@ -1,0 +1,78 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { InvalidParameterError } from "../../errors/index.js";
+import { runMetaStoreContract } from "./contract.test-suite.js";
+import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
+import { SqliteMetaStore } from "./sqlite.js";
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "ctxsync-sqlite-"));
+}
+
+runMetaStoreContract("SqliteMetaStore", async () => {
+  const dir = tempDir();
+  const store = SqliteMetaStore.open(path.join(dir, "meta.db"));
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe("SqliteMetaStore on disk", () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = tempDir();
+    file = path.join(dir, "meta.db");
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const userVersion = (): number => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.pragma("user_version", { simple: true }) as number;
+    } finally {
+      db.close();
+    }
+  };
+
+  it("keeps contexts, files and sessions when the same file is opened again, without re-running migrations", async () => {
+    const first = SqliteMetaStore.open(file);
+    const tenant = await first.ensureTenant("acme");
+    const ctx = await first.createContext(tenant, "notes", 1000);
+    await first.commitGeneration({
+      contextId: ctx.id,
+      expectedHead: 0,
+      sessionId: null,
+      timeMs: 1000,
+      changes: [{ kind: "put", key: "/a", meta: { type: "file", digest: "a".repeat(64), sizeBytes: 1, mode: 0o644, mtimeMs: 1, linkTarget: null }, expiresAtMs: null }],
+    });
+    await first.close();
+    expect(userVersion()).toBe(SQLITE_MIGRATIONS.length);
+
+    const second = SqliteMetaStore.open(file);
+    try {
+      expect(await second.ensureTenant("acme")).toBe(tenant);
+      expect(await second.getContextByName(tenant, "notes")).toMatchObject({ id: ctx.id, headGeneration: 1 });
+      expect((await second.listLiveFiles(ctx.id, "/", 1000)).map((f) => f.key)).toEqual(["/a"]);
+    } finally {
+      await second.close();
+    }
+    expect(userVersion()).toBe(SQLITE_MIGRATIONS.length);
+  });
+
+  it("refuses a database written by a newer ctxsync with an error that says to upgrade", () => {
+    const db = new Database(file);
+    db.pragma(`user_version = ${SQLITE_MIGRATIONS.length + 1}`);
+    db.close();
+    expect(() => SqliteMetaStore.open(file)).toThrowError(InvalidParameterError);
+    expect(() => SqliteMetaStore.open(file)).toThrowError(/newer than this ctxsync understands.*upgrade ctxsync/);
+    expect(userVersion()).toBe(SQLITE_MIGRATIONS.length + 1);
+  });
+});
