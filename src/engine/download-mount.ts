@@ -1,12 +1,15 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { describeError } from "../errors/index.js";
-import type { BaseEntry, BlobStore, FileRecord, MetaStore } from "../store/index.js";
+import { pipeline } from "node:stream/promises";
+import { BlobDigestMismatchError, describeError } from "../errors/index.js";
+import type { BaseEntry, BlobStore, MetaStore } from "../store/index.js";
+import { readArchive } from "./archive/read-archive.js";
 import type { Clock } from "./clock.js";
 import { hashFileSync } from "./hash-file.js";
 import { LocalDirs } from "./local-dirs.js";
 import type { MountLayout } from "./mount-spec.js";
+import { readNamespaceView, type ViewEntry } from "./namespace-view.js";
 import type { Problem } from "./problem.js";
 import { ProgressMeter, type ProgressFn } from "./progress.js";
 import { statEntry } from "./scan-tree.js";
@@ -28,7 +31,7 @@ export interface DownloadResult {
 const FETCH_BATCH = 256;
 
 interface PendingWrite {
-  file: FileRecord;
+  file: ViewEntry;
   rel: string;
   tmp: string;
 }
@@ -44,8 +47,9 @@ export async function downloadMount(
   args: { sessionId: string; layout: MountLayout; onProgress?: ProgressFn },
 ): Promise<DownloadResult> {
   const { layout } = args;
-  const files: { file: FileRecord; rel: string }[] = [];
-  for (const f of await deps.meta.listLiveFiles(layout.spec.contextId, layout.spec.namespace, deps.clock.now())) {
+  const view = await readNamespaceView(deps, layout.spec.contextId, layout.spec.namespace, deps.clock.now());
+  const files: { file: ViewEntry; rel: string }[] = [];
+  for (const f of view.files.values()) {
     const rel = layout.relOf(f.key);
     if (rel !== null) files.push({ file: f, rel });
   }
@@ -77,28 +81,45 @@ export async function downloadMount(
     bytesTotal: writes.reduce((n, w) => n + w.file.sizeBytes, 0),
   });
   let written = 0;
-  for (let i = 0; i < writes.length; i += FETCH_BATCH) {
-    const batch = writes.slice(i, i + FETCH_BATCH);
+  const place = (w: PendingWrite, err: Error | null) => {
+    try {
+      if (err) throw err;
+      placeFile(w, layout.localPath(w.rel));
+      seen.push(toBase(w.file));
+      written++;
+    } catch (e) {
+      fs.rmSync(w.tmp, { force: true });
+      problems.push({ key: w.file.key, message: describeError(e) });
+    }
+    meter.addFiles(1);
+  };
+  const fromBlobs = writes.filter((w) => w.file.source === "blob");
+  for (let i = 0; i < fromBlobs.length; i += FETCH_BATCH) {
+    const batch = fromBlobs.slice(i, i + FETCH_BATCH);
     const regular = batch.filter((w) => w.file.type === "file");
     const errors = await deps.blobs.fetchFiles(
       regular.map((w) => ({ digest: w.file.digest!, targetPath: w.tmp, sizeBytes: w.file.sizeBytes })),
       (bytes) => meter.addBytes(bytes),
     );
     const fetchError = new Map(regular.map((w, j) => [w, errors[j] ?? null]));
-    for (const w of batch) {
-      const err = fetchError.get(w) ?? null;
-      try {
-        if (err) throw err;
-        placeFile(w, layout.localPath(w.rel));
-        seen.push(toBase(w.file));
-        written++;
-      } catch (e) {
-        fs.rmSync(w.tmp, { force: true });
-        problems.push({ key: w.file.key, message: describeError(e) });
-      }
-      meter.addFiles(1);
-    }
+    for (const w of batch) place(w, fetchError.get(w) ?? null);
   }
+  const fromArchive = new Map(writes.filter((w) => w.file.source === "archive").map((w) => [w.file.key, w]));
+  if (fromArchive.size > 0 && view.archive?.digest) {
+    await readArchive(deps.blobs, view.archive.digest, async ({ entry, body }) => {
+      const w = fromArchive.get(layout.keyOf(entry.rel));
+      if (!w) return;
+      fromArchive.delete(w.file.key);
+      let err: Error | null = null;
+      try {
+        if (w.file.type === "file") await writeVerified(body, w.file.sizeBytes, w.tmp, w.file.digest!, (n) => meter.addBytes(n));
+      } catch (e) {
+        err = e as Error;
+      }
+      place(w, err);
+    });
+  }
+  for (const w of fromArchive.values()) place(w, new Error("missing from the context's archive; upload it again from a session that has it"));
   meter.finish();
   await deps.meta.updateBase({ sessionId: args.sessionId, mountPath: layout.spec.path, upserts: seen, deletes: [] });
   return { written, skipped, problems };
@@ -126,7 +147,7 @@ function placeFile(w: PendingWrite, target: string): void {
  * Quick check before writing: same type, size, mtime and mode, and the same bytes — known from the base
  * when the session saw this version before, else by hashing the local file.
  */
-function isIdenticalOnDisk(abs: string, rel: string, f: FileRecord, b: BaseEntry | undefined): boolean {
+function isIdenticalOnDisk(abs: string, rel: string, f: ViewEntry, b: BaseEntry | undefined): boolean {
   const local = statEntry(abs, rel);
   if (local === "gone" || local === "special") return false;
   if (local.type !== f.type || local.mtimeMs !== f.mtimeMs) return false;
@@ -136,7 +157,44 @@ function isIdenticalOnDisk(abs: string, rel: string, f: FileRecord, b: BaseEntry
   return hashFileSync(abs) === f.digest;
 }
 
-function toBase(f: FileRecord): BaseEntry {
+/** Entries up to this size are gathered in memory and written with one call: far cheaper than a stream each. */
+const WHOLE_WRITE_MAX_BYTES = 1 << 20;
+
+/** Writes an archive entry to a new file, failing if its bytes do not hash to `digest`. */
+async function writeVerified(
+  body: AsyncIterable<Buffer>,
+  sizeBytes: number,
+  target: string,
+  digest: string,
+  onBytes: (n: number) => void,
+): Promise<void> {
+  const hash = createHash("sha256");
+  if (sizeBytes <= WHOLE_WRITE_MAX_BYTES) {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const chunk of body) {
+      n += chunk.length;
+      if (n > WHOLE_WRITE_MAX_BYTES) throw new Error(`archive entry is larger than its manifest says (${sizeBytes} bytes)`);
+      chunks.push(chunk);
+    }
+    const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    hash.update(buf);
+    fs.writeFileSync(target, buf, { flag: "wx" });
+    onBytes(buf.length);
+  } else {
+    await pipeline(async function* () {
+      for await (const chunk of body) {
+        hash.update(chunk);
+        onBytes(chunk.length);
+        yield chunk;
+      }
+    }, fs.createWriteStream(target, { flags: "wx" }));
+  }
+  const actual = hash.digest("hex");
+  if (actual !== digest) throw new BlobDigestMismatchError(digest, actual, `while extracting ${target} from an archive`);
+}
+
+function toBase(f: ViewEntry): BaseEntry {
   return {
     key: f.key,
     type: f.type,

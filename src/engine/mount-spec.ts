@@ -1,5 +1,5 @@
 import path from "node:path";
-import { compileWhiteList, joinKey, relativeKey, type SyncPolicy } from "../policy/index.js";
+import { compileRecyclePaths, compileWhiteList, joinKey, lifecycleDurationMs, relativeKey, type SyncPolicy } from "../policy/index.js";
 import type { PathFilter } from "./scan-tree.js";
 
 /** One synced path of a session, as the engine needs it. */
@@ -18,6 +18,8 @@ export class MountLayout {
   /** Local directory holding the mount: root + path (`/r` + `/home/u` → `/r/home/u`). */
   readonly dir: string;
   readonly filter: PathFilter;
+  private readonly isRecycled: (rel: string) => boolean;
+  private readonly lifetimeMs: number | null;
 
   constructor(
     root: string,
@@ -25,6 +27,13 @@ export class MountLayout {
   ) {
     this.dir = path.join(root, spec.path);
     this.filter = compileWhiteList(spec.policy.bwList);
+    this.isRecycled = compileRecyclePaths(spec.policy.recyclePolicy);
+    this.lifetimeMs = lifecycleDurationMs(spec.policy.recyclePolicy.lifecycle);
+  }
+
+  /** When a file written at `nowMs` to mount-relative `rel` expires under the recycle policy; null = never. */
+  expiresAt(rel: string, nowMs: number): number | null {
+    return this.lifetimeMs !== null && this.isRecycled(rel) ? nowMs + this.lifetimeMs : null;
   }
 
   /** Context key of a mount-relative path (`a/b.txt` → `/ns/a/b.txt`). */

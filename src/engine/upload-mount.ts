@@ -1,16 +1,25 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { CommitConflictError, describeError } from "../errors/index.js";
-import type { BaseEntry, BlobStore, FileMeta, IngestItem, MetaStore } from "../store/index.js";
+import { UploadMode } from "../policy/index.js";
+import type { BaseEntry, BlobStore, FileChange, FileMeta, MetaStore } from "../store/index.js";
+import { ARCHIVE_NAME, MANIFEST_NAME } from "./archive/manifest.js";
+import { planArchiveRewrite, storeArchive } from "./archive/upload-archive.js";
+import { materializeArchive } from "./archive/materialize-archive.js";
 import type { Clock } from "./clock.js";
+import { hashFileSync } from "./hash-file.js";
 import type { MountLayout } from "./mount-spec.js";
-import { planUpload, sameVersion } from "./plan-upload.js";
-import { ProgressMeter, type ProgressFn } from "./progress.js";
+import { readNamespaceView, type NamespaceView } from "./namespace-view.js";
+import { planUpload, sameVersion, type UploadPlan } from "./plan-upload.js";
 import type { Problem } from "./problem.js";
+import { ProgressMeter, type ProgressFn } from "./progress.js";
 import { scanTree, type LocalEntry } from "./scan-tree.js";
 
 export interface UploadDeps {
   blobs: BlobStore;
   meta: Pick<MetaStore, "getBase" | "getContext" | "listLiveFiles" | "commitGeneration">;
   clock: Clock;
+  /** Directory for temporary archives; default the OS temp dir. */
+  tmpDir?: string;
 }
 
 export interface UploadResult {
@@ -26,28 +35,37 @@ export interface UploadResult {
 
 /** How many times a commit is re-planned when another session committed first. */
 const MAX_COMMIT_ATTEMPTS = 8;
+/** Give the event loop a turn after hashing this many bytes synchronously. */
+const YIELD_EVERY_BYTES = 8 << 20;
 
 /**
- * Uploads one mount (SPEC §3, Upload): scan → hash what changed since the base → store new blobs →
- * plan against the context's head → commit, all in one generation, with the base update in the same
- * transaction. If another session commits first, the plan is rebuilt against the new head (blobs are
- * already stored, so a retry costs one query); no lock is held across the transfer.
+ * Uploads one mount (SPEC §3, Upload): scan → hash what changed since the base → plan a three-way merge
+ * against the context's head → commit one generation, with the base update in the same transaction.
+ * FILE mode stores changed files as blobs before planning. ARCHIVE mode rewrites the namespace's archive
+ * with the merged file set (kept files are carried over from the old archive or their blobs).
+ * Either mode takes over data the other mode stored, so a mount may switch modes between sessions.
+ * If another session commits first, the plan is rebuilt against the new head; no lock spans a transfer.
  */
 export async function uploadMount(
   deps: UploadDeps,
   args: { tenantId: string; sessionId: string; layout: MountLayout; onProgress?: ProgressFn },
 ): Promise<UploadResult> {
   const { layout, sessionId } = args;
+  const archiveMode = layout.spec.policy.uploadPolicy.uploadMode === UploadMode.ARCHIVE;
   const problems: Problem[] = [];
-  const scan = await scanTree(layout.dir, layout.filter);
   // Sockets, FIFOs and devices (a browser's SingletonSocket) have no content to keep: skipped by design.
+  const scan = await scanTree(layout.dir, layout.filter);
+  scan.entries.delete(ARCHIVE_NAME); // reserved names are ctxsync's, never a user's file
+  scan.entries.delete(MANIFEST_NAME);
   const base = await deps.meta.getBase(sessionId, layout.spec.path);
 
   // Quick check: a file whose size, mtime and mode match the base is unchanged and is not read again.
   const local = new Map<string, FileMeta>();
-  const toIngest: { key: string; entry: LocalEntry }[] = [];
+  const localPath = new Map<string, string>();
+  const toRead: { key: string; entry: LocalEntry }[] = [];
   for (const entry of scan.entries.values()) {
     const key = layout.keyOf(entry.rel);
+    localPath.set(key, layout.localPath(entry.rel));
     if (entry.type === "symlink") {
       local.set(key, { type: "symlink", digest: null, sizeBytes: entry.sizeBytes, mode: entry.mode, mtimeMs: entry.mtimeMs, linkTarget: entry.linkTarget });
       continue;
@@ -56,65 +74,81 @@ export async function uploadMount(
     if (b && b.type === "file" && b.sizeBytes === entry.sizeBytes && b.mtimeMs === entry.mtimeMs && b.mode === entry.mode) {
       local.set(key, b);
     } else {
-      toIngest.push({ key, entry });
+      toRead.push({ key, entry });
     }
   }
 
   const meter = new ProgressMeter(args.onProgress, {
-    filesTotal: toIngest.length,
-    bytesTotal: toIngest.reduce((n, f) => n + f.entry.sizeBytes, 0),
+    filesTotal: toRead.length,
+    bytesTotal: toRead.reduce((n, f) => n + f.entry.sizeBytes, 0),
   });
-  const items: IngestItem[] = toIngest.map((f) => ({ path: layout.localPath(f.entry.rel), sizeBytes: f.entry.sizeBytes }));
-  const results = await deps.blobs.ingestFiles(items, (bytes) => meter.addBytes(bytes));
-  results.forEach((r, i) => {
-    const { key, entry } = toIngest[i]!;
+  const readDone = (key: string, entry: LocalEntry, result: { digest: string; sizeBytes: number } | { error: Error }) => {
     meter.addFiles(1);
-    if ("error" in r) {
+    if ("error" in result) {
       // A file deleted since the scan is a local deletion, not a failure.
-      if ((r.error as NodeJS.ErrnoException).code !== "ENOENT") problems.push({ key, message: describeError(r.error) });
+      if ((result.error as NodeJS.ErrnoException).code !== "ENOENT") problems.push({ key, message: describeError(result.error) });
       return;
     }
-    local.set(key, { type: "file", digest: r.digest, sizeBytes: r.sizeBytes, mode: entry.mode, mtimeMs: entry.mtimeMs, linkTarget: null });
-  });
+    local.set(key, { type: "file", digest: result.digest, sizeBytes: result.sizeBytes, mode: entry.mode, mtimeMs: entry.mtimeMs, linkTarget: null });
+  };
+  if (archiveMode) {
+    // Only digests are needed now: the bytes go into the archive later, straight from disk.
+    let sinceYield = 0;
+    for (const { key, entry } of toRead) {
+      const path = layout.localPath(entry.rel);
+      try {
+        readDone(key, entry, { digest: hashFileSync(path), sizeBytes: entry.sizeBytes });
+      } catch (err) {
+        readDone(key, entry, { error: err as Error });
+      }
+      meter.addBytes(entry.sizeBytes);
+      sinceYield += entry.sizeBytes + 4096;
+      if (sinceYield >= YIELD_EVERY_BYTES) {
+        sinceYield = 0;
+        await yieldToEventLoop();
+      }
+    }
+  } else {
+    const results = await deps.blobs.ingestFiles(
+      toRead.map((f) => ({ path: layout.localPath(f.entry.rel), sizeBytes: f.entry.sizeBytes })),
+      (bytes) => meter.addBytes(bytes),
+    );
+    results.forEach((r, i) => readDone(toRead[i]!.key, toRead[i]!.entry, r));
+    if (toRead.length > 0) await deps.blobs.flush(); // blobs durable before any generation points at them
+  }
   meter.finish();
-  if (toIngest.length > 0) await deps.blobs.flush(); // blobs durable before any generation points at them
 
   // Base entries outside the white list are not this upload's business.
   const scopedBase = new Map<string, BaseEntry>();
   for (const [key, b] of base) if (layout.relOf(key) !== null) scopedBase.set(key, b);
   // A file that failed to read is neither written nor treated as deleted.
   const failed = new Set(problems.map((p) => p.key));
+  for (const key of failed) scopedBase.delete(key);
 
   for (let attempt = 1; ; attempt++) {
     const ctx = await deps.meta.getContext(args.tenantId, layout.spec.contextId);
     if (!ctx) throw new Error(`context ${layout.spec.contextId} disappeared during the upload`);
     const now = deps.clock.now();
+    const view = await readNamespaceView(deps, layout.spec.contextId, layout.spec.namespace, now);
     const remote = new Map<string, FileMeta>();
-    for (const f of await deps.meta.listLiveFiles(layout.spec.contextId, layout.spec.namespace, now)) {
-      if (layout.relOf(f.key) !== null) remote.set(f.key, f);
-    }
-    const plan = planUpload({
-      base: withoutKeys(scopedBase, failed),
-      local,
-      remote,
-      syncLocalFile: layout.spec.policy.deletePolicy.syncLocalFile,
-    });
+    for (const [key, f] of view.files) if (layout.relOf(key) !== null) remote.set(key, f);
+    const plan = planUpload({ base: scopedBase, local, remote, syncLocalFile: layout.spec.policy.deletePolicy.syncLocalFile });
+
     try {
+      const changes = archiveMode
+        ? await archiveChanges(deps, layout, view, plan, localPath, now)
+        : await fileChanges(deps, layout, view, plan, now);
       const generation = await deps.meta.commitGeneration({
         contextId: layout.spec.contextId,
         expectedHead: ctx.headGeneration,
         sessionId,
         timeMs: now,
-        changes: [
-          // TODO(#3): expiry from recyclePolicy; until then every file lives forever.
-          ...plan.puts.map((p) => ({ kind: "put" as const, key: p.key, meta: p.meta, expiresAtMs: null })),
-          ...plan.deletes.map((key) => ({ kind: "delete" as const, key })),
-        ],
+        changes,
         base: {
           sessionId,
           mountPath: layout.spec.path,
           upserts: changedSinceBase(local, scopedBase),
-          deletes: [...scopedBase.keys()].filter((k) => !local.has(k) && !failed.has(k)),
+          deletes: [...scopedBase.keys()].filter((k) => !local.has(k)),
         },
       });
       return { generation, written: plan.puts.length, deleted: plan.deletes.length, keptRemote: plan.keptRemote, problems };
@@ -126,6 +160,54 @@ export async function uploadMount(
   }
 }
 
+/** FILE mode: one change per planned file; an archive left by ARCHIVE mode is unpacked into blobs. */
+async function fileChanges(
+  deps: UploadDeps,
+  layout: MountLayout,
+  view: NamespaceView,
+  plan: UploadPlan,
+  now: number,
+): Promise<FileChange[]> {
+  const changes: FileChange[] = plan.puts.map((p) => ({ kind: "put", key: p.key, meta: p.meta, expiresAtMs: expiryOf(layout, p.key, now) }));
+  changes.push(...plan.deletes.map((key): FileChange => ({ kind: "delete", key })));
+  if (view.archive) {
+    const touched = new Set(changes.map((c) => c.key));
+    const carried = [...view.files.values()].filter((f) => f.source === "archive" && !touched.has(f.key));
+    await materializeArchive(deps, view.archive.digest!, carried);
+    for (const f of carried) changes.push({ kind: "put", key: f.key, meta: f, expiresAtMs: view.archive.expiresAtMs });
+    changes.push({ kind: "delete", key: view.archiveKey });
+  }
+  return changes;
+}
+
+/** ARCHIVE mode: write and store the new archive; plain files it absorbs are deleted as files. */
+async function archiveChanges(
+  deps: UploadDeps,
+  layout: MountLayout,
+  view: NamespaceView,
+  plan: UploadPlan,
+  localPath: ReadonlyMap<string, string>,
+  now: number,
+): Promise<FileChange[]> {
+  const rewrite = planArchiveRewrite(layout, view, plan, localPath);
+  if (!rewrite.needed) return [];
+  const changes: FileChange[] = rewrite.absorbedKeys.map((key) => ({ kind: "delete", key }));
+  if (rewrite.items.length === 0) {
+    if (view.archive) changes.push({ kind: "delete", key: view.archiveKey });
+    return changes;
+  }
+  const { meta } = await storeArchive(deps, view, rewrite.items, now);
+  // TODO(#3): recycle paths below the mount root cannot expire single files inside an archive; the
+  // archive object expires when the policy covers the whole mount.
+  changes.push({ kind: "put", key: view.archiveKey, meta, expiresAtMs: layout.expiresAt("", now) });
+  return changes;
+}
+
+function expiryOf(layout: MountLayout, key: string, now: number): number | null {
+  const rel = layout.relOf(key);
+  return rel === null ? null : layout.expiresAt(rel, now);
+}
+
 /** Local entries the base does not already hold as they are: a no-op upload rewrites no base rows. */
 function changedSinceBase(local: ReadonlyMap<string, FileMeta>, base: ReadonlyMap<string, BaseEntry>): BaseEntry[] {
   const out: BaseEntry[] = [];
@@ -135,9 +217,3 @@ function changedSinceBase(local: ReadonlyMap<string, FileMeta>, base: ReadonlyMa
   }
   return out;
 }
-
-function withoutKeys<V>(m: ReadonlyMap<string, V>, drop: ReadonlySet<string>): Map<string, V> {
-  if (drop.size === 0) return new Map(m);
-  return new Map([...m].filter(([k]) => !drop.has(k)));
-}
-
