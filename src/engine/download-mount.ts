@@ -1,10 +1,12 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { BlobDigestMismatchError, describeError } from "../errors/index.js";
 import type { BaseEntry, BlobStore, MetaStore } from "../store/index.js";
+import { ARCHIVE_NAME } from "./archive/manifest.js";
 import { readArchive } from "./archive/read-archive.js";
+import { extractDownloadedArchives } from "./extract/index.js";
 import type { Clock } from "./clock.js";
 import { hashFileSync } from "./hash-file.js";
 import { LocalDirs } from "./local-dirs.js";
@@ -13,6 +15,7 @@ import { readNamespaceView, type ViewEntry } from "./namespace-view.js";
 import type { Problem } from "./problem.js";
 import { ProgressMeter, type ProgressFn } from "./progress.js";
 import { statEntry } from "./scan-tree.js";
+import { downloadTempName } from "./temp-name.js";
 
 export interface DownloadDeps {
   blobs: BlobStore;
@@ -70,7 +73,7 @@ export async function downloadMount(
         continue;
       }
       dirs.ensureParentOf(rel);
-      writes.push({ file, rel, tmp: path.join(path.dirname(abs), `.ctxsync-tmp-${randomBytes(6).toString("hex")}`) });
+      writes.push({ file, rel, tmp: path.join(path.dirname(abs), downloadTempName()) });
     } catch (err) {
       problems.push({ key: file.key, message: describeError(err) });
     }
@@ -80,13 +83,13 @@ export async function downloadMount(
     filesTotal: writes.length,
     bytesTotal: writes.reduce((n, w) => n + w.file.sizeBytes, 0),
   });
-  let written = 0;
+  const written: PendingWrite[] = [];
   const place = (w: PendingWrite, err: Error | null) => {
     try {
       if (err) throw err;
       placeFile(w, layout.localPath(w.rel));
       seen.push(toBase(w.file));
-      written++;
+      written.push(w);
     } catch (e) {
       fs.rmSync(w.tmp, { force: true });
       problems.push({ key: w.file.key, message: describeError(e) });
@@ -121,8 +124,21 @@ export async function downloadMount(
   }
   for (const w of fromArchive.values()) place(w, new Error("missing from the context's archive; upload it again from a session that has it"));
   meter.finish();
-  await deps.meta.updateBase({ sessionId: args.sessionId, mountPath: layout.spec.path, upserts: seen, deletes: [] });
-  return { written, skipped, problems };
+
+  // Extract policy: only archives this download wrote, so local edits to extracted files survive a re-sync.
+  const fresh = written.filter((w) => w.file.type === "file" && w.rel !== ARCHIVE_NAME).map((w) => w.rel);
+  const extractProblems = await extractDownloadedArchives(layout.dir, fresh, layout.spec.policy.extractPolicy);
+  problems.push(...extractProblems.map((p) => ({ key: layout.keyOf(p.key), message: p.message })));
+  // An archive removed by deleteSrcFile is forgotten from the base: the next upload must not take its
+  // absence for a deletion, since the context keeps its copy.
+  const removedSources = new Set(fresh.filter((rel) => !fs.existsSync(layout.localPath(rel))).map((rel) => layout.keyOf(rel)));
+  await deps.meta.updateBase({
+    sessionId: args.sessionId,
+    mountPath: layout.spec.path,
+    upserts: seen.filter((e) => !removedSources.has(e.key)),
+    deletes: [...removedSources],
+  });
+  return { written: written.length, skipped, problems };
 }
 
 /** Gives the temp file (or a new symlink) its mode and mtime, then renames it over the target. */

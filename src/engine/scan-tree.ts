@@ -2,6 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { FileType } from "../store/index.js";
+import { STAGING_PREFIX } from "./extract/staging-dir.js";
+import { DOWNLOAD_TEMP_PREFIX } from "./temp-name.js";
 
 /** A file or symlink found on disk, keyed by its POSIX path relative to the scanned directory. */
 export interface LocalEntry {
@@ -26,6 +28,12 @@ export interface ScanResult {
   /** Paths that were neither file, symlink nor directory (sockets, FIFOs, devices): never synced. */
   skipped: string[];
 }
+
+/**
+ * Names ctxsync itself creates for a moment (download temp files, extraction staging folders). One left
+ * behind by a crash is never uploaded.
+ */
+const TRANSIENT_PREFIXES = [DOWNLOAD_TEMP_PREFIX, STAGING_PREFIX];
 
 /** Yield to the event loop after this many directory entries of synchronous work. */
 const YIELD_EVERY_ENTRIES = 512;
@@ -54,6 +62,7 @@ export async function scanTree(dir: string, filter: PathFilter): Promise<ScanRes
       throw err;
     }
     for (const d of names) {
+      if (TRANSIENT_PREFIXES.some((p) => d.name.startsWith(p))) continue;
       const rel = relDir === "" ? d.name : `${relDir}/${d.name}`;
       if (d.isDirectory()) {
         if (filter.mayContain(rel)) pending.push(rel);

@@ -17,7 +17,9 @@ export type ErrorCode =
   | "BlobNotFound"
   | "BlobDigestMismatch"
   | "CommitConflict"
-  | "StoreUnavailable";
+  | "StoreUnavailable"
+  | "ExtractRejected"
+  | "GenerationNotFound";
 
 export class CtxSyncError extends Error {
   constructor(
@@ -129,6 +131,42 @@ export class CommitConflictError extends CtxSyncError {
     super(
       "CommitConflict",
       `Could not commit to context ${contextId} after ${attempts} attempts because other sessions kept committing; retry the sync.`,
+    );
+  }
+}
+
+/**
+ * An archive was not unpacked: an entry would land outside the target (absolute path, "..", a link out), two
+ * entries collide, the archive is damaged, or it broke an extract limit (archive bomb). Nothing from it was
+ * written; the archive itself is left in place. `entry` names the offending entry when there is one.
+ */
+export class ExtractRejectedError extends CtxSyncError {
+  constructor(
+    readonly archive: string,
+    readonly reason: string,
+    readonly entry: string | null = null,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      "ExtractRejected",
+      `Did not extract ${archive}: ${entry === null ? "" : `entry ${JSON.stringify(entry)} `}${reason}. Nothing was extracted and the archive was left as it is.`,
+      options,
+    );
+  }
+}
+
+/**
+ * A restore named a generation the context does not have: it never existed, or garbage collection pruned
+ * it after the retention period. `ctxsync log` lists the generations that can still be restored.
+ */
+export class GenerationNotFoundError extends CtxSyncError {
+  constructor(
+    readonly contextId: string,
+    readonly generation: number,
+  ) {
+    super(
+      "GenerationNotFound",
+      `Generation ${generation} of context ${contextId} does not exist or was pruned after the retention period. List the generations that can be restored with context.log(contextId) or \`ctxsync log\`.`,
     );
   }
 }

@@ -1,0 +1,57 @@
+import fs from "node:fs";
+import path from "node:path";
+import { ExtractRejectedError } from "../../errors/index.js";
+
+interface Move {
+  from: string;
+  to: string;
+}
+
+/**
+ * Moves what `staging` holds into `target` (created when missing; its parent must exist). A name the target
+ * lacks is renamed in whole; a folder it has is merged into; a file or symlink it has is replaced (the link
+ * itself, never what it points to). Every move is planned before the first is made, so a conflict —
+ * a symlink or file where the archive has a folder, a folder or special file where it has a file — throws
+ * ExtractRejectedError with nothing moved. Both folders must be on one file system (renames).
+ */
+export function moveIntoTarget(staging: string, target: string, archive: string): void {
+  const existing = fs.lstatSync(target, { throwIfNoEntry: false });
+  if (existing && !existing.isDirectory()) throw targetInTheWay(archive, target, existing);
+  const moves: Move[] = [];
+  planMoves(staging, target, "", existing !== undefined, moves, archive);
+  if (!existing) fs.mkdirSync(target);
+  for (const m of moves) fs.renameSync(m.from, m.to);
+}
+
+/** Rejects a target folder that is a symlink or a file: ctxsync never unpacks through a link. */
+export function targetInTheWay(archive: string, target: string, st: fs.Stats): ExtractRejectedError {
+  return new ExtractRejectedError(
+    archive,
+    st.isSymbolicLink()
+      ? `the target folder ${target} is a symlink, and ctxsync never writes through links; replace it with a folder`
+      : `${target} is a file where the archive's folder would go; move it away and download again`,
+  );
+}
+
+function planMoves(fromDir: string, toDir: string, rel: string, toDirExists: boolean, moves: Move[], archive: string): void {
+  for (const d of fs.readdirSync(fromDir, { withFileTypes: true })) {
+    const from = path.join(fromDir, d.name);
+    const to = path.join(toDir, d.name);
+    const entry = rel === "" ? d.name : `${rel}/${d.name}`;
+    const there = toDirExists ? fs.lstatSync(to, { throwIfNoEntry: false }) : undefined;
+    if (!there) {
+      moves.push({ from, to });
+    } else if (d.isDirectory()) {
+      if (!there.isDirectory()) {
+        const what = there.isSymbolicLink() ? "a symlink, and ctxsync never writes through links" : "not a folder";
+        throw new ExtractRejectedError(archive, `is a folder, but ${to} is already there and is ${what}; move it away and download again`, entry);
+      }
+      planMoves(from, to, entry, true, moves, archive);
+    } else if (there.isFile() || there.isSymbolicLink()) {
+      moves.push({ from, to });
+    } else {
+      const what = there.isDirectory() ? "a folder" : "a special file";
+      throw new ExtractRejectedError(archive, `would replace ${to}, which is ${what}; move it away and download again`, entry);
+    }
+  }
+}
