@@ -34,6 +34,30 @@ describe("ctxsync CLI", () => {
     expect(r.stderr).toContain('[ContextNotFound] Context "nope" not found');
   });
 
+  it("log lists a context's generations, restore brings an earlier one back, and gc prints what it did", () => {
+    const write = (root: string, text: string) =>
+      cli("exec", "-m", "notes:/work", "--root", path.join(dir, root), "--", "sh", "-c", `echo ${text} > f.txt`);
+    expect(write("a", "v1").status).toBe(0);
+    expect(write("b", "v2").status).toBe(0);
+
+    const log = cli("log", "notes");
+    expect(log.stderr).toBe("");
+    expect(log.stdout).toMatch(/^2\t\S+Z\t\+0 ~1 -0\tsess-\S+\n1\t\S+Z\t\+1 ~0 -0\tsess-\S+\n$/);
+
+    const restore = cli("restore", "notes", "1", "--path", "/work/f.txt");
+    expect(restore.stderr).toBe("");
+    expect(restore.stdout).toBe("3\n");
+    expect(cli("exec", "-m", "notes:/work", "--root", path.join(dir, "c"), "--", "cat", "f.txt").stdout).toBe("v1\n");
+
+    const gc = cli("gc", "--retention-days", "7");
+    expect(gc.stderr).toBe("");
+    expect(gc.stdout).toBe("expired files\t0\npruned versions\t0\npruned generations\t0\ndeleted blobs\t0\nkept blobs\t2\n");
+
+    const missing = cli("restore", "notes", "9");
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain("[GenerationNotFound]");
+  });
+
   it("creates, renames, lists and deletes contexts", () => {
     expect(cli("context", "create", "c1").stdout).toMatch(/^ctx-/);
     expect(cli("context", "rename", "c1", "c2").status).toBe(0);

@@ -38,7 +38,7 @@ describe("crash safety", () => {
 
     // Every blob left behind, including those of the killed upload, is complete.
     const blobs = await LocalDirBlobStore.open(path.join(h().dir, "store", "blobs"));
-    for await (const digest of blobs.list()) {
+    for await (const { digest } of blobs.list()) {
       const stream = await blobs.get(digest);
       for await (const _chunk of stream) {
         // drain: the verifying stream errors at the end if the bytes are wrong

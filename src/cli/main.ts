@@ -6,6 +6,7 @@
 import { Command } from "commander";
 import { buildContextCommands } from "./context-commands.js";
 import { buildExecCommand } from "./exec-command.js";
+import { buildHistoryCommands } from "./history-commands.js";
 
 const program = new Command()
   .name("ctxsync")
@@ -15,6 +16,7 @@ const program = new Command()
 
 buildContextCommands(program);
 buildExecCommand(program);
+buildHistoryCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,10 +1,10 @@
 import type { Command } from "commander";
-import { CtxSync } from "../sdk/index.js";
+import { CtxSync, type CtxSyncOptions } from "../sdk/index.js";
 
-/** The client for a command, on the store named by the global `--home` option. */
-export function openClient(cmd: Command): CtxSync {
+/** The client for a command, on the store named by the global `--home` option, with any `extra` options. */
+export function openClient(cmd: Command, extra: Omit<CtxSyncOptions, "home"> = {}): CtxSync {
   const { home } = cmd.optsWithGlobals<{ home?: string }>();
-  return new CtxSync(home ? { home } : {});
+  return new CtxSync(home ? { ...extra, home } : extra);
 }
 
 /** Throws the result's error when it failed, so the CLI prints it and exits 1. */

@@ -4,6 +4,8 @@ import {
   respond,
   type ContextFileListResult,
   type ContextListResult,
+  type ContextLogResult,
+  type ContextRestoreResult,
   type ContextResult,
   type OperationResult,
 } from "./results.js";
@@ -60,6 +62,39 @@ export class ContextClient {
     return respond<ContextFileListResult>({ entries: [] }, async () => {
       return (await this.service).listFiles(contextId, parentFolderPath, pageNumber, pageSize);
     });
+  }
+
+  /**
+   * The context's generations (atomic commits), newest first, at most `limit` (default 100), with ISO-8601
+   * times. Only generations within the retention period (default 7 days) are listed: those can be restored.
+   */
+  log(contextId: string, limit?: number): Promise<ContextLogResult> {
+    return respond<ContextLogResult>({ generations: [] }, async () => {
+      const records = await (await this.service).log(contextId, limit);
+      return {
+        generations: records.map((g) => ({
+          generation: g.generation,
+          time: new Date(g.timeMs).toISOString(),
+          sessionId: g.sessionId,
+          added: g.added,
+          changed: g.changed,
+          removed: g.removed,
+        })),
+      };
+    });
+  }
+
+  /**
+   * Brings the context — or, with `path`, one file or folder (a session path such as `/home/user/data`) —
+   * back to what it was at `generation`, as a new generation, and returns that generation's number.
+   * Files added since are removed, changed or deleted ones come back with their bytes, mode and mtime, and
+   * never expire. Files that expired under their recycle policy stay deleted. Fails with
+   * `GenerationNotFound` for a generation that never existed or was pruned after the retention period.
+   */
+  restore(contextId: string, generation: number, opts: { path?: string } = {}): Promise<ContextRestoreResult> {
+    return respond<ContextRestoreResult>({}, async () => ({
+      generation: await (await this.service).restore(contextId, generation, opts),
+    }));
   }
 
   /** Removes one file from the context. */

@@ -2,7 +2,7 @@ import type { Clock } from "../engine/index.js";
 import type { ContextSync } from "../policy/index.js";
 import { openEmbeddedServices, type Services } from "../service/index.js";
 import { ContextClient } from "./context-client.js";
-import { respond, type DeleteResult, type SessionListResult, type SessionResult } from "./results.js";
+import { respond, type DeleteResult, type GcResult, type SessionListResult, type SessionResult } from "./results.js";
 import { Session } from "./session.js";
 
 export interface CtxSyncOptions {
@@ -10,6 +10,16 @@ export interface CtxSyncOptions {
   home?: string;
   /** Time source; tests inject a fake one. */
   clock?: Clock;
+  /**
+   * How long `gc()` keeps a context's history: generations older than this (except the one that was head
+   * then) can no longer be restored. Default 7 days.
+   */
+  retentionMs?: number;
+  /**
+   * How long `gc()` leaves a blob nothing references: an upload stores its blobs before it commits them,
+   * so this must outlast the longest upload. Default 24 hours.
+   */
+  minBlobAgeMs?: number;
 }
 
 export interface CreateSessionParams {
@@ -34,7 +44,9 @@ export class CtxSync {
     // every method awaits it, so an open failure surfaces on first use.
     this.ready = openEmbeddedServices(options);
     this.ready.catch(() => undefined);
-    this.context = new ContextClient(this.ready.then((svc) => svc.contexts));
+    const contexts = this.ready.then((svc) => svc.contexts);
+    contexts.catch(() => undefined); // the same failure, surfacing on first use of client.context
+    this.context = new ContextClient(contexts);
   }
 
   /** Creates a session, mounts its contexts and waits for the initial downloads that did not opt out. */
@@ -59,6 +71,17 @@ export class CtxSync {
       const running = (await svc.sessions.list()).filter((s) => s.status === "running");
       return { sessionIds: running.map((s) => s.id), totalCount: running.length };
     });
+  }
+
+  /**
+   * Collects garbage in the store: deletes files expired under their recycle policy, prunes history older
+   * than `retentionMs`, and deletes blobs nothing references any more (once older than `minBlobAgeMs`).
+   * Safe while sessions sync. Returns what it removed and how many blobs it kept.
+   */
+  async gc(): Promise<GcResult> {
+    const svc = await this.ready;
+    const none = { expiredFiles: 0, prunedVersions: 0, prunedGenerations: 0, deletedBlobs: 0, keptBlobs: 0 };
+    return respond<GcResult>(none, async () => svc.gc());
   }
 
   /** Same as `session.delete(syncContext)`. */

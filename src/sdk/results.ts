@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { CtxSyncError, type ErrorCode } from "../errors/index.js";
-import type { FileEntry } from "../service/index.js";
+import type { FileEntry, GcStats } from "../service/index.js";
 import type { Context } from "./context.js";
 import type { ContextStatusData } from "./context-status-data.js";
 import type { Session } from "./session.js";
@@ -33,6 +33,28 @@ export interface ContextFileListResult extends ApiResponse {
   entries: FileEntry[];
   count?: number;
 }
+/** One generation (atomic commit) of a context, as `context.log` lists it. */
+export interface GenerationInfo {
+  generation: number;
+  /** When it was committed, ISO-8601 (like Context.createdAt). */
+  time: string;
+  /** Session whose upload committed it; null for file API writes, deletes and restores. */
+  sessionId: string | null;
+  /** Files it added, changed and removed. */
+  added: number;
+  changed: number;
+  removed: number;
+}
+export interface ContextLogResult extends ApiResponse {
+  /** Newest first. */
+  generations: GenerationInfo[];
+}
+export interface ContextRestoreResult extends ApiResponse {
+  /** The generation the restore committed (the head when nothing differed); absent on failure. */
+  generation?: number;
+}
+/** What `client.gc()` did; all zero when it failed. */
+export interface GcResult extends ApiResponse, GcStats {}
 export interface SessionResult extends ApiResponse {
   session?: Session;
 }

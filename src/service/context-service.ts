@@ -1,7 +1,8 @@
 import { ContextNotFoundError, InvalidParameterError } from "../errors/index.js";
-import type { Clock } from "../engine/index.js";
+import { restoreGeneration, type Clock } from "../engine/index.js";
 import { normalizeSessionPath } from "../policy/index.js";
-import type { ContextRecord, MetaStore, Page } from "../store/index.js";
+import type { ContextRecord, GenerationRecord, MetaStore, Page } from "../store/index.js";
+import type { Stores } from "./embedded-stores.js";
 import { listChildren, type FileEntry } from "./list-children.js";
 
 /** Page size limits for context and file listings: enough for any UI, small enough to bound a response. */
@@ -12,11 +13,15 @@ const MAX_PAGE_SIZE = 1000;
  * Throws CtxSyncError subclasses; the SDK turns them into `{ success: false }` results.
  */
 export class ContextService {
+  private readonly meta: MetaStore;
+
   constructor(
-    private readonly meta: MetaStore,
+    private readonly stores: Stores,
     private readonly tenantId: string,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.meta = stores.meta;
+  }
 
   /** The context named `name`; with `create`, makes it when missing (then `create(name)` is idempotent). */
   async get(name: string, create = false): Promise<ContextRecord> {
@@ -80,6 +85,31 @@ export class ContextService {
     const all = listChildren(parent, await this.meta.listLiveFiles(contextId, parent, this.clock.now()));
     const start = (pageNumber - 1) * pageSize;
     return { entries: all.slice(start, start + pageSize), count: all.length };
+  }
+
+  /**
+   * The context's generations, newest first, at most `limit` (default 100). Generations pruned after the
+   * retention period are gone; the oldest one listed is the oldest that can be restored.
+   */
+  async log(contextId: string, limit = 100): Promise<GenerationRecord[]> {
+    checkPageSize(limit, "limit");
+    await this.getById(contextId);
+    return this.meta.listGenerations(contextId, limit);
+  }
+
+  /**
+   * Commits a new generation that makes the context — or, with `path`, the file or folder at that session
+   * path — equal to what it was at `generation`; returns the new generation (the head when nothing
+   * differed). Files whose version then has since expired stay deleted; restored files never expire.
+   * Rejects with GenerationNotFoundError for a generation that never existed or was pruned.
+   * See engine/restore-generation.ts.
+   */
+  async restore(contextId: string, generation: number, opts: { path?: string } = {}): Promise<number> {
+    const prefix = opts.path === undefined || opts.path === "" ? "/" : normalizeSessionPath(opts.path);
+    return restoreGeneration(
+      { meta: this.meta, blobs: this.stores.blobs, clock: this.clock },
+      { tenantId: this.tenantId, contextId, generation, prefix },
+    );
   }
 
   /** Removes one file from the context as a new generation. Deleting a file that is not there succeeds. */

@@ -30,6 +30,18 @@ export interface FetchItem {
   sizeBytes: number;
 }
 
+/** One stored blob, as `list()` yields it. */
+export interface StoredBlob {
+  digest: Digest;
+  /**
+   * When the blob was last stored or refreshed (put, ingestFiles or touch of a digest already there), in
+   * milliseconds since the Unix epoch by the store's clock (local-dir: the file's mtime). Garbage collection
+   * deletes an unreferenced blob only when this is older than its grace period, so a blob an upload stored
+   * but has not committed yet is never collected.
+   */
+  storedAtMs: number;
+}
+
 /** Called as bytes move, with the byte count moved since the previous call. */
 export type ProgressFn = (bytes: number) => void;
 
@@ -41,12 +53,22 @@ export type ProgressFn = (bytes: number) => void;
  * - Bytes are verified against their digest on the way in and on the way out; a mismatch rejects with
  *   BlobDigestMismatchError and stores nothing.
  * - A missing blob rejects with BlobNotFoundError, never a native ENOENT or NoSuchKey.
- * - Writes are idempotent: storing a digest that exists succeeds without rewriting it.
+ * - Writes are idempotent: storing a digest that exists succeeds without rewriting it, and refreshes its
+ *   `storedAtMs` (see StoredBlob): whoever stores a blob is about to reference it, so GC must wait again.
  * - A stored blob is complete: readers never see a partial blob, also after a crash mid-write.
+ *
+ * Garbage collection (engine/gc.ts) relies on one rule from writers: a writer that will commit a reference
+ * to a blob it did not just store calls `touch` (or stores it again) first, never only `has`.
  */
 export interface BlobStore {
-  /** True when the blob is stored. */
+  /** True when the blob is stored. Does not refresh it: a caller about to reference the blob uses `touch`. */
   has(digest: Digest): Promise<boolean>;
+  /**
+   * Refreshes a stored blob's `storedAtMs` to now and returns true; returns false when the blob is absent
+   * (then the caller stores it). Callers that will commit a reference to an existing blob call this first,
+   * so a concurrent garbage collection keeps it (see `delete`).
+   */
+  touch(digest: Digest): Promise<boolean>;
   /** Stores `body` under `digest`; `sizeBytes` must match the byte count. */
   put(digest: Digest, body: Readable, sizeBytes: number): Promise<void>;
   /** A stream of the blob's bytes that errors with BlobDigestMismatchError at the end if they disagree. */
@@ -62,10 +84,19 @@ export interface BlobStore {
    * A failed item leaves no file at its targetPath.
    */
   fetchFiles(items: readonly FetchItem[], onProgress?: ProgressFn): Promise<(Error | null)[]>;
-  /** Removes a blob; removing a missing one succeeds. Only garbage collection calls this. */
-  delete(digest: Digest): Promise<void>;
-  /** Every stored digest, in no particular order. */
-  list(): AsyncIterable<Digest>;
+  /**
+   * Removes a blob and returns true; removing a missing one succeeds and returns false. Only garbage
+   * collection calls this. With `ifStoredBeforeMs`, the blob is removed only when its `storedAtMs` is still
+   * before that time, checked together with the removal: a put, ingest or touch that refreshed the blob
+   * first wins, and the blob stays (false). local-dir makes the check and the removal one step; a store
+   * that cannot must check as late as it can and say so.
+   */
+  delete(digest: Digest, opts?: { ifStoredBeforeMs?: number }): Promise<boolean>;
+  /**
+   * Every stored blob with the time it was stored, each once, in no particular order. Blobs stored while
+   * the listing runs may or may not appear.
+   */
+  list(): AsyncIterable<StoredBlob>;
   /** Makes every blob written so far durable (survives power loss), in one call instead of one per file. */
   flush(): Promise<void>;
 }

@@ -30,7 +30,7 @@ export interface FileMeta {
   linkTarget: string | null;
 }
 
-/** A file version live in a context. */
+/** A file version of a context: the live one, or (from listFilesAtGeneration) one of its history. */
 export interface FileRecord extends FileMeta {
   key: string;
   /** Generation that wrote this version. */
@@ -75,6 +75,22 @@ export interface GenerationRecord {
   added: number;
   changed: number;
   removed: number;
+}
+
+/** What pruneHistory removed. */
+export interface PruneResult {
+  /** File versions no kept generation shows. */
+  versions: number;
+  /** Generation records older than the retention cutoff. */
+  generations: number;
+}
+
+/** What deleteExpired removed. */
+export interface ExpireResult {
+  /** Versions that were live (each one a file that disappeared from its context). */
+  liveVersions: number;
+  /** Versions of the history (already replaced or deleted when they expired). */
+  historicalVersions: number;
 }
 
 export type SessionStatus = "running" | "releasing" | "released";
@@ -167,7 +183,40 @@ export interface MetaStore {
    * A commit with no changes writes no generation and returns the current head (the base is still applied).
    */
   commitGeneration(req: CommitRequest): Promise<number>;
+  /** The newest `limit` generations, newest first. Generations pruned by pruneHistory are gone. */
   listGenerations(contextId: string, limit: number): Promise<GenerationRecord[]>;
+  /** One generation's record; undefined when it never existed or was pruned. */
+  getGeneration(contextId: string, generation: number): Promise<GenerationRecord | undefined>;
+  /**
+   * The file versions the context held at `generation` (written at or before it, and not replaced or
+   * deleted by then), whose key is `prefix` or lies under it, ordered by key; `prefix` "/" means all.
+   * No expiry filter: versions that expired since are included while they exist (the caller decides), but
+   * deleteExpired removes them for good. Complete only for generations getGeneration still returns; for a
+   * pruned one it may be partial.
+   */
+  listFilesAtGeneration(contextId: string, generation: number, prefix: string): Promise<FileRecord[]>;
+  /**
+   * Drops history older than `cutoffMs`, for one context or (null) every context of every tenant.
+   * Per context, the generation that was head at the cutoff — the newest one whose time is before it —
+   * is kept with everything after it, so the state at any moment of the retention window stays
+   * restorable; older generation records are deleted, with every version no kept generation shows (those
+   * replaced or deleted at or before the kept one). Live versions and the head are never touched.
+   * Atomic per context.
+   */
+  pruneHistory(contextId: string | null, cutoffMs: EpochMs): Promise<PruneResult>;
+  /**
+   * Deletes every version, live or historical, of every context whose expiry time is at or before `nowMs`:
+   * recycled data is gone, not kept as history. A removed live version leaves its key absent, exactly as
+   * listLiveFiles already showed it; no generation is written. One transaction.
+   */
+  deleteExpired(nowMs: EpochMs): Promise<ExpireResult>;
+  /**
+   * Every blob digest any remaining version of any context references (symlinks reference none). Blobs
+   * inside an ARCHIVE-mode archive are not separate references: the archive's digest is. Held in memory:
+   * about 200 bytes a digest, fine for millions of blobs.
+   * TODO: past that, stream sorted digests and merge them with a sorted blob listing instead.
+   */
+  listReferencedDigests(): Promise<Set<Digest>>;
 
   createSession(session: SessionRecord, mounts: readonly MountRecord[]): Promise<void>;
   getSession(tenantId: string, sessionId: string): Promise<SessionRecord | undefined>;

@@ -14,7 +14,8 @@ export async function materializeArchive(
 ): Promise<void> {
   const wanted = new Map<string, ViewEntry>();
   for (const f of files) {
-    if (f.type === "file" && f.digest && !(await deps.blobs.has(f.digest))) wanted.set(f.digest, f);
+    // touch, not has: the records about to point at an existing blob must restart GC's grace period.
+    if (f.type === "file" && f.digest && !(await deps.blobs.touch(f.digest))) wanted.set(f.digest, f);
   }
   if (wanted.size === 0) return;
   await readArchive(deps.blobs, archiveDigest, async ({ entry, body }) => {

@@ -11,6 +11,8 @@ import type { BlobStore, Digest, IngestResult } from "../blob-store.js";
 export interface BlobStoreHarness {
   store: BlobStore;
   cleanup(): Promise<void>;
+  /** Sets a stored blob's storedAtMs back to `storedAtMs`, as if it had been stored then (local-dir: utimes). */
+  backdate(digest: Digest, storedAtMs: number): Promise<void>;
 }
 
 export interface BlobStoreContractOptions {
@@ -45,6 +47,19 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   for await (const x of it) out.push(x);
   return out;
 }
+
+/** Digests `list()` yields, in its order. */
+async function listDigests(store: BlobStore): Promise<Digest[]> {
+  return (await collect(store.list())).map((b) => b.digest);
+}
+
+/**
+ * How far a store's clock (a file's mtime, an object's Last-Modified) may be from this process's Date.now():
+ * filesystems stamp with a coarse clock, object stores with their own. Generous, because GC's grace period
+ * is hours.
+ */
+const CLOCK_SLACK_MS = 5000;
+const HOUR_MS = 3_600_000;
 
 function bodyOf(bytes: Buffer): Readable {
   return Readable.from(bytes.length === 0 ? [] : [bytes]);
@@ -145,7 +160,7 @@ export function runBlobStoreContract(
           BlobDigestMismatchError,
         );
         expect(await store.has(claimed)).toBe(false);
-        expect(await collect(store.list())).toEqual([]);
+        expect(await listDigests(store)).toEqual([]);
       });
 
       const wrongSizes: Record<string, number> = {
@@ -162,14 +177,14 @@ export function runBlobStoreContract(
           // Native errors must not leak through the seam.
           expect(err).toBeInstanceOf(CtxSyncError);
           expect(await store.has(sha256(SMALL))).toBe(false);
-          expect(await collect(store.list())).toEqual([]);
+          expect(await listDigests(store)).toEqual([]);
         });
       }
 
       test("put of a digest that is already stored succeeds and keeps one copy", async () => {
         await putBytes(SMALL);
         await putBytes(SMALL);
-        expect(await collect(store.list())).toEqual([sha256(SMALL)]);
+        expect(await listDigests(store)).toEqual([sha256(SMALL)]);
         expect((await readAll(await store.get(sha256(SMALL)))).equals(SMALL)).toBe(true);
       });
     });
@@ -186,11 +201,11 @@ export function runBlobStoreContract(
       });
 
       test("delete of a blob that is not stored succeeds", async () => {
-        await expect(store.delete(sha256(SMALL))).resolves.toBeUndefined();
+        await expect(store.delete(sha256(SMALL))).resolves.toBe(false);
       });
 
       test("list yields nothing for an empty store", async () => {
-        expect(await collect(store.list())).toEqual([]);
+        expect(await listDigests(store)).toEqual([]);
       });
 
       test("list yields exactly the stored digests, each once", async () => {
@@ -198,8 +213,86 @@ export function runBlobStoreContract(
         for (const b of blobs) await putBytes(b);
         await store.delete(sha256(JUST_OVER));
         const want = [SMALL, EMPTY, patternBytes(10, 9)].map(sha256).sort();
-        expect((await collect(store.list())).sort()).toEqual(want);
+        expect((await listDigests(store)).sort()).toEqual(want);
       });
+    });
+
+    describe("storedAtMs, touch and conditional delete", () => {
+      const storedAt = async (digest: Digest): Promise<number | undefined> =>
+        (await collect(store.list())).find((b) => b.digest === digest)?.storedAtMs;
+      const longAgo = () => Date.now() - 48 * HOUR_MS;
+
+      test("list yields each blob with the time it was stored", async () => {
+        const before = Date.now();
+        await putBytes(SMALL);
+        const after = Date.now();
+        const [blob] = await collect(store.list());
+        expect(blob?.digest).toBe(sha256(SMALL));
+        expect(blob?.storedAtMs).toBeGreaterThanOrEqual(before - CLOCK_SLACK_MS);
+        expect(blob?.storedAtMs).toBeLessThanOrEqual(after + CLOCK_SLACK_MS);
+      });
+
+      test("touch refreshes a stored blob's storedAtMs and returns true", async () => {
+        await putBytes(SMALL);
+        const old = longAgo();
+        await harness.backdate(sha256(SMALL), old);
+        expect(await storedAt(sha256(SMALL))).toBeLessThan(old + CLOCK_SLACK_MS);
+        expect(await store.touch(sha256(SMALL))).toBe(true);
+        expect(await storedAt(sha256(SMALL))).toBeGreaterThanOrEqual(Date.now() - CLOCK_SLACK_MS);
+      });
+
+      test("touch of a missing blob returns false and stores nothing", async () => {
+        expect(await store.touch(sha256(SMALL))).toBe(false);
+        expect(await store.has(sha256(SMALL))).toBe(false);
+        expect(await listDigests(store)).toEqual([]);
+      });
+
+      const restores: Record<string, (bytes: Buffer) => Promise<unknown>> = {
+        put: (bytes) => putBytes(bytes),
+        ingestFiles: (bytes) => store.ingestFiles([{ path: writeFile("again", bytes), sizeBytes: bytes.length }]),
+      };
+      for (const [how, storeAgain] of Object.entries(restores)) {
+        for (const [what, bytes] of Object.entries({ "a small blob": SMALL, "a large blob": LARGE })) {
+          test(`${how} of ${what} that is already stored refreshes its storedAtMs`, async () => {
+            await putBytes(bytes);
+            await harness.backdate(sha256(bytes), longAgo());
+            await storeAgain(bytes);
+            expect(await storedAt(sha256(bytes))).toBeGreaterThanOrEqual(Date.now() - CLOCK_SLACK_MS);
+            expect((await readAll(await store.get(sha256(bytes)))).equals(bytes)).toBe(true);
+          });
+        }
+      }
+
+      test("delete returns true when it removed the blob and false when there was none", async () => {
+        await putBytes(SMALL);
+        expect(await store.delete(sha256(SMALL))).toBe(true);
+        expect(await store.delete(sha256(SMALL))).toBe(false);
+        expect(await store.delete(sha256(SMALL), { ifStoredBeforeMs: Date.now() })).toBe(false);
+      });
+
+      test("delete with ifStoredBeforeMs removes a blob stored before that time", async () => {
+        await putBytes(SMALL);
+        await harness.backdate(sha256(SMALL), longAgo());
+        expect(await store.delete(sha256(SMALL), { ifStoredBeforeMs: Date.now() - HOUR_MS })).toBe(true);
+        expect(await store.has(sha256(SMALL))).toBe(false);
+        expect(await listDigests(store)).toEqual([]);
+      });
+
+      const refreshes: Record<string, (bytes: Buffer) => Promise<unknown>> = {
+        "touched": (bytes) => store.touch(sha256(bytes)),
+        "stored again": (bytes) => putBytes(bytes),
+      };
+      for (const [how, refresh] of Object.entries(refreshes)) {
+        test(`delete with ifStoredBeforeMs keeps a blob ${how} since that time, intact, and returns false`, async () => {
+          await putBytes(SMALL);
+          await harness.backdate(sha256(SMALL), longAgo());
+          const cutoff = Date.now() - HOUR_MS;
+          await refresh(SMALL);
+          expect(await store.delete(sha256(SMALL), { ifStoredBeforeMs: cutoff })).toBe(false);
+          expect(await listDigests(store)).toEqual([sha256(SMALL)]);
+          expect((await readAll(await store.get(sha256(SMALL)))).equals(SMALL)).toBe(true);
+        });
+      }
     });
 
     describe("digest validation", () => {
@@ -209,11 +302,12 @@ export function runBlobStoreContract(
           await expect(store.get(bad)).rejects.toBeInstanceOf(InvalidParameterError);
           await expect(store.put(bad, bodyOf(SMALL), SMALL.length)).rejects.toBeInstanceOf(InvalidParameterError);
           await expect(store.delete(bad)).rejects.toBeInstanceOf(InvalidParameterError);
+          await expect(store.touch(bad)).rejects.toBeInstanceOf(InvalidParameterError);
           const target = path.join(work, "target");
           const [fetchErr] = await store.fetchFiles([{ digest: bad, targetPath: target, sizeBytes: SMALL.length }]);
           expect(fetchErr).toBeInstanceOf(InvalidParameterError);
           expect(fs.existsSync(target)).toBe(false);
-          expect(await collect(store.list())).toEqual([]);
+          expect(await listDigests(store)).toEqual([]);
         });
       }
     });
@@ -234,7 +328,7 @@ export function runBlobStoreContract(
         for (const [, bytes] of files) {
           expect((await readAll(await store.get(sha256(bytes)))).equals(bytes)).toBe(true);
         }
-        expect((await collect(store.list())).sort()).toEqual([...new Set(files.map(([, b]) => sha256(b)))].sort());
+        expect((await listDigests(store)).sort()).toEqual([...new Set(files.map(([, b]) => sha256(b)))].sort());
       });
 
       test("reports a missing file as an ENOENT result for that item and still stores the others", async () => {

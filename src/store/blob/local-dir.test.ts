@@ -15,7 +15,14 @@ runBlobStoreContract(
   "LocalDirBlobStore",
   async () => {
     const dir = tempDir("ctxsync-blobs-");
-    return { store: await LocalDirBlobStore.open(dir), cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+    return {
+      store: await LocalDirBlobStore.open(dir),
+      cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }),
+      backdate: async (digest, storedAtMs) => {
+        const when = new Date(storedAtMs);
+        fs.utimesSync(path.join(dir, digest.slice(0, 2), digest), when, when);
+      },
+    };
   },
 );
 
@@ -56,8 +63,26 @@ describe("LocalDirBlobStore on disk", () => {
     fs.writeFileSync(path.join(storeDir, "tmp", sha256(bytes)), bytes.subarray(0, 4));
     expect(await store.has(sha256(bytes))).toBe(false);
     const listed: string[] = [];
-    for await (const d of store.list()) listed.push(d);
+    for await (const b of store.list()) listed.push(b.digest);
     expect(listed).toEqual([]);
+  });
+
+  it("puts back, on open, a blob that a conditional delete had set aside when its process died", async () => {
+    const bytes = Buffer.from("set aside");
+    const digest = sha256(bytes);
+    fs.writeFileSync(path.join(storeDir, "tmp", `gc-${digest}-0a1b2c`), bytes);
+    const reopened = await LocalDirBlobStore.open(storeDir);
+    expect((await readAll(await reopened.get(digest))).equals(bytes)).toBe(true);
+    expect(tmpEntries()).toEqual([]);
+  });
+
+  it("keeps the copy a writer stored meanwhile when it puts back a set-aside blob", async () => {
+    const bytes = Buffer.from("stored twice");
+    await putBytes(bytes);
+    fs.writeFileSync(path.join(storeDir, "tmp", `gc-${sha256(bytes)}-0a1b2c`), bytes);
+    const reopened = await LocalDirBlobStore.open(storeDir);
+    expect((await readAll(await reopened.get(sha256(bytes)))).equals(bytes)).toBe(true);
+    expect(tmpEntries()).toEqual([]);
   });
 
   // The same bytes overwritten in place, and replaced by shorter bytes: both must be caught.
@@ -106,6 +131,20 @@ describe("LocalDirBlobStore on disk", () => {
       { digest: sha256(small), targetPath: path.join(work, "missing-out"), sizeBytes: small.length },
     ]);
     expect(tmpEntries()).toEqual([]);
+  });
+
+  it("leaves <dir>/tmp empty after conditional deletes that removed and that kept a blob", async () => {
+    const old = Buffer.from("old");
+    const fresh = Buffer.from("fresh");
+    await putBytes(old);
+    await putBytes(fresh);
+    const longAgo = new Date(Date.now() - 48 * 3_600_000);
+    fs.utimesSync(blobFile(sha256(old)), longAgo, longAgo);
+    const cutoff = Date.now() - 3_600_000;
+    expect(await store.delete(sha256(old), { ifStoredBeforeMs: cutoff })).toBe(true);
+    expect(await store.delete(sha256(fresh), { ifStoredBeforeMs: cutoff })).toBe(false);
+    expect(tmpEntries()).toEqual([]);
+    expect(fs.existsSync(blobFile(sha256(fresh)))).toBe(true);
   });
 });
 

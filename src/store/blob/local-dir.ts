@@ -8,7 +8,7 @@ import { pipeline } from "node:stream/promises";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { promisify } from "node:util";
 import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } from "../../errors/index.js";
-import type { BlobStore, Digest, FetchItem, IngestItem, IngestResult, ProgressFn } from "../blob-store.js";
+import type { BlobStore, Digest, FetchItem, IngestItem, IngestResult, ProgressFn, StoredBlob } from "../blob-store.js";
 import { isDigest } from "../blob-store.js";
 import { verifyingStream } from "./verifying-stream.js";
 
@@ -21,6 +21,8 @@ const CHUNK_BYTES = 1 << 20;
 /** Give the event loop a turn after this many bytes or files of synchronous work, so timers and I/O keep flowing. */
 const YIELD_EVERY_BYTES = 8 << 20;
 const YIELD_EVERY_FILES = 128;
+/** Name of a blob a conditional delete moved aside: `gc-<digest>-<random>` in the tmp directory. */
+const SET_ASIDE_PATTERN = /^gc-([0-9a-f]{64})-[0-9a-f]+$/;
 
 /**
  * Blob store in a local directory: `<dir>/<first two hex>/<digest>`, temp files in `<dir>/tmp`.
@@ -29,6 +31,11 @@ const YIELD_EVERY_FILES = 128;
  * thousands of small files, a promise and a thread-pool hop per file cost more than the copy itself.
  * Blobs are written to a temp name and renamed, so a killed process never leaves a partial blob; `flush()`
  * makes them durable with one syncfs for the whole batch instead of an fsync per file.
+ *
+ * A blob's `storedAtMs` is its file's mtime; storing a digest that exists (or `touch`) sets it to now.
+ * A conditional delete moves the blob aside into `<dir>/tmp/gc-<digest>-<random>` before judging its
+ * mtime, so "still old" and "removed" are one step (see `delete`); `open` puts back any blob a crash left
+ * set aside.
  */
 export class LocalDirBlobStore implements BlobStore {
   private readonly tmpDir: string;
@@ -41,7 +48,27 @@ export class LocalDirBlobStore implements BlobStore {
   static async open(dir: string): Promise<LocalDirBlobStore> {
     const store = new LocalDirBlobStore(path.resolve(dir));
     await fsp.mkdir(store.tmpDir, { recursive: true });
+    await store.restoreSetAside();
     return store;
+  }
+
+  /**
+   * Puts back blobs a conditional delete had moved aside when its process died: not yet judged means not
+   * yet known to be garbage. The next collection judges them again.
+   */
+  private async restoreSetAside(): Promise<void> {
+    for (const name of await fsp.readdir(this.tmpDir)) {
+      const m = SET_ASIDE_PATTERN.exec(name);
+      if (!m) continue;
+      const aside = path.join(this.tmpDir, name);
+      const finalPath = this.blobPath(m[1]!);
+      await fsp.mkdir(path.dirname(finalPath), { recursive: true });
+      // link, not rename: a copy stored since then stays as it is (same bytes); EEXIST means exactly that.
+      await fsp.link(aside, finalPath).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      });
+      await fsp.rm(aside, { force: true });
+    }
   }
 
   private blobPath(digest: Digest): string {
@@ -51,6 +78,33 @@ export class LocalDirBlobStore implements BlobStore {
 
   private tempPath(): string {
     return path.join(this.tmpDir, `${Date.now()}-${randomBytes(6).toString("hex")}`);
+  }
+
+  async touch(digest: Digest): Promise<boolean> {
+    const p = this.blobPath(digest);
+    const now = new Date();
+    try {
+      await fsp.utimes(p, now, now);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** touch, synchronously, for the batch paths; false when the blob is absent. */
+  private freshenSync(finalPath: string): boolean {
+    // existsSync first: for a new blob (the common case) no exception is built and thrown.
+    if (!fs.existsSync(finalPath)) return false;
+    const now = new Date();
+    try {
+      fs.utimesSync(finalPath, now, now);
+      return true;
+    } catch (err) {
+      // Collected between the two calls: the caller stores it again.
+      if (isNotFound(err)) return false;
+      throw err;
+    }
   }
 
   async has(digest: Digest): Promise<boolean> {
@@ -65,7 +119,7 @@ export class LocalDirBlobStore implements BlobStore {
 
   async put(digest: Digest, body: Readable, sizeBytes: number): Promise<void> {
     const finalPath = this.blobPath(digest);
-    if (await this.has(digest)) {
+    if (await this.touch(digest)) {
       body.resume(); // drain so the producer is not left hanging
       return;
     }
@@ -133,7 +187,7 @@ export class LocalDirBlobStore implements BlobStore {
         const buf = readAllSync(fd, item.sizeBytes);
         const digest = createHash("sha256").update(buf).digest("hex");
         const finalPath = this.blobPath(digest);
-        if (!fs.existsSync(finalPath)) this.writeBlobSync(finalPath, buf);
+        if (!this.freshenSync(finalPath)) this.writeBlobSync(finalPath, buf);
         onProgress?.(buf.length);
         return { digest, sizeBytes: buf.length };
       }
@@ -173,7 +227,7 @@ export class LocalDirBlobStore implements BlobStore {
       out = -1; // closed: the number may be reused by the next open
       const digest = hash.digest("hex");
       const finalPath = this.blobPath(digest);
-      if (fs.existsSync(finalPath)) fs.rmSync(tmp);
+      if (this.freshenSync(finalPath)) fs.rmSync(tmp);
       else renameIntoShard(tmp, finalPath);
       return { digest, sizeBytes: total };
     } catch (err) {
@@ -237,15 +291,55 @@ export class LocalDirBlobStore implements BlobStore {
     }
   }
 
-  async delete(digest: Digest): Promise<void> {
-    await fsp.rm(this.blobPath(digest), { force: true });
+  async delete(digest: Digest, opts: { ifStoredBeforeMs?: number } = {}): Promise<boolean> {
+    const finalPath = this.blobPath(digest);
+    if (opts.ifStoredBeforeMs === undefined) {
+      try {
+        await fsp.unlink(finalPath);
+        return true;
+      } catch (err) {
+        if (isNotFound(err)) return false;
+        throw err;
+      }
+    }
+    // Move the blob aside first (rename is atomic), then judge the inode we moved: a touch or re-store that
+    // landed before the rename shows in its mtime; one after it finds no blob and writes a fresh copy. So a
+    // writer that refreshed the blob can never have it deleted under it.
+    const aside = path.join(this.tmpDir, `gc-${digest}-${randomBytes(6).toString("hex")}`);
+    try {
+      await fsp.rename(finalPath, aside);
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+    const { mtimeMs } = await fsp.stat(aside);
+    if (mtimeMs < opts.ifStoredBeforeMs) {
+      await fsp.rm(aside, { force: true });
+      return true;
+    }
+    // Refreshed since it was listed: put it back. link keeps a copy a writer stored meanwhile (same bytes).
+    // For the microseconds it was aside, a reader would have seen BlobNotFound; only a blob nothing
+    // referenced when the collection looked is ever moved.
+    await fsp.link(aside, finalPath).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    });
+    await fsp.rm(aside, { force: true });
+    return false;
   }
 
-  async *list(): AsyncIterable<Digest> {
+  async *list(): AsyncIterable<StoredBlob> {
     for (const shard of await fsp.readdir(this.dir)) {
       if (!/^[0-9a-f]{2}$/.test(shard)) continue;
       for (const name of await fsp.readdir(path.join(this.dir, shard))) {
-        if (isDigest(name)) yield name;
+        if (!isDigest(name)) continue;
+        let mtimeMs: number;
+        try {
+          ({ mtimeMs } = await fsp.stat(path.join(this.dir, shard, name)));
+        } catch (err) {
+          if (isNotFound(err)) continue; // deleted since readdir: no longer stored
+          throw err;
+        }
+        yield { digest: name, storedAtMs: mtimeMs };
       }
     }
   }

@@ -376,6 +376,171 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
       });
     });
 
+    describe("history", () => {
+      let ctx: string;
+      beforeEach(async () => {
+        ctx = (await store.createContext(tenant, "hist", T0)).id;
+      });
+      const filesAt = async (generation: number, prefix = "/"): Promise<[string, string | null][]> =>
+        (await store.listFilesAtGeneration(ctx, generation, prefix)).map((f) => [f.key, f.digest]);
+      /** Generations 1–3 at T0, T0+10, T0+20: writes, a change and a removal, in two folders. */
+      const threeGenerations = async (): Promise<void> => {
+        await commit(ctx, 0, [put("/w/a"), put("/w/b"), put("/x/c")], { timeMs: T0 });
+        await commit(ctx, 1, [put("/w/a", meta(DB)), del("/w/b")], { timeMs: T0 + 10 });
+        await commit(ctx, 2, [put("/w/d", meta(DC)), del("/x/c")], { timeMs: T0 + 20 });
+      };
+
+      it("getGeneration returns a generation's record, and undefined for one that never existed", async () => {
+        await threeGenerations();
+        expect(await store.getGeneration(ctx, 2)).toEqual({
+          contextId: ctx, generation: 2, timeMs: T0 + 10, sessionId: null, added: 0, changed: 1, removed: 1,
+        });
+        expect(await store.getGeneration(ctx, 0)).toBeUndefined();
+        expect(await store.getGeneration(ctx, 4)).toBeUndefined();
+        expect(await store.getGeneration(newId("ctx"), 1)).toBeUndefined();
+      });
+
+      const atGeneration: { generation: number; prefix: string; want: [string, string][] }[] = [
+        { generation: 1, prefix: "/", want: [["/w/a", DA], ["/w/b", DA], ["/x/c", DA]] },
+        { generation: 2, prefix: "/", want: [["/w/a", DB], ["/x/c", DA]] },
+        { generation: 3, prefix: "/", want: [["/w/a", DB], ["/w/d", DC]] },
+        { generation: 1, prefix: "/w", want: [["/w/a", DA], ["/w/b", DA]] },
+        { generation: 2, prefix: "/w/b", want: [] },
+        { generation: 1, prefix: "/w/b", want: [["/w/b", DA]] },
+        { generation: 3, prefix: "/x", want: [] },
+      ];
+      for (const c of atGeneration) {
+        it(`listFilesAtGeneration ${c.generation} under ${c.prefix} lists the versions the context held then`, async () => {
+          await threeGenerations();
+          expect(await filesAt(c.generation, c.prefix)).toEqual(c.want);
+        });
+      }
+
+      it("listFilesAtGeneration returns each version with the generation that wrote it, expired or not", async () => {
+        await commit(ctx, 0, [put("/e", meta(DA), T0 + 5)], { timeMs: T0 });
+        await commit(ctx, 1, [put("/f", meta(DB))], { timeMs: T0 + 10 });
+        expect(await store.listFilesAtGeneration(ctx, 2, "/")).toEqual([
+          { key: "/e", ...meta(DA), generation: 1, writtenAtMs: T0, expiresAtMs: T0 + 5 },
+          { key: "/f", ...meta(DB), generation: 2, writtenAtMs: T0 + 10, expiresAtMs: null },
+        ]);
+      });
+
+      describe("pruneHistory", () => {
+        const generations = async (id = ctx): Promise<number[]> =>
+          (await store.listGenerations(id, 100)).map((g) => g.generation);
+
+        it("keeps the generation that was head at the cutoff and everything after it, with their files", async () => {
+          await threeGenerations();
+          const before = await filesAt(2);
+          // Generation 2 (T0+10) was head at T0+15: it stays restorable; generation 1 goes, with the two
+          // versions generation 2 replaced or deleted.
+          expect(await store.pruneHistory(ctx, T0 + 15)).toEqual({ versions: 2, generations: 1 });
+          expect(await generations()).toEqual([3, 2]);
+          expect(await filesAt(2)).toEqual(before);
+          expect(await filesAt(3)).toEqual([["/w/a", DB], ["/w/d", DC]]);
+        });
+
+        it("keeps only the head and the live files when every generation is older than the cutoff", async () => {
+          await threeGenerations();
+          expect(await store.pruneHistory(ctx, T0 + 1000)).toEqual({ versions: 3, generations: 2 });
+          expect(await generations()).toEqual([3]);
+          expect(await liveKeys(ctx)).toEqual(["/w/a", "/w/d"]);
+          expect(await filesAt(3)).toEqual([["/w/a", DB], ["/w/d", DC]]);
+        });
+
+        it("removes nothing when no generation is older than the cutoff, or when run again", async () => {
+          await threeGenerations();
+          expect(await store.pruneHistory(ctx, T0)).toEqual({ versions: 0, generations: 0 });
+          expect(await generations()).toEqual([3, 2, 1]);
+          await store.pruneHistory(ctx, T0 + 15);
+          expect(await store.pruneHistory(ctx, T0 + 15)).toEqual({ versions: 0, generations: 0 });
+        });
+
+        it("never removes a live version, however old", async () => {
+          await commit(ctx, 0, [put("/old")], { timeMs: T0 });
+          for (let head = 1; head < 5; head++) await commit(ctx, head, [put("/churn", meta(head % 2 ? DB : DC))], { timeMs: T0 + head });
+          await store.pruneHistory(ctx, T0 + 1000);
+          expect(await store.listLiveFiles(ctx, "/", T0)).toEqual([
+            expect.objectContaining({ key: "/churn", digest: DC, generation: 5 }),
+            expect.objectContaining({ key: "/old", digest: DA, generation: 1 }),
+          ]);
+        });
+
+        it("prunes only the named context, and every context of every tenant with null", async () => {
+          const other = (await store.createContext(otherTenant, "theirs", T0)).id;
+          await threeGenerations();
+          await commit(other, 0, [put("/a")], { timeMs: T0 });
+          await commit(other, 1, [put("/a", meta(DB))], { timeMs: T0 + 10 });
+
+          await store.pruneHistory(other, T0 + 1000);
+          expect(await generations(other)).toEqual([2]);
+          expect(await generations()).toEqual([3, 2, 1]);
+
+          expect(await store.pruneHistory(null, T0 + 1000)).toEqual({ versions: 3, generations: 2 });
+          expect(await generations()).toEqual([3]);
+        });
+      });
+
+      describe("deleteExpired", () => {
+        const EXP = T0 + 100;
+
+        it("removes expired live versions for good and leaves the live view as it showed them", async () => {
+          await commit(ctx, 0, [put("/e", meta(DA), EXP), put("/later", meta(DB), EXP + 1), put("/forever", meta(DC))]);
+          expect(await store.deleteExpired(EXP)).toEqual({ liveVersions: 1, historicalVersions: 0 });
+          expect(await liveKeys(ctx, "/", EXP)).toEqual(["/forever", "/later"]);
+          expect(await liveKeys(ctx, "/", T0)).toEqual(["/forever", "/later"]);
+          expect(await store.getLiveFile(ctx, "/e", T0)).toBeUndefined();
+          expect(await filesAt(1)).toEqual([["/forever", DC], ["/later", DB]]);
+        });
+
+        it("removes expired versions of the history too", async () => {
+          await commit(ctx, 0, [put("/e", meta(DA), EXP)], { timeMs: T0 });
+          await commit(ctx, 1, [put("/e", meta(DB))], { timeMs: T0 + 10 });
+          expect(await store.deleteExpired(EXP + 5)).toEqual({ liveVersions: 0, historicalVersions: 1 });
+          expect(await filesAt(1)).toEqual([]);
+          expect(await filesAt(2)).toEqual([["/e", DB]]);
+        });
+
+        it("removes nothing that expires after now or never", async () => {
+          await commit(ctx, 0, [put("/e", meta(DA), EXP), put("/forever")]);
+          expect(await store.deleteExpired(EXP - 1)).toEqual({ liveVersions: 0, historicalVersions: 0 });
+          expect(await liveKeys(ctx, "/", EXP - 1)).toEqual(["/e", "/forever"]);
+        });
+
+        it("leaves a removed key free: writing it again is an add, deleting it changes nothing", async () => {
+          await commit(ctx, 0, [put("/e1", meta(DA), EXP), put("/e2", meta(DA), EXP)]);
+          await store.deleteExpired(EXP);
+          expect(await commit(ctx, 1, [put("/e1", meta(DB)), del("/e2")], { timeMs: EXP })).toBe(2);
+          expect((await store.listGenerations(ctx, 1))[0]).toMatchObject({ generation: 2, added: 1, changed: 0, removed: 0 });
+          expect(await filesAt(2)).toEqual([["/e1", DB]]);
+        });
+      });
+
+      describe("listReferencedDigests", () => {
+        it("is empty for a store without files", async () => {
+          expect(await store.listReferencedDigests()).toEqual(new Set());
+        });
+
+        it("holds the digests of live and historical versions of every tenant's contexts, and no symlink's", async () => {
+          const other = (await store.createContext(otherTenant, "theirs", T0)).id;
+          await commit(ctx, 0, [put("/a", meta(DA)), put("/l", LINK)]);
+          await commit(ctx, 1, [put("/a", meta(DB))]);
+          await commit(other, 0, [put("/c", meta(DC))]);
+          expect(await store.listReferencedDigests()).toEqual(new Set([DA, DB, DC]));
+        });
+
+        it("drops digests whose versions were pruned, expired or deleted with their context", async () => {
+          await commit(ctx, 0, [put("/a", meta(DA)), put("/e", meta(DC), T0 + 5)], { timeMs: T0 });
+          await commit(ctx, 1, [put("/a", meta(DB))], { timeMs: T0 + 10 });
+          await store.pruneHistory(ctx, T0 + 1000);
+          await store.deleteExpired(T0 + 5);
+          expect(await store.listReferencedDigests()).toEqual(new Set([DB]));
+          await store.deleteContext(tenant, ctx);
+          expect(await store.listReferencedDigests()).toEqual(new Set());
+        });
+      });
+    });
+
     describe("sessions and mounts", () => {
       let ctxA: string;
       let ctxB: string;

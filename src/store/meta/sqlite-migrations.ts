@@ -94,4 +94,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX tasks_session ON tasks (session_id, created_at);
   `,
+  // Version 2, garbage collection: pruneHistory finds a context's generations before the cutoff and the versions
+  // closed by then; deleteExpired finds expired versions without scanning those that never expire.
+  `
+  CREATE INDEX generations_time ON generations (context_id, time);
+  CREATE INDEX file_versions_closed ON file_versions (context_id, gen_to) WHERE gen_to IS NOT NULL;
+  CREATE INDEX file_versions_expiry ON file_versions (expires_at) WHERE expires_at IS NOT NULL;
+  `,
 ];

@@ -67,6 +67,24 @@ describe("SqliteMetaStore on disk", () => {
     expect(userVersion()).toBe(SQLITE_MIGRATIONS.length);
   });
 
+  it("upgrades a database of schema version 1 in place, keeping its data", async () => {
+    const old = new Database(file);
+    old.exec(SQLITE_MIGRATIONS[0]!);
+    old.pragma("user_version = 1");
+    old.prepare("INSERT INTO tenants (id, name) VALUES ('tnt-1', 'acme')").run();
+    old.prepare("INSERT INTO contexts (id, tenant_id, name, created_at, last_used_at, head) VALUES ('ctx-1', 'tnt-1', 'n', 1, 1, 1)").run();
+    old.prepare("INSERT INTO generations (context_id, generation, time, added, changed, removed) VALUES ('ctx-1', 1, 1000, 1, 0, 0)").run();
+    old.close();
+
+    const store = SqliteMetaStore.open(file);
+    try {
+      expect(await store.getGeneration("ctx-1", 1)).toMatchObject({ generation: 1, timeMs: 1000, added: 1 });
+    } finally {
+      await store.close();
+    }
+    expect(userVersion()).toBe(SQLITE_MIGRATIONS.length);
+  });
+
   it("refuses a database written by a newer ctxsync with an error that says to upgrade", () => {
     const db = new Database(file);
     db.pragma(`user_version = ${SQLITE_MIGRATIONS.length + 1}`);

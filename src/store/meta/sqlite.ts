@@ -6,19 +6,21 @@ import {
   InvalidParameterError,
   PathAlreadyBoundError,
 } from "../../errors/index.js";
+import type { Digest } from "../blob-store.js";
 import type {
   BaseEntry,
   BaseUpdate,
   CommitRequest,
   ContextRecord,
-  ContextState,
   EpochMs,
+  ExpireResult,
   FileRecord,
   FileType,
   GenerationRecord,
   MetaStore,
   MountRecord,
   Page,
+  PruneResult,
   SessionRecord,
   SessionStatus,
   TaskRecord,
@@ -27,46 +29,18 @@ import type {
 } from "../meta-store.js";
 import { newId } from "../new-id.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
-
-interface ContextRow {
-  id: string;
-  tenant_id: string;
-  name: string;
-  created_at: number;
-  last_used_at: number;
-  state: string;
-  head: number;
-}
-
-interface FileRow {
-  key: string;
-  gen_from: number;
-  type: string;
-  digest: string | null;
-  size: number;
-  mode: number;
-  mtime_ms: number;
-  link_target: string | null;
-  written_at: number;
-  expires_at: number | null;
-}
-
-interface TaskRow {
-  id: string;
-  session_id: string;
-  context_id: string;
-  path: string;
-  task_type: string;
-  status: string;
-  start_time: number | null;
-  finish_time: number | null;
-  error_message: string;
-  files_done: number;
-  files_total: number;
-  bytes_done: number;
-  bytes_total: number;
-  created_at: number;
-}
+import {
+  toContext,
+  toFile,
+  toGeneration,
+  toSession,
+  toTask,
+  type ContextRow,
+  type FileRow,
+  type GenerationRow,
+  type SessionRow,
+  type TaskRow,
+} from "./sqlite-rows.js";
 
 const LIVE_FILE_COLUMNS = "key, gen_from, type, digest, size, mode, mtime_ms, link_target, written_at, expires_at";
 
@@ -244,24 +218,77 @@ export class SqliteMetaStore implements MetaStore {
   async listGenerations(contextId: string, limit: number): Promise<GenerationRecord[]> {
     const rows = this.db
       .prepare("SELECT * FROM generations WHERE context_id = ? ORDER BY generation DESC LIMIT ?")
-      .all(contextId, limit) as {
-      context_id: string;
-      generation: number;
-      time: number;
-      session_id: string | null;
-      added: number;
-      changed: number;
-      removed: number;
-    }[];
-    return rows.map((g) => ({
-      contextId: g.context_id,
-      generation: g.generation,
-      timeMs: g.time,
-      sessionId: g.session_id,
-      added: g.added,
-      changed: g.changed,
-      removed: g.removed,
-    }));
+      .all(contextId, limit) as GenerationRow[];
+    return rows.map(toGeneration);
+  }
+
+  async getGeneration(contextId: string, generation: number): Promise<GenerationRecord | undefined> {
+    const row = this.db
+      .prepare("SELECT * FROM generations WHERE context_id = ? AND generation = ?")
+      .get(contextId, generation) as GenerationRow | undefined;
+    return row ? toGeneration(row) : undefined;
+  }
+
+  async listFilesAtGeneration(contextId: string, generation: number, prefix: string): Promise<FileRecord[]> {
+    const atGen = "gen_from <= @g AND (gen_to IS NULL OR gen_to > @g)";
+    const rows =
+      prefix === "/"
+        ? this.db
+            .prepare(`SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${atGen} ORDER BY key`)
+            .all({ c: contextId, g: generation })
+        : this.db
+            .prepare(
+              `SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${atGen}
+               AND (key = @p OR (key >= @lo AND key < @hi)) ORDER BY key`,
+            )
+            // Same prefix range as listLiveFiles: keys under P sort between "P/" and "P0".
+            .all({ c: contextId, g: generation, p: prefix, lo: `${prefix}/`, hi: `${prefix}0` });
+    return (rows as FileRow[]).map(toFile);
+  }
+
+  async pruneHistory(contextId: string | null, cutoffMs: EpochMs): Promise<PruneResult> {
+    const ids =
+      contextId === null
+        ? (this.db.prepare("SELECT id FROM contexts ORDER BY id").all() as { id: string }[]).map((r) => r.id)
+        : [contextId];
+    // Newest generation before the cutoff: the head at the cutoff, kept so that state stays restorable.
+    // By number, not time, so a committer's clock running behind cannot make the kept range non-contiguous.
+    const keptFrom = this.db.prepare("SELECT MAX(generation) AS g FROM generations WHERE context_id = ? AND time < ?");
+    // A version closed at or before the kept generation shows in no kept generation (visible at G means
+    // gen_from <= G < gen_to). Live versions have gen_to NULL and never match.
+    const dropVersions = this.db.prepare("DELETE FROM file_versions WHERE context_id = ? AND gen_to IS NOT NULL AND gen_to <= ?");
+    const dropGenerations = this.db.prepare("DELETE FROM generations WHERE context_id = ? AND generation < ?");
+    const pruneOne = this.db.transaction((id: string): PruneResult => {
+      const g = (keptFrom.get(id, cutoffMs) as { g: number | null }).g;
+      if (g === null) return { versions: 0, generations: 0 };
+      return { versions: dropVersions.run(id, g).changes, generations: dropGenerations.run(id, g).changes };
+    });
+    const total: PruneResult = { versions: 0, generations: 0 };
+    // One short transaction per context: writers to other contexts are not held up behind a long prune.
+    for (const id of ids) {
+      const r = pruneOne.immediate(id);
+      total.versions += r.versions;
+      total.generations += r.generations;
+    }
+    return total;
+  }
+
+  async deleteExpired(nowMs: EpochMs): Promise<ExpireResult> {
+    const run = this.db.transaction((now: number): ExpireResult => {
+      const expired = "expires_at IS NOT NULL AND expires_at <= ?";
+      const liveVersions = this.db.prepare(`DELETE FROM file_versions WHERE ${expired} AND gen_to IS NULL`).run(now).changes;
+      const historicalVersions = this.db.prepare(`DELETE FROM file_versions WHERE ${expired}`).run(now).changes;
+      return { liveVersions, historicalVersions };
+    });
+    return run.immediate(nowMs);
+  }
+
+  async listReferencedDigests(): Promise<Set<Digest>> {
+    const digests = new Set<Digest>();
+    // iterate(), not all(): one row at a time, so only the Set grows with the store.
+    const rows = this.db.prepare("SELECT DISTINCT digest FROM file_versions WHERE digest IS NOT NULL").pluck().iterate();
+    for (const d of rows) digests.add(d as Digest);
+    return digests;
   }
 
   async createSession(session: SessionRecord, mounts: readonly MountRecord[]): Promise<void> {
@@ -425,15 +452,6 @@ export class SqliteMetaStore implements MetaStore {
   }
 }
 
-interface SessionRow {
-  id: string;
-  tenant_id: string;
-  status: string;
-  root: string;
-  labels: string;
-  created_at: number;
-}
-
 function checkSchemaVersion(db: Database.Database): void {
   const current = db.pragma("user_version", { simple: true }) as number;
   if (current > SQLITE_MIGRATIONS.length) {
@@ -451,63 +469,6 @@ function migrate(db: Database.Database): void {
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();
   }
-}
-
-function toContext(r: ContextRow): ContextRecord {
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    name: r.name,
-    createdAtMs: r.created_at,
-    lastUsedAtMs: r.last_used_at,
-    state: r.state as ContextState,
-    headGeneration: r.head,
-  };
-}
-
-function toFile(r: FileRow): FileRecord {
-  return {
-    key: r.key,
-    type: r.type as FileType,
-    digest: r.digest,
-    sizeBytes: r.size,
-    mode: r.mode,
-    mtimeMs: r.mtime_ms,
-    linkTarget: r.link_target,
-    generation: r.gen_from,
-    writtenAtMs: r.written_at,
-    expiresAtMs: r.expires_at,
-  };
-}
-
-function toSession(r: SessionRow): SessionRecord {
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    status: r.status as SessionStatus,
-    root: r.root,
-    labels: JSON.parse(r.labels) as Record<string, string>,
-    createdAtMs: r.created_at,
-  };
-}
-
-function toTask(r: TaskRow): TaskRecord {
-  return {
-    id: r.id,
-    sessionId: r.session_id,
-    contextId: r.context_id,
-    path: r.path,
-    taskType: r.task_type as TaskType,
-    status: r.status as TaskRecord["status"],
-    startTimeMs: r.start_time,
-    finishTimeMs: r.finish_time,
-    errorMessage: r.error_message,
-    filesDone: r.files_done,
-    filesTotal: r.files_total,
-    bytesDone: r.bytes_done,
-    bytesTotal: r.bytes_total,
-    createdAtMs: r.created_at,
-  };
 }
 
 function isUniqueViolation(err: unknown): boolean {
