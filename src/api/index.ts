@@ -1,0 +1,6 @@
+/**
+ * api — the wire contract between the server and its clients (remote SDK, agent): paths, schemas and
+ * the error-code → HTTP-status table. Depends only on zod; server, agent and sdk import it.
+ */
+export * from "./paths.js";
+export * from "./schemas.js";

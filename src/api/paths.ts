@@ -1,0 +1,81 @@
+/**
+ * Paths of the HTTP API, shared by the server (route definitions) and its clients (remote SDK, agent).
+ * Authentication: `Authorization: Bearer <apiKey>` on /v1 routes, `Bearer <sessionToken>` on /v1/agent
+ * routes; /v1/files is authorised by its URL signature and /v1/openapi.json is public.
+ *
+ * | method | path | body → response |
+ * | --- | --- | --- |
+ * | POST | /v1/contexts | CreateContext → Context (get-or-create by name) |
+ * | GET | /v1/contexts?maxResults&nextToken&sessionId&name | → ContextList |
+ * | GET, PATCH, DELETE | /v1/contexts/{id} | → Context; RenameContext → Context; → 204 |
+ * | GET | /v1/contexts/{id}/files?parent&pageNumber&pageSize | → FileList |
+ * | DELETE | /v1/contexts/{id}/files?path | → 204 |
+ * | POST | /v1/contexts/{id}/file-urls | FileUrlRequest → FileUrl |
+ * | POST, GET | /v1/contexts/{id}/clear | → ClearStatus (start; poll) |
+ * | GET | /v1/contexts/{id}/generations?limit | → GenerationList |
+ * | POST | /v1/contexts/{id}/restore | RestoreRequest → RestoreResult |
+ * | PUT, GET | /v1/files/{contextId}?path&tenant&method&expires&sig | raw bytes (signed URL) |
+ * | POST | /v1/sessions | CreateSession → CreatedSession |
+ * | GET | /v1/sessions | → SessionList |
+ * | GET | /v1/sessions/{id} | → Session |
+ * | DELETE | /v1/sessions/{id}?syncContext | → ReleaseResult (after the uploads are terminal) |
+ * | POST | /v1/sessions/{id}/sync | SyncRequest → TaskList (accepted; poll tasks) |
+ * | GET | /v1/sessions/{id}/tasks?contextId&path&taskType | → TaskList (latest per mount and type) |
+ * | POST, GET | /v1/sessions/{id}/bindings | BindRequest → TaskList; → BindingList |
+ * | GET | /v1/agent/session | → AgentSession |
+ * | GET | /v1/agent/tasks?waitSeconds | → AgentPoll (long poll; claims tasks; counts as a heartbeat) |
+ * | POST | /v1/agent/tasks/{id}/progress | TaskProgress → 204 |
+ * | POST | /v1/agent/tasks/{id}/finish | TaskFinish → 204 |
+ * | GET | /v1/agent/contexts/{id} | → ContextHead |
+ * | GET | /v1/agent/contexts/{id}/files?prefix | → FileRecordList (live files) |
+ * | GET, POST | /v1/agent/bases?path / /v1/agent/bases | → BaseList; BaseUpdate → 204 |
+ * | POST | /v1/agent/commits | Commit → CommitResult (409 CommitConflict when the head moved) |
+ * | HEAD, GET, PUT | /v1/agent/blobs/{digest} | raw bytes (PUT needs Content-Length; verified) |
+ */
+const enc = encodeURIComponent;
+
+export const apiPaths = {
+  openapi: "/v1/openapi.json",
+  contexts: "/v1/contexts",
+  context: (id: string) => `/v1/contexts/${enc(id)}`,
+  contextFiles: (id: string) => `/v1/contexts/${enc(id)}/files`,
+  contextFileUrls: (id: string) => `/v1/contexts/${enc(id)}/file-urls`,
+  contextClear: (id: string) => `/v1/contexts/${enc(id)}/clear`,
+  contextGenerations: (id: string) => `/v1/contexts/${enc(id)}/generations`,
+  contextRestore: (id: string) => `/v1/contexts/${enc(id)}/restore`,
+  signedFile: (contextId: string) => `/v1/files/${enc(contextId)}`,
+  sessions: "/v1/sessions",
+  session: (id: string) => `/v1/sessions/${enc(id)}`,
+  sessionSync: (id: string) => `/v1/sessions/${enc(id)}/sync`,
+  sessionTasks: (id: string) => `/v1/sessions/${enc(id)}/tasks`,
+  sessionBindings: (id: string) => `/v1/sessions/${enc(id)}/bindings`,
+  agentSession: "/v1/agent/session",
+  agentTasks: "/v1/agent/tasks",
+  agentTaskProgress: (id: string) => `/v1/agent/tasks/${enc(id)}/progress`,
+  agentTaskFinish: (id: string) => `/v1/agent/tasks/${enc(id)}/finish`,
+  agentContext: (id: string) => `/v1/agent/contexts/${enc(id)}`,
+  agentContextFiles: (id: string) => `/v1/agent/contexts/${enc(id)}/files`,
+  agentBases: "/v1/agent/bases",
+  agentCommits: "/v1/agent/commits",
+  agentBlob: (digest: string) => `/v1/agent/blobs/${enc(digest)}`,
+} as const;
+
+/** HTTP status of each error code; one table, used by the server and read back by clients. */
+export const STATUS_OF_CODE: Record<string, number> = {
+  InvalidParameter: 400,
+  InvalidKey: 400,
+  ExtractRejected: 400,
+  Unauthorized: 401,
+  Forbidden: 403,
+  ContextNotFound: 404,
+  SessionNotFound: 404,
+  FileNotFound: 404,
+  GenerationNotFound: 404,
+  BlobNotFound: 404,
+  ContextNameConflict: 409,
+  PathAlreadyBound: 409,
+  SessionNotActive: 409,
+  CommitConflict: 409,
+  PayloadTooLarge: 413,
+  BlobDigestMismatch: 422,
+};
