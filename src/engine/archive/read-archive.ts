@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
 import { InvalidParameterError } from "../../errors/index.js";
@@ -23,12 +24,7 @@ export async function readArchive(
   digest: Digest,
   onEntry: (e: ArchiveEntryStream) => Promise<void>,
 ): Promise<ManifestEntry[]> {
-  const source = await blobs.get(digest);
-  const extract = tar.extract();
-  const gunzip = createGunzip();
-  source.on("error", (err) => gunzip.destroy(err));
-  gunzip.on("error", (err) => extract.destroy(err));
-  source.pipe(gunzip).pipe(extract);
+  const { source, extract } = await openArchive(blobs, digest);
   let manifest: Map<string, ManifestEntry> | undefined;
   let entries: ManifestEntry[] = [];
   try {
@@ -53,12 +49,7 @@ export async function readArchive(
 
 /** Reads only the manifest of an archive, then stops reading. */
 export async function readArchiveManifest(blobs: Pick<BlobStore, "get">, digest: Digest): Promise<ManifestEntry[]> {
-  const source = await blobs.get(digest);
-  const extract = tar.extract();
-  const gunzip = createGunzip();
-  source.on("error", (err) => gunzip.destroy(err));
-  gunzip.on("error", (err) => extract.destroy(err));
-  source.pipe(gunzip).pipe(extract);
+  const { source, extract } = await openArchive(blobs, digest);
   try {
     for await (const e of extract) {
       if (e.header.name !== MANIFEST_NAME) throw notOurs(digest, `first entry is ${e.header.name}`);
@@ -68,9 +59,19 @@ export async function readArchiveManifest(blobs: Pick<BlobStore, "get">, digest:
   } finally {
     // Stop inflating the rest: only the manifest was wanted.
     source.destroy();
-    gunzip.destroy();
     extract.destroy();
   }
+}
+
+/** Blob → gunzip → tar entries, with an error anywhere surfacing on the entry stream. */
+async function openArchive(blobs: Pick<BlobStore, "get">, digest: Digest): Promise<{ source: Readable; extract: tar.Extract }> {
+  const source = await blobs.get(digest);
+  const extract = tar.extract();
+  const gunzip = createGunzip();
+  source.on("error", (err) => gunzip.destroy(err));
+  gunzip.on("error", (err) => extract.destroy(err));
+  source.pipe(gunzip).pipe(extract);
+  return { source, extract };
 }
 
 async function readSmall(stream: AsyncIterable<Buffer>, max: number): Promise<Buffer> {
