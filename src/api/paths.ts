@@ -31,6 +31,8 @@
  * | GET, POST | /v1/agent/bases?path / /v1/agent/bases | → BaseList; BaseUpdate → 204 |
  * | POST | /v1/agent/commits | Commit → CommitResult (409 CommitConflict when the head moved) |
  * | HEAD, GET, PUT | /v1/agent/blobs/{digest} | raw bytes (PUT needs Content-Length; verified) |
+ * | POST, GET | /v1/admin/keys | CreateApiKey → CreatedApiKey; → ApiKeyList (admin key only; others 403) |
+ * | DELETE | /v1/admin/keys/{id} | → 204 (admin key only) |
  */
 const enc = encodeURIComponent;
 
@@ -58,6 +60,8 @@ export const apiPaths = {
   agentBases: "/v1/agent/bases",
   agentCommits: "/v1/agent/commits",
   agentBlob: (digest: string) => `/v1/agent/blobs/${enc(digest)}`,
+  adminKeys: "/v1/admin/keys",
+  adminKey: (id: string) => `/v1/admin/keys/${enc(id)}`,
 } as const;
 
 /** HTTP status of each error code; one table, used by the server and read back by clients. */
@@ -72,10 +76,14 @@ export const STATUS_OF_CODE: Record<string, number> = {
   FileNotFound: 404,
   GenerationNotFound: 404,
   BlobNotFound: 404,
+  TaskNotFound: 404,
+  ApiKeyNotFound: 404,
   ContextNameConflict: 409,
   PathAlreadyBound: 409,
   SessionNotActive: 409,
   CommitConflict: 409,
   PayloadTooLarge: 413,
   BlobDigestMismatch: 422,
+  NotSupported: 501,
+  StoreUnavailable: 503,
 };

@@ -236,3 +236,18 @@ export const CommitBody = z
   })
   .openapi("Commit");
 export const CommitResult = z.object({ generation: z.number().int() }).openapi("CommitResult");
+
+// ---- additions for the server (history listing and key administration) -------------------------------
+
+export const GenerationsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() });
+
+/** An API key as listed by an admin: never its secret. Times are ISO-8601; revokedAt is null while valid. */
+export const ApiKeyView = z
+  .object({ id: Id, tenant: z.string(), admin: z.boolean(), createdAt: z.string(), revokedAt: z.string().nullable() })
+  .openapi("ApiKey");
+export const ApiKeyList = z.object({ keys: z.array(ApiKeyView) }).openapi("ApiKeyList");
+export const CreateApiKeyBody = z
+  .object({ tenant: z.string().min(1).max(128), admin: z.boolean().optional() })
+  .openapi("CreateApiKey");
+/** A key just created: `key` is the secret, shown this once (the server keeps only its SHA-256). */
+export const CreatedApiKey = ApiKeyView.extend({ key: z.string() }).openapi("CreatedApiKey");

@@ -19,7 +19,14 @@ export type ErrorCode =
   | "CommitConflict"
   | "StoreUnavailable"
   | "ExtractRejected"
-  | "GenerationNotFound";
+  | "GenerationNotFound"
+  | "FileNotFound"
+  | "Unauthorized"
+  | "Forbidden"
+  | "PayloadTooLarge"
+  | "TaskNotFound"
+  | "ApiKeyNotFound"
+  | "NotSupported";
 
 export class CtxSyncError extends Error {
   constructor(
@@ -168,6 +175,70 @@ export class GenerationNotFoundError extends CtxSyncError {
       "GenerationNotFound",
       `Generation ${generation} of context ${contextId} does not exist or was pruned after the retention period. List the generations that can be restored with context.log(contextId) or \`ctxsync log\`.`,
     );
+  }
+}
+
+/** A file the request named is not in the context (never written, deleted, or expired). */
+export class FileNotFoundError extends CtxSyncError {
+  constructor(
+    readonly contextId: string,
+    readonly key: string,
+  ) {
+    super(
+      "FileNotFound",
+      `File ${JSON.stringify(key)} not found in context ${contextId}. It was deleted, expired or never written; list the folder with listFiles to see what is there.`,
+    );
+  }
+}
+
+/**
+ * A request without valid credentials: no Authorization header, or a key or session token that is unknown,
+ * revoked, or of the wrong kind for the route. The message never repeats what was sent.
+ */
+export class UnauthorizedError extends CtxSyncError {
+  constructor(message = "Missing or invalid credentials. Send `Authorization: Bearer <api key>` (or the session token on /v1/agent routes).") {
+    super("Unauthorized", message);
+  }
+}
+
+/** Valid credentials that do not allow this: a non-admin key on an admin route, a bad or expired signed URL. */
+export class ForbiddenError extends CtxSyncError {
+  constructor(message: string) {
+    super("Forbidden", message);
+  }
+}
+
+/** A request body larger than the server accepts; nothing was stored. */
+export class PayloadTooLargeError extends CtxSyncError {
+  constructor(
+    readonly limitBytes: number,
+    what = "The request body",
+  ) {
+    super("PayloadTooLarge", `${what} is larger than the limit of ${limitBytes} bytes; nothing was stored.`);
+  }
+}
+
+/** A task id that is not one of this session's tasks. */
+export class TaskNotFoundError extends CtxSyncError {
+  constructor(readonly taskId: string) {
+    super("TaskNotFound", `Task ${JSON.stringify(taskId)} is not a task of this session.`);
+  }
+}
+
+/** An API key id that does not exist. */
+export class ApiKeyNotFoundError extends CtxSyncError {
+  constructor(readonly keyId: string) {
+    super("ApiKeyNotFound", `API key ${JSON.stringify(keyId)} not found. List the keys with \`ctxsync keys list\`.`);
+  }
+}
+
+/**
+ * An operation this kind of client cannot do: signed file URLs without a server, garbage collection
+ * through a server. The message says which client can.
+ */
+export class NotSupportedError extends CtxSyncError {
+  constructor(message: string) {
+    super("NotSupported", message);
   }
 }
 

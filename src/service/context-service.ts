@@ -1,9 +1,20 @@
-import { ContextNotFoundError, InvalidParameterError } from "../errors/index.js";
+import fs from "node:fs";
+import type { Readable } from "node:stream";
+import { ContextNotFoundError, FileNotFoundError, InvalidParameterError } from "../errors/index.js";
 import { restoreGeneration, type Clock } from "../engine/index.js";
 import { normalizeSessionPath } from "../policy/index.js";
-import type { ContextRecord, GenerationRecord, MetaStore, Page } from "../store/index.js";
+import type { ContextRecord, ContextState, FileChange, FileRecord, GenerationRecord, MetaStore, Page } from "../store/index.js";
 import type { Stores } from "./embedded-stores.js";
 import { listChildren, type FileEntry } from "./list-children.js";
+import { streamToTempFile } from "./stream-to-temp.js";
+
+/** A clear started by clearAsync. */
+export interface ClearHandle {
+  /** False when the context was already clearing: that earlier clear does the work. */
+  started: boolean;
+  /** Settles when this clear has finished (at once when not started); rejects when it failed. */
+  done: Promise<void>;
+}
 
 /** Page size limits for context and file listings: enough for any UI, small enough to bound a response. */
 const MAX_PAGE_SIZE = 1000;
@@ -115,19 +126,98 @@ export class ContextService {
   /** Removes one file from the context as a new generation. Deleting a file that is not there succeeds. */
   async deleteFile(contextId: string, filePath: string): Promise<void> {
     const key = normalizeSessionPath(filePath);
+    await this.commitAtHead(contextId, async (now) =>
+      (await this.meta.getLiveFile(contextId, key, now)) ? [{ kind: "delete", key }] : [],
+    );
+  }
+
+  /**
+   * A live regular file of the context and a stream of its bytes, verified against its digest by the
+   * blob store (the stream errors at the end if they disagree). FileNotFoundError when the key has no
+   * live file, or holds a symlink.
+   */
+  async readFile(contextId: string, filePath: string): Promise<{ file: FileRecord; body: Readable }> {
+    await this.getById(contextId);
+    const key = normalizeSessionPath(filePath);
+    const file = await this.meta.getLiveFile(contextId, key, this.clock.now());
+    if (!file || file.type !== "file" || file.digest === null) throw new FileNotFoundError(contextId, key);
+    return { file, body: await this.stores.blobs.get(file.digest) };
+  }
+
+  /**
+   * Writes `body` as the file at `filePath` (mode 0644, mtime now, never expiring) in a new generation,
+   * replacing any file there. The bytes are spooled to a temporary file in `tmpDir` while hashed, stored
+   * as a verified blob, then committed; past `maxBytes` it rejects with PayloadTooLargeError and stores
+   * nothing. Returns the generation and what was stored.
+   */
+  async writeFile(
+    contextId: string,
+    filePath: string,
+    body: Readable,
+    opts: { maxBytes: number; tmpDir: string },
+  ): Promise<{ generation: number; digest: string; sizeBytes: number }> {
+    await this.getById(contextId);
+    const key = normalizeSessionPath(filePath);
+    const spooled = await streamToTempFile(body, opts.tmpDir, opts.maxBytes);
+    try {
+      await this.stores.blobs.put(spooled.digest, fs.createReadStream(spooled.path), spooled.sizeBytes);
+      const generation = await this.commitAtHead(contextId, async (now) => [
+        {
+          kind: "put",
+          key,
+          meta: { type: "file", digest: spooled.digest, sizeBytes: spooled.sizeBytes, mode: 0o644, mtimeMs: now, linkTarget: null },
+          expiresAtMs: null,
+        },
+      ]);
+      return { generation, digest: spooled.digest, sizeBytes: spooled.sizeBytes };
+    } finally {
+      fs.rmSync(spooled.path, { force: true });
+    }
+  }
+
+  /**
+   * Starts clearing a context: its state becomes `clearing` at once, and a clear running in this process
+   * commits one generation that deletes every live file, then sets the state back to `available`. The
+   * context, its id and its history remain. Clearing a context that is already clearing starts nothing.
+   */
+  async clearAsync(contextId: string): Promise<ClearHandle> {
+    await this.getById(contextId);
+    if (!(await this.meta.setContextState(contextId, "clearing", ["available", "in-use"]))) {
+      return { started: false, done: Promise.resolve() };
+    }
+    return { started: true, done: this.runClear(contextId) };
+  }
+
+  /**
+   * The work of a clear: deletes every live file of a context in `clearing` state as one generation, then
+   * makes it `available`. Also resumes a clear that a stopped process left unfinished. A context deleted
+   * meanwhile is nothing to clear.
+   */
+  async runClear(contextId: string): Promise<void> {
+    if (!(await this.meta.getContext(this.tenantId, contextId))) return;
+    await this.commitAtHead(contextId, async (now) =>
+      (await this.meta.listLiveFiles(contextId, "/", now)).map((f): FileChange => ({ kind: "delete", key: f.key })),
+    );
+    await this.meta.setContextState(contextId, "available", ["clearing"]);
+  }
+
+  /** The context's state: `clearing` while a clear runs, else `available` (or `in-use`). */
+  async getClearStatus(contextId: string): Promise<ContextState> {
+    return (await this.getById(contextId)).state;
+  }
+
+  /**
+   * Commits the changes `plan` makes against the current head, planning again when another writer
+   * committed first. Returns the new generation, or the head when the plan is empty.
+   */
+  private async commitAtHead(contextId: string, plan: (nowMs: number) => Promise<FileChange[]>): Promise<number> {
     for (;;) {
       const ctx = await this.getById(contextId);
       const now = this.clock.now();
-      if (!(await this.meta.getLiveFile(contextId, key, now))) return;
+      const changes = await plan(now);
+      if (changes.length === 0) return ctx.headGeneration;
       try {
-        await this.meta.commitGeneration({
-          contextId,
-          expectedHead: ctx.headGeneration,
-          sessionId: null,
-          timeMs: now,
-          changes: [{ kind: "delete", key }],
-        });
-        return;
+        return await this.meta.commitGeneration({ contextId, expectedHead: ctx.headGeneration, sessionId: null, timeMs: now, changes });
       } catch (err) {
         if ((err as { code?: string }).code !== "CommitConflict") throw err;
       }

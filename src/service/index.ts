@@ -1,7 +1,8 @@
 /**
  * service — the operations of ctxsync over a store and the engine: contexts, their files and history
  * (ContextService) and sessions with their mounts, tasks and release (SessionService), for one tenant;
- * plus garbage collection of the whole store (Services.gc).
+ * what an external session's agent may do with its token (AgentService); API keys (ApiKeyService); plus
+ * garbage collection of the whole store (Services.gc).
  * The SDK, the server and the CLI are thin skins over these.
  */
 import { collectGarbage, gcOptionsWithDefaults, systemClock, type Clock, type GcStats } from "../engine/index.js";
@@ -9,12 +10,29 @@ import { ContextService } from "./context-service.js";
 import { defaultHome, openEmbeddedStores, type Stores } from "./embedded-stores.js";
 import { SessionService } from "./session-service.js";
 
-export { ContextService } from "./context-service.js";
+export { AgentService, type AgentCommit, type AgentMountInfo, type AgentSessionInfo, type AgentTaskInfo } from "./agent-service.js";
+export { ApiKeyService, MIN_IMPORTED_SECRET_LENGTH, type ApiKeyInfo, type CreatedApiKey, type Principal } from "./api-keys.js";
+export { ContextService, type ClearHandle } from "./context-service.js";
+export {
+  detectLostSessions,
+  externalSessionOptionsWithDefaults,
+  lostSessionMessage,
+  type ExternalSessionOptions,
+} from "./external-tasks.js";
+export { hashSecret, newSecretToken } from "./secret-token.js";
 export type { GcStats } from "../engine/index.js";
 export { defaultHome, openEmbeddedStores, type Stores } from "./embedded-stores.js";
 export { type FileEntry } from "./list-children.js";
 export { type StartedTask } from "./run-task.js";
-export { SessionService, toSpec, type CreateSessionInput, type SyncHandle, type SyncMode } from "./session-service.js";
+export {
+  SessionService,
+  toSpec,
+  type CreatedSessionInfo,
+  type CreateSessionInput,
+  type ReleaseInfo,
+  type SyncHandle,
+  type SyncMode,
+} from "./session-service.js";
 
 /** The services of one tenant, over one pair of stores. */
 export interface Services {

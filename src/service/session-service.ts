@@ -8,10 +8,26 @@ import {
 } from "../errors/index.js";
 import { downloadMount, MountLayout, uploadMount, type Clock, type MountSpec } from "../engine/index.js";
 import { normalizeSessionPath, resolveSyncPolicy, SyncPolicy, type ContextSync } from "../policy/index.js";
-import { newId, type MountRecord, type SessionRecord, type TaskRecord, type TaskStatus, type TaskType } from "../store/index.js";
+import {
+  newId,
+  type MountRecord,
+  type SessionAgent,
+  type SessionRecord,
+  type TaskRecord,
+  type TaskStatus,
+  type TaskType,
+} from "../store/index.js";
 import type { Stores } from "./embedded-stores.js";
+import {
+  externalSessionOptionsWithDefaults,
+  lostSessionMessage,
+  queueTask,
+  waitForTasks,
+  type ExternalSessionOptions,
+} from "./external-tasks.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { startTask, type StartedTask } from "./run-task.js";
+import { hashSecret, newSecretToken } from "./secret-token.js";
 
 export type SyncMode = "upload" | "download";
 
@@ -20,36 +36,76 @@ export interface CreateSessionInput {
   /** Local directory holding the session's filesystem; session path `/x` lives at `root/x`. Default `/`. */
   root?: string;
   labels?: Record<string, string>;
+  /**
+   * Who moves the files: `local` (default), this process; `external`, an agent elsewhere that claims the
+   * session's tasks with the session token (AgentService).
+   */
+  agent?: SessionAgent;
+}
+
+/** What create() made. */
+export interface CreatedSessionInfo {
+  session: SessionRecord;
+  /**
+   * The initial downloads. Local sessions: started, and awaited unless the mount opted out. External
+   * sessions: Pending for the agent, never awaited here (the agent needs the token create() returns first);
+   * their `done` polls the store only when read.
+   */
+  downloads: StartedTask[];
+  /** External sessions only: the token the agent authenticates with. Returned once; only its hash is stored. */
+  sessionToken?: string;
 }
 
 /** A started sync: its tasks (already recorded) and a promise of overall success. */
 export interface SyncHandle {
   tasks: TaskRecord[];
-  /** True when every task ended Success; never rejects. */
+  /** True when every task ended Success; never rejects. For external sessions it polls the store once read. */
   done: Promise<boolean>;
 }
 
+/** The result of a release. */
+export interface ReleaseInfo {
+  uploadsSucceeded: boolean;
+  tasks: TaskRecord[];
+  /** Set when the release did not upload: the session's agent was lost. */
+  errorMessage?: string;
+}
+
 /**
- * Sessions of one tenant whose filesystem is local to this process (the in-process agent): create with
- * mounts and initial downloads, sync on demand, task status, and release with upload first.
+ * Sessions of one tenant: create with mounts and initial downloads, sync on demand, task status, and
+ * release with upload first.
+ *
+ * Local sessions (the default) have their filesystem in this process, whose in-process agent runs the
+ * transfers. External sessions (`agent: "external"`) only record Pending tasks; an agent elsewhere claims
+ * and runs them through AgentService with the session token, and release waits, polling the store, until
+ * the agent has finished the final uploads or has gone silent (the session is then `lost`).
  */
 export class SessionService {
   /** One transfer at a time per session path, so release never races a running download. */
   private readonly mountLocks = new KeyedMutex();
+  private readonly external: ExternalSessionOptions;
 
   constructor(
     private readonly stores: Stores,
     private readonly tenantId: string,
     private readonly clock: Clock,
-  ) {}
+    externalOptions: Partial<ExternalSessionOptions> = {},
+  ) {
+    this.external = externalSessionOptionsWithDefaults(externalOptions);
+  }
 
   /**
    * Creates a session. Every mount is checked (context exists, path valid and unique) before anything is
-   * written, so a bad mount creates no session. Starts one download per `autoDownload` mount and waits
-   * for those whose ContextSync did not opt out with `withBetaWaitForCompletion(false)`.
+   * written, so a bad mount creates no session. Local: starts one download per `autoDownload` mount and
+   * waits for those whose ContextSync did not opt out with `withBetaWaitForCompletion(false)`. External:
+   * queues those downloads for the agent and returns its token.
    */
-  async create(input: CreateSessionInput): Promise<{ session: SessionRecord; downloads: StartedTask[] }> {
+  async create(input: CreateSessionInput): Promise<CreatedSessionInfo> {
     const now = this.clock.now();
+    const agent = input.agent ?? "local";
+    if (agent !== "local" && agent !== "external") {
+      throw new InvalidParameterError(`Invalid agent ${JSON.stringify(agent)}: use "local" or "external".`);
+    }
     const session: SessionRecord = {
       id: newId("sess", now),
       tenantId: this.tenantId,
@@ -57,11 +113,18 @@ export class SessionService {
       root: checkRoot(input.root),
       labels: { ...(input.labels ?? {}) },
       createdAtMs: now,
+      agent,
+      lastHeartbeatMs: null,
     };
     const mounts = await this.checkMounts(session.id, input.contextSync ?? [], []);
-    await this.stores.meta.createSession(session, mounts);
-    const downloads = await this.startInitialDownloads(session, mounts);
-    return { session, downloads };
+    if (agent === "local") {
+      await this.stores.meta.createSession(session, mounts);
+      return { session, downloads: await this.startInitialDownloads(session, mounts) };
+    }
+    const sessionToken = newSecretToken("cst");
+    await this.stores.meta.createSession(session, mounts, { tokenHash: hashSecret(sessionToken) });
+    const downloads = await this.startInitialDownloads(session, mounts.map((m) => ({ ...m, waitForCompletion: false })));
+    return { session, downloads, sessionToken };
   }
 
   /** Mounts more contexts on a running session; downloads per policy, waiting when asked. */
@@ -118,17 +181,48 @@ export class SessionService {
    * Releases a session: uploads first — every mount when `syncContext`, else the `autoUpload` ones — and
    * returns only after those uploads are terminal, so the next session sees the data. Releasing a
    * released session succeeds without doing anything.
+   *
+   * External sessions: the uploads are queued for the agent and the release waits until they are terminal,
+   * the agent goes silent (the session becomes lost, the tasks fail), or `releaseTimeoutMs` passes (the
+   * open tasks fail). A lost session is released without uploading: uploadsSucceeded is false.
    */
-  async release(sessionId: string, syncContext: boolean): Promise<{ uploadsSucceeded: boolean; tasks: TaskRecord[] }> {
+  async release(sessionId: string, syncContext: boolean): Promise<ReleaseInfo> {
     const session = await this.get(sessionId);
     if (session.status === "released") return { uploadsSucceeded: true, tasks: [] };
+    if (session.status === "lost") {
+      await this.stores.meta.setSessionStatus(sessionId, "released");
+      return { uploadsSucceeded: false, tasks: [], errorMessage: lostSessionMessage(this.external, (session.lastHeartbeatMs ?? null) === null) };
+    }
     await this.stores.meta.setSessionStatus(sessionId, "releasing");
     const mounts = await this.stores.meta.listMounts(sessionId);
     const specs = mounts.map(toSpec).filter((s) => syncContext || s.policy.uploadPolicy.autoUpload);
-    const handle = await this.startTransfers(session, specs, "upload");
-    const ok = await handle.done;
+    let tasks: TaskRecord[];
+    let ok: boolean;
+    if (isExternal(session)) {
+      tasks = [];
+      for (const spec of specs) tasks.push(await this.queue(session, spec, "upload"));
+      const statuses = await waitForTasks(this.deps(), session, tasks.map((t) => t.id), {
+        ...this.external,
+        deadlineMs: this.clock.now() + this.external.releaseTimeoutMs,
+        timeoutMessage: `The agent did not finish the release upload within ${Math.round(this.external.releaseTimeoutMs / 1000)} s; the session was released without it.`,
+      });
+      ok = statuses.every((st) => st === "Success");
+      // Tasks the agent never got to (a download queued just before the release) would stay open forever.
+      const now = this.clock.now();
+      for (const t of await this.stores.meta.listTasks(sessionId)) {
+        await this.stores.meta.updateTaskIf(t.id, ["Pending", "Running"], {
+          status: "Failed",
+          errorMessage: "The session was released before its agent finished this task.",
+          finishTimeMs: now,
+        });
+      }
+    } else {
+      const handle = await this.startTransfers(session, specs, "upload");
+      tasks = handle.tasks;
+      ok = await handle.done;
+    }
     await this.stores.meta.setSessionStatus(sessionId, "released");
-    return { uploadsSucceeded: ok, tasks: handle.tasks };
+    return { uploadsSucceeded: ok, tasks };
   }
 
   private async running(sessionId: string): Promise<SessionRecord> {
@@ -172,7 +266,9 @@ export class SessionService {
     for (const m of mounts) {
       const spec = toSpec(m);
       if (!spec.policy.downloadPolicy.autoDownload) continue;
-      const task = await this.startTransfer(session, spec, "download");
+      const task = isExternal(session)
+        ? this.queued(session, await this.queue(session, spec, "download"))
+        : await this.startTransfer(session, spec, "download");
       started.push(task);
       if (m.waitForCompletion) waits.push(task.done);
     }
@@ -196,10 +292,44 @@ export class SessionService {
   }
 
   private async startTransfers(session: SessionRecord, specs: readonly MountSpec[], mode: SyncMode): Promise<SyncHandle> {
+    if (isExternal(session)) {
+      const tasks: TaskRecord[] = [];
+      for (const spec of specs) tasks.push(await this.queue(session, spec, mode));
+      let done: Promise<boolean> | undefined;
+      const wait = () => waitForTasks(this.deps(), session, tasks.map((t) => t.id), this.external);
+      // Lazy: a caller that only wants the task list (the server) starts no polling loop.
+      return {
+        tasks,
+        get done() {
+          return (done ??= wait().then((all) => all.every((st) => st === "Success")));
+        },
+      };
+    }
     const started: StartedTask[] = [];
     for (const spec of specs) started.push(await this.startTransfer(session, spec, mode));
     const done = Promise.all(started.map((t) => t.done)).then((all) => all.every((s) => s === "Success"));
     return { tasks: started.map((t) => t.record), done };
+  }
+
+  private deps() {
+    return { meta: this.stores.meta, clock: this.clock };
+  }
+
+  /** Records a Pending task for an external session's agent. */
+  private queue(session: SessionRecord, spec: MountSpec, taskType: TaskType): Promise<TaskRecord> {
+    return queueTask(this.deps(), { sessionId: session.id, contextId: spec.contextId, path: spec.path, taskType });
+  }
+
+  /** A queued task as a StartedTask whose `done` polls the store once read. */
+  private queued(session: SessionRecord, record: TaskRecord): StartedTask {
+    let done: Promise<TaskStatus> | undefined;
+    const wait = () => waitForTasks(this.deps(), session, [record.id], this.external).then(([st]) => st ?? "Failed");
+    return {
+      record,
+      get done() {
+        return (done ??= wait());
+      },
+    };
   }
 
   private startTransfer(session: SessionRecord, spec: MountSpec, taskType: TaskType): Promise<StartedTask> {
@@ -229,6 +359,10 @@ export function toSpec(m: MountRecord): MountSpec {
     namespace: mapped ? normalizeSessionPath(mapped) : m.path,
     policy,
   };
+}
+
+function isExternal(session: SessionRecord): boolean {
+  return session.agent === "external";
 }
 
 function checkRoot(root: string | undefined): string {

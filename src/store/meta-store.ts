@@ -93,7 +93,14 @@ export interface ExpireResult {
   historicalVersions: number;
 }
 
-export type SessionStatus = "running" | "releasing" | "released";
+/** `lost`: an external session whose agent stopped sending heartbeats; its open tasks were failed. */
+export type SessionStatus = "running" | "releasing" | "released" | "lost";
+
+/**
+ * Who moves a session's files: `local`, the in-process agent of the service that made it; `external`, an
+ * agent elsewhere (`ctxsync agent` in a sandbox) that claims the session's tasks through the server.
+ */
+export type SessionAgent = "local" | "external";
 
 export interface SessionRecord {
   id: string;
@@ -102,6 +109,28 @@ export interface SessionRecord {
   root: string;
   labels: Record<string, string>;
   createdAtMs: EpochMs;
+  /** Absent when written means `local`; the store always returns it. */
+  agent?: SessionAgent;
+  /** External sessions: when the agent last called in; null until it first does, and for local sessions. */
+  lastHeartbeatMs?: EpochMs | null;
+}
+
+/**
+ * An API key of a tenant. Only the SHA-256 of the secret is stored: secrets are 256-bit random values, so
+ * the hash cannot be inverted or guessed, and a fast hash lets every request find its key by equality.
+ */
+export interface ApiKeyRecord {
+  id: string;
+  tenantId: string;
+  /** Name of the tenant (joined in by reads; ignored by createApiKey). */
+  tenantName: string;
+  /** Lower-case hex SHA-256 of the secret. */
+  hash: string;
+  /** Admin keys manage keys of every tenant (the /v1/admin routes). */
+  isAdmin: boolean;
+  createdAtMs: EpochMs;
+  /** Set once revoked; a revoked key authenticates nothing. */
+  revokedAtMs: EpochMs | null;
 }
 
 export interface MountRecord {
@@ -170,6 +199,13 @@ export interface MetaStore {
   /** Deletes the context with its history; its blobs become garbage. Returns false when absent. */
   deleteContext(tenantId: string, contextId: string): Promise<boolean>;
   touchContext(contextId: string, nowMs: EpochMs): Promise<void>;
+  /**
+   * Sets a context's state, only when its current state is one of `from` (any state when omitted), in one
+   * step. Returns whether it changed; false also for a context that does not exist.
+   */
+  setContextState(contextId: string, state: ContextState, from?: readonly ContextState[]): Promise<boolean>;
+  /** Contexts of every tenant in `state`, in id order (the server resumes `clearing` ones at start). */
+  listContextsInState(state: ContextState): Promise<ContextRecord[]>;
 
   /**
    * Live (unexpired at `nowMs`) files whose key is `prefix` or lies under it, ordered by key.
@@ -218,10 +254,29 @@ export interface MetaStore {
    */
   listReferencedDigests(): Promise<Set<Digest>>;
 
-  createSession(session: SessionRecord, mounts: readonly MountRecord[]): Promise<void>;
+  /**
+   * Stores a session with its mounts, atomically. `tokenHash` (SHA-256 hex of an external session's agent
+   * token) is kept for getSessionByTokenHash and never returned.
+   */
+  createSession(session: SessionRecord, mounts: readonly MountRecord[], opts?: { tokenHash?: string }): Promise<void>;
   getSession(tenantId: string, sessionId: string): Promise<SessionRecord | undefined>;
+  /** The session whose agent token hashes to `tokenHash`, of any tenant; undefined when none. */
+  getSessionByTokenHash(tokenHash: string): Promise<SessionRecord | undefined>;
   listSessions(tenantId: string): Promise<SessionRecord[]>;
   setSessionStatus(sessionId: string, status: SessionStatus): Promise<void>;
+  /** Records that an external session's agent called in at `nowMs`. */
+  recordHeartbeat(sessionId: string, nowMs: EpochMs): Promise<void>;
+  /**
+   * External sessions of every tenant, running or releasing, whose agent has stopped calling in (last
+   * heartbeat before `heartbeatCutoffMs`) or never called in (no heartbeat, created before `startCutoffMs`).
+   */
+  listStaleSessions(heartbeatCutoffMs: EpochMs, startCutoffMs: EpochMs): Promise<SessionRecord[]>;
+  /**
+   * Marks a running or releasing session `lost` and fails its Pending and Running tasks with
+   * `errorMessage` at `nowMs`, in one transaction. Returns false (and changes nothing) when the session is
+   * in another state.
+   */
+  markSessionLost(sessionId: string, nowMs: EpochMs, errorMessage: string): Promise<boolean>;
   /** Rejects with PathAlreadyBoundError when the session has a mount at that path. */
   addMount(mount: MountRecord): Promise<void>;
   listMounts(sessionId: string): Promise<MountRecord[]>;
@@ -232,11 +287,40 @@ export interface MetaStore {
 
   createTask(task: TaskRecord): Promise<void>;
   updateTask(taskId: string, update: TaskUpdate): Promise<void>;
+  /**
+   * updateTask, only when the task's status is one of `from`, in one step; returns whether it changed.
+   * Keeps a late report from overwriting a task that already ended (failed as lost, say).
+   */
+  updateTaskIf(taskId: string, from: readonly TaskStatus[], update: TaskUpdate): Promise<boolean>;
+  /** One task of a session; undefined when the session has no task of that id. */
+  getTask(sessionId: string, taskId: string): Promise<TaskRecord | undefined>;
+  /**
+   * Marks the session's Pending tasks Running (startTimeMs = nowMs) and returns them oldest first, in one
+   * transaction: two concurrent claims never return the same task.
+   */
+  claimPendingTasks(sessionId: string, nowMs: EpochMs): Promise<TaskRecord[]>;
   /** Tasks of a session, oldest first, optionally filtered. */
   listTasks(
     sessionId: string,
     filter?: { contextId?: string; path?: string; taskType?: TaskType },
   ): Promise<TaskRecord[]>;
+
+  /**
+   * True when some version (live or historical) of one of `contextIds` has content `digest`: an agent may
+   * read a blob only through a context it may read.
+   */
+  isDigestReferenced(contextIds: readonly string[], digest: Digest): Promise<boolean>;
+
+  /** Stores a new API key. */
+  createApiKey(key: Omit<ApiKeyRecord, "tenantName">): Promise<void>;
+  /** The key, revoked or not, whose secret hashes to `hash`. */
+  getApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  /** Every key of every tenant, oldest first. */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** Revokes a key; true when it existed (revoking a revoked key keeps its first revocation time). */
+  revokeApiKey(keyId: string, nowMs: EpochMs): Promise<boolean>;
+  /** Number of keys ever created, revoked ones included (0 only for a store no server has started on). */
+  countApiKeys(): Promise<number>;
 
   close(): Promise<void>;
 }

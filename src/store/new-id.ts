@@ -4,6 +4,6 @@ import { monotonicFactory } from "ulid";
 const ulid = monotonicFactory();
 
 /** A new sortable id with a kind prefix: `newId("ctx")` → `ctx-01J…`. */
-export function newId(prefix: "tnt" | "ctx" | "sess" | "task", nowMs?: number): string {
+export function newId(prefix: "tnt" | "ctx" | "sess" | "task" | "key", nowMs?: number): string {
   return `${prefix}-${ulid(nowMs)}`;
 }

@@ -7,6 +7,7 @@ import {
   PathAlreadyBoundError,
 } from "../../errors/index.js";
 import type {
+  ApiKeyRecord,
   BaseEntry,
   CommitRequest,
   EpochMs,
@@ -16,6 +17,7 @@ import type {
   MountRecord,
   SessionRecord,
   TaskRecord,
+  TaskStatus,
 } from "../meta-store.js";
 import { newId } from "../new-id.js";
 
@@ -72,6 +74,8 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
       root: "/",
       labels: { team: "infra" },
       createdAtMs: T0,
+      agent: "local",
+      lastHeartbeatMs: null,
       ...over,
     });
     const mount = (sessionId: string, contextId: string, path: string, bindTimeMs = T0): MountRecord => ({
@@ -711,6 +715,192 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
             expect(listed.map((t) => labels.get(t.id))).toEqual(c.want);
           });
         }
+      });
+    });
+
+    describe("context state", () => {
+      it("setContextState changes the state only from the states it is given, and says whether it did", async () => {
+        const ctx = await store.createContext(tenant, "c", T0);
+        expect(await store.setContextState(ctx.id, "clearing", ["available", "in-use"])).toBe(true);
+        expect(await store.setContextState(ctx.id, "clearing", ["available", "in-use"])).toBe(false);
+        expect(await store.getContext(tenant, ctx.id)).toMatchObject({ state: "clearing" });
+        expect(await store.setContextState(ctx.id, "available")).toBe(true);
+        expect(await store.getContext(tenant, ctx.id)).toMatchObject({ state: "available" });
+        expect(await store.setContextState(newId("ctx"), "clearing")).toBe(false);
+      });
+
+      it("listContextsInState lists the contexts of every tenant in that state", async () => {
+        const a = await store.createContext(tenant, "a", T0);
+        await store.createContext(tenant, "b", T0);
+        const c = await store.createContext(otherTenant, "c", T0);
+        await store.setContextState(a.id, "clearing");
+        await store.setContextState(c.id, "clearing");
+        expect((await store.listContextsInState("clearing")).map((x) => x.id)).toEqual([a.id, c.id]);
+        expect(await store.listContextsInState("in-use")).toEqual([]);
+      });
+    });
+
+    describe("external sessions", () => {
+      const external = (over: Partial<SessionRecord> = {}) => session({ agent: "external", lastHeartbeatMs: T0, ...over });
+      const task = (sessionId: string, contextId: string, over: Partial<TaskRecord> = {}): TaskRecord => ({
+        id: newId("task"),
+        sessionId,
+        contextId,
+        path: "/w",
+        taskType: "download",
+        status: "Pending",
+        startTimeMs: null,
+        finishTimeMs: null,
+        errorMessage: "",
+        filesDone: 0,
+        filesTotal: 0,
+        bytesDone: 0,
+        bytesTotal: 0,
+        createdAtMs: T0,
+        ...over,
+      });
+      let ctx: string;
+      beforeEach(async () => {
+        ctx = (await store.createContext(tenant, "x", T0)).id;
+      });
+
+      it("stores the agent kind and heartbeat, and finds the session by its token hash only", async () => {
+        const sess = external();
+        await store.createSession(sess, [], { tokenHash: "f".repeat(64) });
+        expect(await store.getSession(tenant, sess.id)).toEqual(sess);
+        expect(await store.getSessionByTokenHash("f".repeat(64))).toEqual(sess);
+        expect(await store.getSessionByTokenHash("e".repeat(64))).toBeUndefined();
+        const local = session();
+        await store.createSession(local, []);
+        expect(await store.getSession(tenant, local.id)).toMatchObject({ agent: "local", lastHeartbeatMs: null });
+      });
+
+      it("listStaleSessions finds running and releasing external sessions whose heartbeat is older than the cutoff", async () => {
+        const stale = external({ lastHeartbeatMs: T0 });
+        const releasing = external({ lastHeartbeatMs: T0, status: "releasing", tenantId: otherTenant });
+        const fresh = external({ lastHeartbeatMs: T0 });
+        const released = external({ lastHeartbeatMs: T0, status: "released" });
+        const local = session();
+        for (const s of [stale, releasing, fresh, released, local]) await store.createSession(s, []);
+        await store.recordHeartbeat(fresh.id, T0 + 10_000);
+        expect((await store.listStaleSessions(T0 + 5000, 0)).map((s) => s.id).sort()).toEqual([stale.id, releasing.id].sort());
+        expect(await store.getSession(tenant, fresh.id)).toMatchObject({ lastHeartbeatMs: T0 + 10_000 });
+      });
+
+      it("listStaleSessions judges a session whose agent never called in by its creation time and the start cutoff", async () => {
+        const old = external({ lastHeartbeatMs: null, createdAtMs: T0 });
+        const young = external({ lastHeartbeatMs: null, createdAtMs: T0 + 10_000 });
+        for (const s of [old, young]) await store.createSession(s, []);
+        expect(await store.listStaleSessions(T0 + 60_000, T0)).toEqual([]);
+        expect((await store.listStaleSessions(T0 + 60_000, T0 + 5000)).map((s) => s.id)).toEqual([old.id]);
+      });
+
+      it("markSessionLost marks the session lost and fails its open tasks, leaving finished ones alone", async () => {
+        const sess = external();
+        await store.createSession(sess, []);
+        const open: TaskStatus[] = ["Pending", "Running"];
+        const tasks = [...open, "Success" as const].map((status) => task(sess.id, ctx, { status }));
+        for (const t of tasks) await store.createTask(t);
+        expect(await store.markSessionLost(sess.id, T0 + 99, "agent gone")).toBe(true);
+        expect(await store.getSession(tenant, sess.id)).toMatchObject({ status: "lost" });
+        expect((await store.listTasks(sess.id)).map((t) => [t.status, t.errorMessage, t.finishTimeMs])).toEqual([
+          ["Failed", "agent gone", T0 + 99],
+          ["Failed", "agent gone", T0 + 99],
+          ["Success", "", null],
+        ]);
+        expect(await store.markSessionLost(sess.id, T0 + 100, "again")).toBe(false);
+      });
+
+      it("claimPendingTasks hands each Pending task out once, marked Running", async () => {
+        const sess = external();
+        await store.createSession(sess, []);
+        const first = task(sess.id, ctx, { createdAtMs: T0 + 1 });
+        const second = task(sess.id, ctx, { createdAtMs: T0 + 2, taskType: "upload" });
+        await store.createTask(second);
+        await store.createTask(first);
+        await store.createTask(task(sess.id, ctx, { status: "Success" }));
+        const claimed = await store.claimPendingTasks(sess.id, T0 + 50);
+        expect(claimed).toEqual([
+          { ...first, status: "Running", startTimeMs: T0 + 50 },
+          { ...second, status: "Running", startTimeMs: T0 + 50 },
+        ]);
+        expect(await store.claimPendingTasks(sess.id, T0 + 60)).toEqual([]);
+        expect(await store.getTask(sess.id, first.id)).toEqual(claimed[0]);
+      });
+
+      it("getTask finds only the session's own tasks", async () => {
+        const a = external();
+        const b = external();
+        await store.createSession(a, []);
+        await store.createSession(b, []);
+        const t = task(a.id, ctx);
+        await store.createTask(t);
+        expect(await store.getTask(a.id, t.id)).toEqual(t);
+        expect(await store.getTask(b.id, t.id)).toBeUndefined();
+      });
+
+      it("updateTaskIf updates only from the given statuses", async () => {
+        const sess = external();
+        await store.createSession(sess, []);
+        const t = task(sess.id, ctx, { status: "Running" });
+        await store.createTask(t);
+        expect(await store.updateTaskIf(t.id, ["Pending"], { status: "Success" })).toBe(false);
+        expect(await store.updateTaskIf(t.id, ["Running"], { filesDone: 3 })).toBe(true);
+        expect(await store.updateTaskIf(t.id, ["Running"], { status: "Success", finishTimeMs: T0 + 5 })).toBe(true);
+        expect(await store.updateTaskIf(t.id, ["Running"], { status: "Failed" })).toBe(false);
+        expect(await store.getTask(sess.id, t.id)).toEqual({ ...t, status: "Success", filesDone: 3, finishTimeMs: T0 + 5 });
+      });
+    });
+
+    describe("isDigestReferenced", () => {
+      it("is true only for a digest some version of one of the named contexts has", async () => {
+        const a = (await store.createContext(tenant, "a", T0)).id;
+        const b = (await store.createContext(tenant, "b", T0)).id;
+        const theirs = (await store.createContext(otherTenant, "t", T0)).id;
+        await commit(a, 0, [put("/x", meta(DA))]);
+        await commit(a, 1, [put("/x", meta(DB))]);
+        await commit(theirs, 0, [put("/y", meta(DC))]);
+        expect(await store.isDigestReferenced([a], DA)).toBe(true);
+        expect(await store.isDigestReferenced([b, a], DB)).toBe(true);
+        expect(await store.isDigestReferenced([a, b], DC)).toBe(false);
+        expect(await store.isDigestReferenced([], DA)).toBe(false);
+      });
+    });
+
+    describe("API keys", () => {
+      const key = (over: Partial<ApiKeyRecord> = {}): Omit<ApiKeyRecord, "tenantName"> => ({
+        id: newId("key"),
+        tenantId: tenant,
+        hash: "1".repeat(64),
+        isAdmin: false,
+        createdAtMs: T0,
+        revokedAtMs: null,
+        ...over,
+      });
+
+      it("stores keys, finds one by hash with its tenant name, and lists them all oldest first", async () => {
+        expect(await store.countApiKeys()).toBe(0);
+        const a = key({ isAdmin: true });
+        const b = key({ hash: "2".repeat(64), tenantId: otherTenant, createdAtMs: T0 + 1 });
+        await store.createApiKey(b);
+        await store.createApiKey(a);
+        expect(await store.getApiKeyByHash("1".repeat(64))).toEqual({ ...a, tenantName: "acme" });
+        expect(await store.getApiKeyByHash("3".repeat(64))).toBeUndefined();
+        expect(await store.listApiKeys()).toEqual([
+          { ...a, tenantName: "acme" },
+          { ...b, tenantName: "globex" },
+        ]);
+        expect(await store.countApiKeys()).toBe(2);
+      });
+
+      it("revokeApiKey stamps the key once and reports unknown ids", async () => {
+        const a = key();
+        await store.createApiKey(a);
+        expect(await store.revokeApiKey(a.id, T0 + 5)).toBe(true);
+        expect(await store.revokeApiKey(a.id, T0 + 9)).toBe(true);
+        expect(await store.getApiKeyByHash(a.hash)).toMatchObject({ revokedAtMs: T0 + 5 });
+        expect(await store.revokeApiKey(newId("key"), T0)).toBe(false);
+        expect(await store.countApiKeys()).toBe(1);
       });
     });
   });

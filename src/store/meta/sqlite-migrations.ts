@@ -101,4 +101,23 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX file_versions_closed ON file_versions (context_id, gen_to) WHERE gen_to IS NOT NULL;
   CREATE INDEX file_versions_expiry ON file_versions (expires_at) WHERE expires_at IS NOT NULL;
   `,
+  // Version 3, the server: external sessions (agent token, heartbeat), claiming tasks, API keys, and finding
+  // contexts whose clear must be resumed.
+  `
+  ALTER TABLE sessions ADD COLUMN agent TEXT NOT NULL DEFAULT 'local';
+  ALTER TABLE sessions ADD COLUMN token_hash TEXT;
+  ALTER TABLE sessions ADD COLUMN last_heartbeat INTEGER;
+  CREATE UNIQUE INDEX sessions_token ON sessions (token_hash) WHERE token_hash IS NOT NULL;
+  CREATE INDEX sessions_heartbeat ON sessions (last_heartbeat) WHERE agent = 'external';
+  CREATE INDEX tasks_status ON tasks (session_id, status);
+  CREATE INDEX contexts_state ON contexts (state) WHERE state != 'available';
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    hash TEXT NOT NULL UNIQUE,
+    is_admin INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  `,
 ];

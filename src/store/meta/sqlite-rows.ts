@@ -1,10 +1,12 @@
 /** Rows of the SQLite schema (sqlite-migrations.ts) and their records: one place that knows both shapes. */
 import type {
+  ApiKeyRecord,
   ContextRecord,
   ContextState,
   FileRecord,
   FileType,
   GenerationRecord,
+  SessionAgent,
   SessionRecord,
   SessionStatus,
   TaskRecord,
@@ -68,6 +70,18 @@ export interface SessionRow {
   root: string;
   labels: string;
   created_at: number;
+  agent: string;
+  last_heartbeat: number | null;
+}
+
+export interface ApiKeyRow {
+  id: string;
+  tenant_id: string;
+  tenant_name: string;
+  hash: string;
+  is_admin: number;
+  created_at: number;
+  revoked_at: number | null;
 }
 
 export function toContext(r: ContextRow): ContextRecord {
@@ -117,6 +131,20 @@ export function toSession(r: SessionRow): SessionRecord {
     root: r.root,
     labels: JSON.parse(r.labels) as Record<string, string>,
     createdAtMs: r.created_at,
+    agent: r.agent as SessionAgent,
+    lastHeartbeatMs: r.last_heartbeat,
+  };
+}
+
+export function toApiKey(r: ApiKeyRow): ApiKeyRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    tenantName: r.tenant_name,
+    hash: r.hash,
+    isAdmin: r.is_admin === 1,
+    createdAtMs: r.created_at,
+    revokedAtMs: r.revoked_at,
   };
 }
 

@@ -85,6 +85,25 @@ describe("SqliteMetaStore on disk", () => {
     expect(userVersion()).toBe(SQLITE_MIGRATIONS.length);
   });
 
+  it("upgrades a database of schema version 2: its sessions read as local, with no heartbeat", async () => {
+    const old = new Database(file);
+    old.exec(SQLITE_MIGRATIONS[0]!);
+    old.exec(SQLITE_MIGRATIONS[1]!);
+    old.pragma("user_version = 2");
+    old.prepare("INSERT INTO tenants (id, name) VALUES ('tnt-1', 'acme')").run();
+    old.prepare("INSERT INTO sessions (id, tenant_id, status, root, labels, created_at) VALUES ('sess-1', 'tnt-1', 'running', '/', '{}', 5)").run();
+    old.close();
+
+    const store = SqliteMetaStore.open(file);
+    try {
+      expect(await store.getSession("tnt-1", "sess-1")).toMatchObject({ agent: "local", lastHeartbeatMs: null, status: "running" });
+      expect(await store.listStaleSessions(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)).toEqual([]);
+      expect(await store.countApiKeys()).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("refuses a database written by a newer ctxsync with an error that says to upgrade", () => {
     const db = new Database(file);
     db.pragma(`user_version = ${SQLITE_MIGRATIONS.length + 1}`);

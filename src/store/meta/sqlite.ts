@@ -8,10 +8,12 @@ import {
 } from "../../errors/index.js";
 import type { Digest } from "../blob-store.js";
 import type {
+  ApiKeyRecord,
   BaseEntry,
   BaseUpdate,
   CommitRequest,
   ContextRecord,
+  ContextState,
   EpochMs,
   ExpireResult,
   FileRecord,
@@ -24,23 +26,41 @@ import type {
   SessionRecord,
   SessionStatus,
   TaskRecord,
+  TaskStatus,
   TaskType,
   TaskUpdate,
 } from "../meta-store.js";
 import { newId } from "../new-id.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
 import {
+  toApiKey,
   toContext,
   toFile,
   toGeneration,
   toSession,
   toTask,
+  type ApiKeyRow,
   type ContextRow,
   type FileRow,
   type GenerationRow,
   type SessionRow,
   type TaskRow,
 } from "./sqlite-rows.js";
+
+const API_KEY_SELECT =
+  "SELECT k.id, k.tenant_id, t.name AS tenant_name, k.hash, k.is_admin, k.created_at, k.revoked_at FROM api_keys k JOIN tenants t ON t.id = k.tenant_id";
+
+/** Task fields and their columns; updateTask and updateTaskIf write only these. */
+const TASK_COLUMNS: Record<keyof TaskUpdate, string> = {
+  status: "status",
+  startTimeMs: "start_time",
+  finishTimeMs: "finish_time",
+  errorMessage: "error_message",
+  filesDone: "files_done",
+  filesTotal: "files_total",
+  bytesDone: "bytes_done",
+  bytesTotal: "bytes_total",
+};
 
 const LIVE_FILE_COLUMNS = "key, gen_from, type, digest, size, mode, mtime_ms, link_target, written_at, expires_at";
 
@@ -135,6 +155,22 @@ export class SqliteMetaStore implements MetaStore {
 
   async touchContext(contextId: string, nowMs: EpochMs): Promise<void> {
     this.db.prepare("UPDATE contexts SET last_used_at = ? WHERE id = ?").run(nowMs, contextId);
+  }
+
+  async setContextState(contextId: string, state: ContextState, from?: readonly ContextState[]): Promise<boolean> {
+    if (from === undefined) {
+      return this.db.prepare("UPDATE contexts SET state = ? WHERE id = ?").run(state, contextId).changes > 0;
+    }
+    if (from.length === 0) return false;
+    const marks = from.map(() => "?").join(", ");
+    return (
+      this.db.prepare(`UPDATE contexts SET state = ? WHERE id = ? AND state IN (${marks})`).run(state, contextId, ...from).changes > 0
+    );
+  }
+
+  async listContextsInState(state: ContextState): Promise<ContextRecord[]> {
+    const rows = this.db.prepare("SELECT * FROM contexts WHERE state = ? ORDER BY id").all(state) as ContextRow[];
+    return rows.map(toContext);
   }
 
   async listLiveFiles(contextId: string, prefix: string, nowMs: EpochMs): Promise<FileRecord[]> {
@@ -291,13 +327,56 @@ export class SqliteMetaStore implements MetaStore {
     return digests;
   }
 
-  async createSession(session: SessionRecord, mounts: readonly MountRecord[]): Promise<void> {
+  async createSession(session: SessionRecord, mounts: readonly MountRecord[], opts: { tokenHash?: string } = {}): Promise<void> {
     this.db.transaction(() => {
       this.db
-        .prepare("INSERT INTO sessions (id, tenant_id, status, root, labels, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-        .run(session.id, session.tenantId, session.status, session.root, JSON.stringify(session.labels), session.createdAtMs);
+        .prepare(
+          `INSERT INTO sessions (id, tenant_id, status, root, labels, created_at, agent, token_hash, last_heartbeat)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          session.id, session.tenantId, session.status, session.root, JSON.stringify(session.labels), session.createdAtMs,
+          session.agent ?? "local", opts.tokenHash ?? null, session.lastHeartbeatMs ?? null,
+        );
       for (const m of mounts) this.insertMount(m);
     })();
+  }
+
+  async getSessionByTokenHash(tokenHash: string): Promise<SessionRecord | undefined> {
+    const row = this.db.prepare("SELECT * FROM sessions WHERE token_hash = ?").get(tokenHash);
+    return row ? toSession(row as SessionRow) : undefined;
+  }
+
+  async recordHeartbeat(sessionId: string, nowMs: EpochMs): Promise<void> {
+    this.db.prepare("UPDATE sessions SET last_heartbeat = ? WHERE id = ?").run(nowMs, sessionId);
+  }
+
+  async listStaleSessions(heartbeatCutoffMs: EpochMs, startCutoffMs: EpochMs): Promise<SessionRecord[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM sessions WHERE agent = 'external' AND status IN ('running', 'releasing')
+         AND ((last_heartbeat IS NOT NULL AND last_heartbeat < ?) OR (last_heartbeat IS NULL AND created_at < ?))
+         ORDER BY id`,
+      )
+      .all(heartbeatCutoffMs, startCutoffMs) as SessionRow[];
+    return rows.map(toSession);
+  }
+
+  async markSessionLost(sessionId: string, nowMs: EpochMs, errorMessage: string): Promise<boolean> {
+    const run = this.db.transaction((): boolean => {
+      const changed = this.db
+        .prepare("UPDATE sessions SET status = 'lost' WHERE id = ? AND status IN ('running', 'releasing')")
+        .run(sessionId).changes;
+      if (changed === 0) return false;
+      this.db
+        .prepare(
+          `UPDATE tasks SET status = 'Failed', finish_time = ?, error_message = ?
+           WHERE session_id = ? AND status IN ('Pending', 'Running')`,
+        )
+        .run(nowMs, errorMessage, sessionId);
+      return true;
+    });
+    return run.immediate();
   }
 
   async getSession(tenantId: string, sessionId: string): Promise<SessionRecord | undefined> {
@@ -399,28 +478,41 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async updateTask(taskId: string, update: TaskUpdate): Promise<void> {
-    const columns: Record<keyof TaskUpdate, string> = {
-      status: "status",
-      startTimeMs: "start_time",
-      finishTimeMs: "finish_time",
-      errorMessage: "error_message",
-      filesDone: "files_done",
-      filesTotal: "files_total",
-      bytesDone: "bytes_done",
-      bytesTotal: "bytes_total",
-    };
-    const sets: string[] = [];
-    const values: unknown[] = [];
-    for (const [field, value] of Object.entries(update)) {
-      // Partial: a field present but undefined was not given; binding it would write NULL.
-      if (value === undefined) continue;
-      const column = columns[field as keyof TaskUpdate];
-      if (!column) throw new InvalidParameterError(`Unknown task field ${field}.`);
-      sets.push(`${column} = ?`);
-      values.push(value);
-    }
+    const { sets, values } = taskSets(update);
     if (sets.length === 0) return;
     this.db.prepare(`UPDATE tasks SET ${sets.join(", ")} WHERE id = ?`).run(...values, taskId);
+  }
+
+  async updateTaskIf(taskId: string, from: readonly TaskStatus[], update: TaskUpdate): Promise<boolean> {
+    if (from.length === 0) return false;
+    const { sets, values } = taskSets(update);
+    const marks = from.map(() => "?").join(", ");
+    // With nothing to set, the same WHERE still answers whether the task is in one of `from`.
+    const sql =
+      sets.length === 0
+        ? `SELECT 1 FROM tasks WHERE id = ? AND status IN (${marks})`
+        : `UPDATE tasks SET ${sets.join(", ")} WHERE id = ? AND status IN (${marks})`;
+    if (sets.length === 0) return this.db.prepare(sql).get(taskId, ...from) !== undefined;
+    return this.db.prepare(sql).run(...values, taskId, ...from).changes > 0;
+  }
+
+  async getTask(sessionId: string, taskId: string): Promise<TaskRecord | undefined> {
+    const row = this.db.prepare("SELECT * FROM tasks WHERE id = ? AND session_id = ?").get(taskId, sessionId);
+    return row ? toTask(row as TaskRow) : undefined;
+  }
+
+  async claimPendingTasks(sessionId: string, nowMs: EpochMs): Promise<TaskRecord[]> {
+    const run = this.db.transaction((): TaskRecord[] => {
+      const rows = this.db
+        .prepare("SELECT * FROM tasks WHERE session_id = ? AND status = 'Pending' ORDER BY created_at, id")
+        .all(sessionId) as TaskRow[];
+      if (rows.length === 0) return [];
+      const claim = this.db.prepare("UPDATE tasks SET status = 'Running', start_time = ? WHERE id = ?");
+      for (const r of rows) claim.run(nowMs, r.id);
+      return rows.map((r) => ({ ...toTask(r), status: "Running" as const, startTimeMs: nowMs }));
+    });
+    // IMMEDIATE: the read and the update see one state, so two claims never hand out one task twice.
+    return run.immediate();
   }
 
   async listTasks(
@@ -447,9 +539,61 @@ export class SqliteMetaStore implements MetaStore {
     return rows.map(toTask);
   }
 
+  async isDigestReferenced(contextIds: readonly string[], digest: Digest): Promise<boolean> {
+    if (contextIds.length === 0) return false;
+    const marks = contextIds.map(() => "?").join(", ");
+    const row = this.db
+      .prepare(`SELECT 1 FROM file_versions WHERE digest = ? AND context_id IN (${marks}) LIMIT 1`)
+      .get(digest, ...contextIds);
+    return row !== undefined;
+  }
+
+  async createApiKey(key: Omit<ApiKeyRecord, "tenantName">): Promise<void> {
+    this.db
+      .prepare("INSERT INTO api_keys (id, tenant_id, hash, is_admin, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)")
+      .run(key.id, key.tenantId, key.hash, key.isAdmin ? 1 : 0, key.createdAtMs, key.revokedAtMs);
+  }
+
+  async getApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
+    const row = this.db.prepare(`${API_KEY_SELECT} WHERE k.hash = ?`).get(hash) as ApiKeyRow | undefined;
+    return row ? toApiKey(row) : undefined;
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const rows = this.db.prepare(`${API_KEY_SELECT} ORDER BY k.created_at, k.id`).all() as ApiKeyRow[];
+    return rows.map(toApiKey);
+  }
+
+  async revokeApiKey(keyId: string, nowMs: EpochMs): Promise<boolean> {
+    const found = this.db.prepare("SELECT revoked_at FROM api_keys WHERE id = ?").get(keyId) as
+      | { revoked_at: number | null }
+      | undefined;
+    if (!found) return false;
+    this.db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(nowMs, keyId);
+    return true;
+  }
+
+  async countApiKeys(): Promise<number> {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM api_keys").get() as { n: number }).n;
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }
+}
+
+/** SET clauses and values of a task update; fields given as undefined are left out (not written as NULL). */
+function taskSets(update: TaskUpdate): { sets: string[]; values: unknown[] } {
+  const sets: string[] = [];
+  const values: unknown[] = [];
+  for (const [field, value] of Object.entries(update)) {
+    if (value === undefined) continue;
+    const column = TASK_COLUMNS[field as keyof TaskUpdate];
+    if (!column) throw new InvalidParameterError(`Unknown task field ${field}.`);
+    sets.push(`${column} = ?`);
+    values.push(value);
+  }
+  return { sets, values };
 }
 
 function checkSchemaVersion(db: Database.Database): void {

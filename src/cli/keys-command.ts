@@ -1,0 +1,138 @@
+import type { Command } from "commander";
+import { ApiKeyList, apiPaths, CreatedApiKey, ErrorBody } from "../api/index.js";
+import { systemClock } from "../engine/index.js";
+import { CtxSyncError } from "../errors/index.js";
+import { ApiKeyService, defaultHome, openEmbeddedStores, type ApiKeyInfo, type CreatedApiKey as CreatedKey } from "../service/index.js";
+
+interface Target {
+  data?: string;
+  endpoint?: string;
+  apiKey?: string;
+}
+
+/** What `keys` does, on a data directory or through the admin API. */
+interface KeyAdmin {
+  create(tenant: string, isAdmin: boolean): Promise<CreatedKey>;
+  list(): Promise<ApiKeyInfo[]>;
+  revoke(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * `ctxsync keys create|list|revoke`: API keys of the server's tenants. Works on the data directory
+ * directly (`--data`, else the global `--home`, $CTXSYNC_HOME, ~/.ctxsync; a running server sees the change
+ * at once) or through a server's admin API (`--endpoint URL --api-key ADMIN_KEY`, or CTXSYNC_ENDPOINT and
+ * CTXSYNC_API_KEY). `create` prints the secret alone on stdout, once; only its hash is stored.
+ */
+export function buildKeysCommand(program: Command): void {
+  const keys = program
+    .command("keys")
+    .description("manage the API keys of a ctxsync server")
+    .option("--data <dir>", "work on this data directory (default: --home, $CTXSYNC_HOME or ~/.ctxsync)")
+    .option("--endpoint <url>", "work through this server's admin API instead (default: $CTXSYNC_ENDPOINT)")
+    .option("--api-key <key>", "admin API key for --endpoint (default: $CTXSYNC_API_KEY)");
+
+  keys
+    .command("create")
+    .description("create an API key for a tenant; prints the secret once")
+    .requiredOption("--tenant <name>", "tenant the key belongs to (created when new)")
+    .option("--admin", "the key may also manage keys (the /v1/admin routes)")
+    .action(async (opts: { tenant: string; admin?: boolean }, cmd: Command) => {
+      await withAdmin(cmd, async (admin) => {
+        const k = await admin.create(opts.tenant, opts.admin === true);
+        console.error(`Created key ${k.id} for tenant ${k.tenant}${k.isAdmin ? " (admin)" : ""}. The secret below is shown only this once.`);
+        console.log(k.secret);
+      });
+    });
+
+  keys
+    .command("list")
+    .description("list API keys: id, tenant, admin, created, status (never secrets)")
+    .action(async (_opts: unknown, cmd: Command) => {
+      await withAdmin(cmd, async (admin) => {
+        for (const k of await admin.list()) {
+          const status = k.revokedAtMs === null ? "active" : `revoked ${new Date(k.revokedAtMs).toISOString()}`;
+          console.log(`${k.id}\t${k.tenant}\t${k.isAdmin ? "admin" : "-"}\t${new Date(k.createdAtMs).toISOString()}\t${status}`);
+        }
+      });
+    });
+
+  keys
+    .command("revoke <id>")
+    .description("revoke an API key; it authenticates nothing from now on")
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      await withAdmin(cmd, (admin) => admin.revoke(id));
+    });
+}
+
+async function withAdmin(cmd: Command, fn: (admin: KeyAdmin) => Promise<void>): Promise<void> {
+  const opts = cmd.optsWithGlobals<Target & { home?: string }>();
+  const endpoint = opts.data === undefined ? (opts.endpoint ?? process.env.CTXSYNC_ENDPOINT) : undefined;
+  const admin = endpoint ? remoteAdmin(endpoint, opts.apiKey ?? process.env.CTXSYNC_API_KEY) : await localAdmin(opts.data ?? opts.home ?? defaultHome());
+  try {
+    await fn(admin);
+  } catch (err) {
+    // Same form as the SDK's errorMessage, so scripts can match the code.
+    if (err instanceof CtxSyncError) throw new Error(`[${err.code}] ${err.message}`, { cause: err });
+    throw err;
+  } finally {
+    await admin.close();
+  }
+}
+
+async function localAdmin(dir: string): Promise<KeyAdmin> {
+  const stores = await openEmbeddedStores(dir);
+  const svc = new ApiKeyService(stores.meta, systemClock);
+  return {
+    create: (tenant, isAdmin) => svc.create(tenant, { isAdmin }),
+    list: () => svc.list(),
+    revoke: (id) => svc.revoke(id),
+    close: () => stores.meta.close(),
+  };
+}
+
+function remoteAdmin(endpoint: string, apiKey: string | undefined): KeyAdmin {
+  if (!apiKey) throw new Error("--endpoint needs an admin key: pass --api-key or set CTXSYNC_API_KEY");
+  const base = endpoint.replace(/\/+$/, "");
+  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      const err = ErrorBody.safeParse(safeJson(text));
+      throw new Error(err.success ? `[${err.data.code}] ${err.data.message}` : `${method} ${path}: HTTP ${res.status}`);
+    }
+    return text === "" ? undefined : safeJson(text);
+  };
+  const info = (k: { id: string; tenant: string; admin: boolean; createdAt: string; revokedAt: string | null }): ApiKeyInfo => ({
+    id: k.id,
+    tenant: k.tenant,
+    isAdmin: k.admin,
+    createdAtMs: Date.parse(k.createdAt),
+    revokedAtMs: k.revokedAt === null ? null : Date.parse(k.revokedAt),
+  });
+  return {
+    async create(tenant, isAdmin) {
+      const k = CreatedApiKey.parse(await call("POST", apiPaths.adminKeys, { tenant, admin: isAdmin }));
+      return { ...info(k), secret: k.key };
+    },
+    async list() {
+      return ApiKeyList.parse(await call("GET", apiPaths.adminKeys)).keys.map(info);
+    },
+    async revoke(id) {
+      await call("DELETE", apiPaths.adminKey(id));
+    },
+    close: async () => undefined,
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,248 @@
+import { createHash } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { apiPaths } from "../api/index.js";
+import { detectLostSessions } from "../service/index.js";
+import { openTestServer, type TestServer } from "./test-server.js";
+
+interface Task {
+  id: string;
+  taskType: string;
+  status: string;
+  errorMessage: string;
+  filesDone: number;
+  path: string;
+}
+interface Poll {
+  sessionStatus: string;
+  tasks: { id: string; taskType: string; mount: { contextId: string; path: string; namespace: string; policy: Record<string, unknown> } }[];
+}
+
+const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+const fileMeta = (content: string) => ({ type: "file", digest: sha(content), sizeBytes: Buffer.byteLength(content), mode: 0o644, mtimeMs: 1_700_000_000_000, linkTarget: null });
+
+/** A test drives the agent's side by hand, with the session token, the way `ctxsync agent` would. */
+describe("external sessions over HTTP with a hand-driven agent", () => {
+  let t: TestServer;
+  let ctx: string;
+  beforeEach(async () => {
+    t = await openTestServer({ options: { external: { heartbeatTimeoutMs: 60_000, pollIntervalMs: 10 } } });
+    ctx = (await t.json<{ id: string }>("POST", apiPaths.contexts, { key: t.keyA, json: { name: "work" } })).id;
+    const { url } = await t.json<{ url: string }>("POST", apiPaths.contextFileUrls(ctx), { key: t.keyA, json: { path: "/w/a.txt", method: "PUT" } });
+    expect((await t.app.request(url, { method: "PUT", body: "from the store" })).status).toBe(200);
+  });
+  afterEach(() => t.close());
+
+  const createSession = (contextSync: unknown[] = [{ contextId: ctx, path: "/w" }]) =>
+    t.json<{ session: { id: string; status: string }; sessionToken: string }>("POST", apiPaths.sessions, { key: t.keyA, json: { contextSync } });
+  const tasksOf = async (sessionId: string) => (await t.json<{ tasks: Task[] }>("GET", apiPaths.sessionTasks(sessionId), { key: t.keyA })).tasks;
+  const poll = (token: string, waitSeconds = 0) => t.json<Poll>("GET", `${apiPaths.agentTasks}?waitSeconds=${waitSeconds}`, { key: token });
+  const finish = (token: string, taskId: string, status = "Success", errorMessage = "") =>
+    t.request("POST", apiPaths.agentTaskFinish(taskId), { key: token, json: { status, errorMessage } });
+
+  it("moves the initial download Pending → Running → Success through the agent routes", async () => {
+    const { session, sessionToken } = await createSession();
+    expect(sessionToken).toMatch(/^cst_/);
+    expect(await tasksOf(session.id)).toMatchObject([{ taskType: "download", status: "Pending", path: "/w" }]);
+
+    const me = await t.json<{ sessionId: string; status: string; mounts: unknown[] }>("GET", apiPaths.agentSession, { key: sessionToken });
+    expect(me).toMatchObject({ sessionId: session.id, status: "running", mounts: [{ contextId: ctx, path: "/w", namespace: "/w" }] });
+
+    const claimed = await poll(sessionToken);
+    expect(claimed).toMatchObject({ sessionStatus: "running", tasks: [{ taskType: "download", mount: { contextId: ctx, path: "/w", namespace: "/w" } }] });
+    expect(claimed.tasks[0]!.mount.policy).toMatchObject({ uploadPolicy: { autoUpload: true } });
+    expect(await tasksOf(session.id)).toMatchObject([{ status: "Running" }]);
+    expect((await poll(sessionToken)).tasks).toEqual([]);
+
+    const { files } = await t.json<{ files: { key: string; digest: string }[] }>("GET", `${apiPaths.agentContextFiles(ctx)}?prefix=/w`, { key: sessionToken });
+    expect(files).toMatchObject([{ key: "/w/a.txt", digest: sha("from the store") }]);
+    const blob = await t.request("GET", apiPaths.agentBlob(files[0]!.digest), { key: sessionToken });
+    expect(await blob.text()).toBe("from the store");
+    const base = { key: "/w/a.txt", ...fileMeta("from the store") };
+    expect((await t.request("POST", apiPaths.agentBases, { key: sessionToken, json: { mountPath: "/w", upserts: [base], deletes: [] } })).status).toBe(204);
+    expect(await t.json("GET", `${apiPaths.agentBases}?path=/w`, { key: sessionToken })).toEqual({ entries: [base] });
+
+    const taskId = claimed.tasks[0]!.id;
+    const progress = { filesDone: 1, filesTotal: 1, bytesDone: 14, bytesTotal: 14 };
+    expect((await t.request("POST", apiPaths.agentTaskProgress(taskId), { key: sessionToken, json: progress })).status).toBe(204);
+    expect((await finish(sessionToken, taskId)).status).toBe(204);
+    expect(await tasksOf(session.id)).toMatchObject([{ status: "Success", filesDone: 1, errorMessage: "" }]);
+    const again = await finish(sessionToken, taskId, "Failed", "late");
+    expect(again.status).toBe(400);
+  });
+
+  it("uploads through blob PUT and commit, stamped with the session; a stale head is 409 CommitConflict", async () => {
+    const { session, sessionToken } = await createSession([{ contextId: ctx, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }]);
+    expect(await tasksOf(session.id)).toEqual([]);
+    const accepted = await t.json<{ tasks: Task[] }>("POST", apiPaths.sessionSync(session.id), { key: t.keyA, json: {} });
+    expect(accepted.tasks).toMatchObject([{ taskType: "upload", status: "Pending" }]);
+    const [task] = (await poll(sessionToken)).tasks;
+    expect(task).toMatchObject({ taskType: "upload" });
+
+    const content = "written in the sandbox";
+    const digest = sha(content);
+    expect((await t.request("HEAD", apiPaths.agentBlob(digest), { key: sessionToken })).status).toBe(404);
+    const putRes = await t.request("PUT", apiPaths.agentBlob(digest), { key: sessionToken, body: content, headers: { "content-length": String(content.length) } });
+    expect(putRes.status).toBe(204);
+    expect((await t.request("HEAD", apiPaths.agentBlob(digest), { key: sessionToken })).status).toBe(200);
+    const bad = await t.request("PUT", apiPaths.agentBlob(sha("other")), { key: sessionToken, body: content, headers: { "content-length": String(content.length) } });
+    expect(bad.status).toBe(422);
+
+    const head = await t.json<{ headGeneration: number }>("GET", apiPaths.agentContext(ctx), { key: sessionToken });
+    expect(head).toEqual({ contextId: ctx, headGeneration: 1 });
+    const commit = {
+      contextId: ctx,
+      expectedHead: 1,
+      changes: [{ kind: "put", key: "/w/b.txt", meta: fileMeta(content), expiresAtMs: null }],
+      base: { mountPath: "/w", upserts: [{ key: "/w/b.txt", ...fileMeta(content) }], deletes: [] },
+    };
+    expect(await t.json("POST", apiPaths.agentCommits, { key: sessionToken, json: commit })).toEqual({ generation: 2 });
+    const stale = await t.request("POST", apiPaths.agentCommits, { key: sessionToken, json: commit });
+    expect(stale.status).toBe(409);
+    expect(await stale.json()).toMatchObject({ code: "CommitConflict" });
+    const missingBlob = await t.request("POST", apiPaths.agentCommits, {
+      key: sessionToken,
+      json: { ...commit, expectedHead: 2, changes: [{ kind: "put", key: "/w/c.txt", meta: fileMeta("never uploaded"), expiresAtMs: null }] },
+    });
+    expect(missingBlob.status).toBe(404);
+    expect(await missingBlob.json()).toMatchObject({ code: "BlobNotFound" });
+
+    expect((await finish(sessionToken, task!.id)).status).toBe(204);
+    const gens = await t.json<{ generations: { generation: number; sessionId: string | null }[] }>("GET", apiPaths.contextGenerations(ctx), { key: t.keyA });
+    expect(gens.generations[0]).toMatchObject({ generation: 2, sessionId: session.id });
+    expect(await tasksOf(session.id)).toMatchObject([{ taskType: "upload", status: "Success" }]);
+  });
+
+  it("answers DELETE /v1/sessions/{id} only after the agent finished the release upload", async () => {
+    const { session, sessionToken } = await createSession();
+    const [download] = (await poll(sessionToken)).tasks;
+    await finish(sessionToken, download!.id);
+
+    let answered = false;
+    const release = t.request("DELETE", apiPaths.session(session.id), { key: t.keyA }).then(async (r) => {
+      answered = true;
+      return { status: r.status, body: (await r.json()) as unknown };
+    });
+    const during = await poll(sessionToken, 5);
+    expect(during).toMatchObject({ sessionStatus: "releasing", tasks: [{ taskType: "upload", mount: { path: "/w" } }] });
+    expect(answered).toBe(false);
+    expect((await t.json<{ status: string }>("GET", apiPaths.session(session.id), { key: t.keyA })).status).toBe("releasing");
+    expect((await finish(sessionToken, during.tasks[0]!.id)).status).toBe(204);
+    expect(await release).toEqual({ status: 200, body: { uploadsSucceeded: true } });
+
+    expect((await t.json<{ status: string }>("GET", apiPaths.session(session.id), { key: t.keyA })).status).toBe("released");
+    expect(await poll(sessionToken)).toEqual({ sessionStatus: "released", tasks: [] });
+    const after = await t.request("GET", `${apiPaths.agentContextFiles(ctx)}?prefix=/w`, { key: sessionToken });
+    expect(after.status).toBe(409);
+    expect(await after.json()).toMatchObject({ code: "SessionNotActive" });
+  });
+
+  it("reports a failed release upload with the agent's message", async () => {
+    const { session, sessionToken } = await createSession([{ contextId: ctx, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }]);
+    const release = t.json<{ uploadsSucceeded: boolean; errorMessage?: string }>("DELETE", apiPaths.session(session.id), { key: t.keyA });
+    const { tasks } = await poll(sessionToken, 5);
+    await finish(sessionToken, tasks[0]!.id, "Failed", "disk on fire");
+    expect(await release).toEqual({ uploadsSucceeded: false, errorMessage: "/w: disk on fire" });
+  });
+
+  it("binds another context to a running session and queues its download", async () => {
+    const { session, sessionToken } = await createSession([]);
+    const other = (await t.json<{ id: string }>("POST", apiPaths.contexts, { key: t.keyA, json: { name: "other" } })).id;
+    const bound = await t.json<{ tasks: Task[] }>("POST", apiPaths.sessionBindings(session.id), { key: t.keyA, json: { contextSync: [{ contextId: other, path: "/o" }] } });
+    expect(bound.tasks).toMatchObject([{ taskType: "download", path: "/o", status: "Pending" }]);
+    expect(await t.json("GET", apiPaths.sessionBindings(session.id), { key: t.keyA })).toMatchObject({
+      bindings: [{ contextId: other, contextName: "other", path: "/o" }],
+    });
+    expect((await poll(sessionToken)).tasks).toMatchObject([{ mount: { contextId: other, path: "/o" } }]);
+  });
+
+  it("gives an ad-hoc sync path a mount of its own with the default policy", async () => {
+    const { session, sessionToken } = await createSession([]);
+    await t.json("POST", apiPaths.sessionSync(session.id), { key: t.keyA, json: { contextId: ctx, path: "/elsewhere", mode: "download" } });
+    const { tasks } = await poll(sessionToken);
+    expect(tasks).toMatchObject([{ taskType: "download", mount: { contextId: ctx, path: "/elsewhere", namespace: "/elsewhere" } }]);
+    expect(tasks[0]!.mount.policy).toMatchObject({ downloadPolicy: { autoDownload: true } });
+    expect((await t.request("GET", `${apiPaths.agentContextFiles(ctx)}?prefix=/elsewhere`, { key: sessionToken })).status).toBe(200);
+  });
+});
+
+describe("an agent that stops sending heartbeats", () => {
+  let t: TestServer;
+  let ctx: string;
+  beforeEach(async () => {
+    t = await openTestServer({ options: { external: { heartbeatTimeoutMs: 300, pollIntervalMs: 10 } } });
+    ctx = (await t.json<{ id: string }>("POST", apiPaths.contexts, { key: t.keyA, json: { name: "work" } })).id;
+  });
+  afterEach(() => t.close());
+
+  const waitFor = async <T>(probe: () => Promise<T | undefined>): Promise<T> => {
+    for (;;) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  it("makes its session lost, and its Pending and Running tasks fail saying why", async () => {
+    const { session, sessionToken } = await t.json<{ session: { id: string }; sessionToken: string }>("POST", apiPaths.sessions, {
+      key: t.keyA,
+      json: { contextSync: [{ contextId: ctx, path: "/w" }, { contextId: ctx, path: "/v" }] },
+    });
+    // The agent claims both downloads, then goes silent.
+    expect((await t.json<Poll>("GET", `${apiPaths.agentTasks}?waitSeconds=0`, { key: sessionToken })).tasks).toHaveLength(2);
+    await t.json("POST", apiPaths.sessionSync(session.id), { key: t.keyA, json: {} });
+
+    await waitFor(async () => {
+      await detectLostSessions({ meta: t.stores.meta, clock: t.deps.clock }, t.deps.options.external);
+      const s = await t.json<{ status: string }>("GET", apiPaths.session(session.id), { key: t.keyA });
+      return s.status === "lost" ? s : undefined;
+    });
+    const { tasks } = await t.json<{ tasks: Task[] }>("GET", apiPaths.sessionTasks(session.id), { key: t.keyA });
+    expect(tasks).toHaveLength(4);
+    for (const task of tasks) {
+      expect(task.status).toBe("Failed");
+      expect(task.errorMessage).toMatch(/agent stopped sending heartbeats/);
+    }
+    expect(await t.json("GET", `${apiPaths.agentTasks}?waitSeconds=0`, { key: sessionToken })).toEqual({ sessionStatus: "lost", tasks: [] });
+    const sync = await t.request("POST", apiPaths.sessionSync(session.id), { key: t.keyA, json: {} });
+    expect(sync.status).toBe(409);
+    expect(await t.json("DELETE", apiPaths.session(session.id), { key: t.keyA })).toMatchObject({
+      uploadsSucceeded: false,
+      errorMessage: expect.stringMatching(/heartbeats/),
+    });
+  });
+
+  it("ends a release that waits on it, with the upload failed", async () => {
+    const { session, sessionToken } = await t.json<{ session: { id: string }; sessionToken: string }>("POST", apiPaths.sessions, {
+      key: t.keyA,
+      json: { contextSync: [{ contextId: ctx, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }] },
+    });
+    const release = t.json<{ uploadsSucceeded: boolean; errorMessage?: string }>("DELETE", apiPaths.session(session.id), { key: t.keyA });
+    await waitFor(async () => ((await t.json<Poll>("GET", `${apiPaths.agentTasks}?waitSeconds=0`, { key: sessionToken })).tasks[0]));
+    const result = await release;
+    expect(result.uploadsSucceeded).toBe(false);
+    expect(result.errorMessage).toMatch(/\/w: The session's agent stopped sending heartbeats/);
+    expect((await t.json<{ status: string }>("GET", apiPaths.session(session.id), { key: t.keyA })).status).toBe("released");
+  });
+
+  it("keeps a session whose agent keeps calling in, and loses it once the agent stops", async () => {
+    const clock = { ms: Date.now(), now() { return this.ms; } };
+    const clocked = await openTestServer({ clock, options: { external: { heartbeatTimeoutMs: 30_000 } } });
+    try {
+      const { session, sessionToken } = await clocked.json<{ session: { id: string }; sessionToken: string }>("POST", apiPaths.sessions, { key: clocked.keyA, json: {} });
+      const check = () => detectLostSessions({ meta: clocked.stores.meta, clock }, { heartbeatTimeoutMs: 30_000, agentStartTimeoutMs: 120_000 });
+      const status = async () => (await clocked.json<{ status: string }>("GET", apiPaths.session(session.id), { key: clocked.keyA })).status;
+      for (let i = 0; i < 5; i++) {
+        clock.ms += 20_000;
+        await clocked.json("GET", `${apiPaths.agentTasks}?waitSeconds=0`, { key: sessionToken });
+        clock.ms += 20_000;
+        expect(await check()).toEqual([]);
+      }
+      expect(await status()).toBe("running");
+      clock.ms += 11_000;
+      expect(await check()).toEqual([session.id]);
+      expect(await status()).toBe("lost");
+    } finally {
+      await clocked.close();
+    }
+  });
+});

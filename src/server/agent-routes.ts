@@ -1,0 +1,226 @@
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { createRoute } from "@hono/zod-openapi";
+import {
+  AgentPoll,
+  AgentPollQuery,
+  AgentSession,
+  BaseList,
+  BaseUpdateBody,
+  CommitBody,
+  CommitResult,
+  ContextHead,
+  ErrorBody,
+  FileRecordList,
+  MountPathQuery,
+  PrefixQuery,
+  TaskFinishBody,
+  TaskProgressBody,
+} from "../api/index.js";
+import { InvalidParameterError, PayloadTooLargeError } from "../errors/index.js";
+import type { AppDeps } from "./app-deps.js";
+import {
+  commonErrors,
+  conflict,
+  DigestParams,
+  IdParams,
+  json,
+  jsonBody,
+  noContent,
+  notFound,
+  octets,
+  sessionTokenSecurity,
+  type App,
+} from "./openapi-parts.js";
+
+const tags = ["agent"];
+const base = { tags, security: sessionTokenSecurity };
+
+/**
+ * /v1/agent: what the agent of an external session does with its session token (AgentService): claim
+ * and finish tasks, and the store calls of the engine's upload and download, limited to the session's
+ * scope. Every call counts as a heartbeat (auth.ts).
+ */
+export function registerAgentRoutes(app: App, deps: AppDeps): void {
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "get",
+      path: "/v1/agent/session",
+      summary: "The token's session: status and mounts",
+      responses: { 200: json(AgentSession, "The session"), ...commonErrors },
+    }),
+    async (c) => c.json(await c.get("agent").describe(), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "get",
+      path: "/v1/agent/tasks",
+      summary: "Long poll: claim the session's Pending tasks",
+      description:
+        "Marks Pending tasks Running and returns them with their mount; waits up to waitSeconds (default 20) for some. Returns no tasks once the session is no longer running or releasing: the agent should then exit.",
+      request: { query: AgentPollQuery },
+      responses: { 200: json(AgentPoll, "Claimed tasks (maybe none) and the session status"), ...commonErrors },
+    }),
+    async (c) => {
+      const signal = AbortSignal.any([deps.stopping, c.req.raw.signal]);
+      const poll = await c.get("agent").claimTasks(c.req.valid("query").waitSeconds ?? 20, signal);
+      return c.json(poll, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "post",
+      path: "/v1/agent/tasks/{id}/progress",
+      summary: "Report a Running task's progress",
+      request: { params: IdParams, body: jsonBody(TaskProgressBody) },
+      responses: { ...noContent, ...commonErrors, ...notFound, ...conflict },
+    }),
+    async (c) => {
+      await c.get("agent").reportProgress(c.req.valid("param").id, c.req.valid("json"));
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "post",
+      path: "/v1/agent/tasks/{id}/finish",
+      summary: "End a Running task as Success or Failed",
+      request: { params: IdParams, body: jsonBody(TaskFinishBody) },
+      responses: { ...noContent, ...commonErrors, ...notFound, ...conflict },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      await c.get("agent").finishTask(c.req.valid("param").id, body.status, body.errorMessage);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "get",
+      path: "/v1/agent/contexts/{id}",
+      summary: "Head generation of a context the session syncs",
+      request: { params: IdParams },
+      responses: { 200: json(ContextHead, "The head"), ...commonErrors, ...notFound, ...conflict },
+    }),
+    async (c) => c.json(await c.get("agent").getContextHead(c.req.valid("param").id), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "get",
+      path: "/v1/agent/contexts/{id}/files",
+      summary: "Live files under a prefix inside one of the session's namespaces",
+      request: { params: IdParams, query: PrefixQuery },
+      responses: { 200: json(FileRecordList, "Live files ordered by key"), ...commonErrors, ...notFound, ...conflict },
+    }),
+    async (c) => {
+      const files = await c.get("agent").listLiveFiles(c.req.valid("param").id, c.req.valid("query").prefix);
+      return c.json({ files }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "get",
+      path: "/v1/agent/bases",
+      summary: "The session's base of one synced path",
+      request: { query: MountPathQuery },
+      responses: { 200: json(BaseList, "Base entries"), ...commonErrors, ...conflict },
+    }),
+    async (c) => c.json({ entries: await c.get("agent").getBase(c.req.valid("query").path) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "post",
+      path: "/v1/agent/bases",
+      summary: "Update the session's base of one synced path (after a download)",
+      request: { body: jsonBody(BaseUpdateBody) },
+      responses: { ...noContent, ...commonErrors, ...conflict },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      await c.get("agent").updateBase(body.mountPath, body.upserts, body.deletes);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "post",
+      path: "/v1/agent/commits",
+      summary: "Commit a generation (409 CommitConflict when the head moved)",
+      description: "The server stamps the commit with the session and its own time. Every blob a put names must be stored first.",
+      request: { body: jsonBody(CommitBody) },
+      responses: { 200: json(CommitResult, "The new generation (the head when nothing changed)"), ...commonErrors, ...notFound, ...conflict },
+    }),
+    async (c) => c.json({ generation: await c.get("agent").commit(c.req.valid("json")) }, 200),
+  );
+
+  // HEAD is served by the GET handler (hono dispatches HEAD as GET); it is documented on its own.
+  app.openAPIRegistry.registerPath({
+    ...base,
+    method: "head",
+    path: "/v1/agent/blobs/{digest}",
+    summary: "Whether a blob is stored; refreshes it so garbage collection keeps it (BlobStore.touch)",
+    request: { params: DigestParams },
+    responses: { 200: { description: "Stored" }, 404: { description: "Not stored" }, 401: { description: "Unauthorized" } },
+  });
+
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "get",
+      path: "/v1/agent/blobs/{digest}",
+      summary: "A blob some version of a context of the session references, verified",
+      request: { params: DigestParams },
+      responses: { 200: { description: "The bytes", content: octets }, ...commonErrors, ...notFound, ...conflict },
+    }),
+    async (c) => {
+      const { digest } = c.req.valid("param");
+      const agent = c.get("agent");
+      if (c.req.method === "HEAD") return c.body(null, (await agent.touchBlob(digest)) ? 200 : 404);
+      const body = await agent.getBlob(digest);
+      return new Response(Readable.toWeb(body) as ReadableStream, { status: 200, headers: { "Content-Type": "application/octet-stream" } });
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "put",
+      path: "/v1/agent/blobs/{digest}",
+      summary: "Store a blob under its SHA-256 (Content-Length required; verified, 422 on mismatch)",
+      request: { params: DigestParams, body: { content: octets, required: true } },
+      responses: { ...noContent, ...commonErrors, ...conflict, 422: json(ErrorBody, "The bytes do not hash to the digest (BlobDigestMismatch)") },
+    }),
+    async (c) => {
+      const length = c.req.header("content-length");
+      if (length === undefined || !/^[0-9]{1,15}$/.test(length)) {
+        throw new InvalidParameterError("A blob PUT needs a Content-Length header with the exact byte count.");
+      }
+      const sizeBytes = Number(length);
+      if (sizeBytes > deps.options.maxFileBytes) throw new PayloadTooLargeError(deps.options.maxFileBytes, "The blob");
+      await c.get("agent").putBlob(c.req.valid("param").digest, requestBody(c.req.raw), sizeBytes);
+      return c.body(null, 204);
+    },
+  );
+}
+
+/** The request body as a Node stream (empty when there is none). */
+export function requestBody(req: Request): Readable {
+  return req.body ? Readable.fromWeb(req.body as WebReadableStream<Uint8Array>) : Readable.from([]);
+}

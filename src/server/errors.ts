@@ -1,0 +1,83 @@
+import { randomBytes } from "node:crypto";
+import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { STATUS_OF_CODE } from "../api/index.js";
+import { CtxSyncError, ForbiddenError, InvalidParameterError } from "../errors/index.js";
+import type { ServerEnv } from "./server-env.js";
+
+/** The body of every error response: `{ code, message, requestId }`. */
+export interface ErrorBodyJson {
+  code: string;
+  message: string;
+  requestId: string;
+}
+
+/** Codes the server uses for failures that are no CtxSyncError. */
+const HTTP_CODES: Record<number, string> = {
+  400: "InvalidParameter",
+  404: "NotFound",
+  405: "MethodNotAllowed",
+  413: "PayloadTooLarge",
+  415: "UnsupportedMediaType",
+};
+
+/** Gives every request an id (`req-…`), echoed in `X-Request-Id` and in error bodies. */
+export const requestIdMiddleware: MiddlewareHandler<ServerEnv> = async (c, next) => {
+  const id = `req-${randomBytes(8).toString("hex")}`;
+  c.set("requestId", id);
+  await next();
+  c.header("X-Request-Id", id);
+};
+
+/**
+ * The one place that turns errors into responses: a CtxSyncError gets the status of its code
+ * (STATUS_OF_CODE, 500 when unmapped) and its message; hono's HTTPExceptions (malformed JSON, wrong media
+ * type) keep their status; anything else is a bug or a broken store: 500 with only the request id,
+ * details in the server log.
+ */
+export function errorHandler(log: (message: string, err: unknown) => void): ErrorHandler<ServerEnv> {
+  return (err, c) => {
+    const requestId = c.get("requestId") ?? "unknown";
+    if (err instanceof CtxSyncError) {
+      const status = (STATUS_OF_CODE[err.code] ?? 500) as ContentfulStatusCode;
+      if (status >= 500) log(`request ${requestId} ${c.req.method} ${c.req.path} failed`, err);
+      return errorResponse(c, status, err.code, err.message);
+    }
+    if (err instanceof HTTPException && err.status < 500) {
+      const status = err.status as ContentfulStatusCode;
+      const code = HTTP_CODES[status] ?? "InvalidParameter";
+      return errorResponse(c, status, code, err.message || code);
+    }
+    log(`request ${requestId} ${c.req.method} ${c.req.path} failed`, err);
+    return errorResponse(c, 500, "InternalError", `Internal server error; the server log has the details under request id ${requestId}.`);
+  };
+}
+
+export const notFoundHandler: NotFoundHandler<ServerEnv> = (c) =>
+  errorResponse(c, 404, "NotFound", `No route ${c.req.method} ${c.req.path}; see /v1/openapi.json for the API.`);
+
+export function errorResponse(c: Context<ServerEnv>, status: ContentfulStatusCode, code: string, message: string): Response {
+  const body: ErrorBodyJson = { code, message, requestId: c.get("requestId") ?? "unknown" };
+  if (status === 401) c.header("WWW-Authenticate", 'Bearer realm="ctxsync"');
+  return c.json(body, status);
+}
+
+/**
+ * The validation hook of every route: a request that fails its zod schema becomes InvalidParameterError
+ * (400) with one readable line per problem, such as `body.name: Too small: expected string to have >=1 characters`.
+ * On signed-URL routes any defect is 403 instead: the URL as a whole is the credential.
+ */
+export function validationHook(
+  result: { success: boolean; error?: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }; target?: string },
+  c: Context<ServerEnv>,
+): void {
+  if (result.success || !result.error) return;
+  if (c.req.path.startsWith("/v1/files/")) throw new ForbiddenError("The signed URL is malformed; request a new URL.");
+  throw new InvalidParameterError(describeIssues(result.target ?? "request", result.error.issues));
+}
+
+export function describeIssues(target: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  const where = (path: readonly PropertyKey[]) => [target === "json" ? "body" : target, ...path.map(String)].join(".");
+  return `Invalid request: ${issues.map((i) => `${where(i.path)}: ${i.message}`).join("; ")}`;
+}

@@ -1,0 +1,360 @@
+import type { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  BlobNotFoundError,
+  ContextNotFoundError,
+  InvalidKeyError,
+  InvalidParameterError,
+  SessionNotActiveError,
+  TaskNotFoundError,
+  UnauthorizedError,
+} from "../errors/index.js";
+import type { Clock, Progress } from "../engine/index.js";
+import { isUnder, normalizeSessionPath, SyncPolicy, type SyncPolicyJSON } from "../policy/index.js";
+import type {
+  BaseEntry,
+  Digest,
+  FileChange,
+  FileRecord,
+  MountRecord,
+  SessionRecord,
+  SessionStatus,
+  TaskRecord,
+  TaskType,
+} from "../store/index.js";
+import type { Stores } from "./embedded-stores.js";
+import { externalSessionOptionsWithDefaults, type ExternalSessionOptions } from "./external-tasks.js";
+import { hashSecret } from "./secret-token.js";
+import { toSpec } from "./session-service.js";
+
+/** One synced path the agent works on: a mount, or an ad-hoc sync path (namespace = path, default policy). */
+export interface AgentMountInfo {
+  contextId: string;
+  path: string;
+  namespace: string;
+  policy: SyncPolicyJSON;
+}
+
+export interface AgentSessionInfo {
+  sessionId: string;
+  status: SessionStatus;
+  mounts: AgentMountInfo[];
+}
+
+export interface AgentTaskInfo {
+  id: string;
+  taskType: TaskType;
+  mount: AgentMountInfo;
+}
+
+/** What an agent commits: the server adds the session and the time. */
+export interface AgentCommit {
+  contextId: string;
+  expectedHead: number;
+  changes: readonly FileChange[];
+  base?: { mountPath: string; upserts: readonly BaseEntry[]; deletes: readonly string[] };
+}
+
+/** Sessions in these states have an agent at work; the others only answer "who am I" and polls. */
+const ACTIVE: readonly SessionStatus[] = ["running", "releasing"];
+/** Heartbeats are written at most this often (a long poll's wait included). */
+const HEARTBEAT_EVERY_MS = 1000;
+
+/**
+ * What the agent of one external session may do, authenticated by its session token: read its session
+ * and mounts, claim and finish its tasks (SessionService queued them), and work on the store within the
+ * session's scope — exactly the MetaStore and BlobStore calls the engine's upload and download make.
+ *
+ * Scope: the contexts the session mounts or has a task for; context keys under those mounts' namespaces
+ * (ad-hoc sync paths count as mounts); the session's own bases only; blob reads only of digests some
+ * version of an in-scope context references (HEAD and PUT of any digest are harmless: content-addressed
+ * and verified). Anything out of scope looks exactly like something that does not exist. The server
+ * stamps commits with this session and its own clock. Every call counts as a heartbeat.
+ */
+export class AgentService {
+  private readonly external: ExternalSessionOptions;
+  /** A copy: heartbeat() keeps its lastHeartbeatMs current. */
+  private readonly session: SessionRecord;
+
+  constructor(
+    private readonly stores: Stores,
+    session: SessionRecord,
+    private readonly clock: Clock,
+    externalOptions: Partial<ExternalSessionOptions> = {},
+  ) {
+    this.session = { ...session };
+    this.external = externalSessionOptionsWithDefaults(externalOptions);
+  }
+
+  /** The AgentService of the session whose token this is; UnauthorizedError for any other string. */
+  static async forToken(
+    stores: Stores,
+    token: string,
+    clock: Clock,
+    externalOptions: Partial<ExternalSessionOptions> = {},
+  ): Promise<AgentService> {
+    const session = await stores.meta.getSessionByTokenHash(hashSecret(token));
+    if (!session || session.agent !== "external") throw new UnauthorizedError("Missing or invalid session token. Send `Authorization: Bearer <sessionToken>` as returned when the session was created.");
+    return new AgentService(stores, session, clock, externalOptions);
+  }
+
+  get sessionId(): string {
+    return this.session.id;
+  }
+  get tenantId(): string {
+    return this.session.tenantId;
+  }
+
+  /**
+   * Records that the agent called in. Skipped when the last one is under a second old: an upload makes
+   * many calls a second, and the timeout is measured in tens of seconds.
+   */
+  async heartbeat(): Promise<void> {
+    const now = this.clock.now();
+    const last = this.session.lastHeartbeatMs ?? null;
+    if (last !== null && now - last >= 0 && now - last < HEARTBEAT_EVERY_MS) return;
+    await this.stores.meta.recordHeartbeat(this.session.id, now);
+    this.session.lastHeartbeatMs = now;
+  }
+
+  /** The session's status and mounts. */
+  async describe(): Promise<AgentSessionInfo> {
+    const status = await this.status();
+    const mounts = await this.stores.meta.listMounts(this.session.id);
+    return { sessionId: this.session.id, status, mounts: mounts.map(mountInfo) };
+  }
+
+  /**
+   * Long poll: claims the session's Pending tasks (they become Running) and returns them with their
+   * mount; waits up to `waitSeconds` for some to appear, recording heartbeats meanwhile. Returns at once,
+   * with no tasks, when the session is no longer running or releasing (the agent should then exit), or
+   * when `signal` aborts (the server is stopping).
+   * TODO(#4): a task is handed out once. If the response is lost, or the agent restarts mid-task, the task
+   * stays Running until the session is released or lost; re-offering Running tasks to a restarted agent
+   * needs an agent instance id in the poll.
+   */
+  async claimTasks(waitSeconds: number, signal?: AbortSignal): Promise<{ sessionStatus: SessionStatus; tasks: AgentTaskInfo[] }> {
+    const deadline = Date.now() + Math.max(0, waitSeconds) * 1000;
+    let lastBeat = Date.now();
+    for (;;) {
+      const status = await this.status();
+      if (!ACTIVE.includes(status)) return { sessionStatus: status, tasks: [] };
+      const claimed = await this.stores.meta.claimPendingTasks(this.session.id, this.clock.now());
+      if (claimed.length > 0) {
+        const mounts = await this.stores.meta.listMounts(this.session.id);
+        return { sessionStatus: status, tasks: claimed.map((t) => ({ id: t.id, taskType: t.taskType, mount: taskMount(t, mounts) })) };
+      }
+      if (Date.now() >= deadline || signal?.aborted) return { sessionStatus: status, tasks: [] };
+      if (Date.now() - lastBeat >= HEARTBEAT_EVERY_MS) {
+        lastBeat = Date.now();
+        await this.heartbeat();
+      }
+      try {
+        await sleep(Math.min(this.external.pollIntervalMs, Math.max(1, deadline - Date.now())), undefined, { signal });
+      } catch {
+        // Aborted: the next turn returns what there is.
+      }
+    }
+  }
+
+  /** Records progress of a Running task of this session; ignored once the task has ended. */
+  async reportProgress(taskId: string, progress: Progress): Promise<void> {
+    await this.active();
+    await this.task(taskId);
+    await this.stores.meta.updateTaskIf(taskId, ["Running"], { ...progress });
+  }
+
+  /**
+   * Ends a Running task of this session as Success or Failed. A task that already ended (failed because
+   * the session was thought lost, say) keeps its first outcome: InvalidParameterError says so.
+   */
+  async finishTask(taskId: string, status: "Success" | "Failed", errorMessage: string): Promise<void> {
+    await this.active();
+    const task = await this.task(taskId);
+    if (status !== "Success" && status !== "Failed") {
+      throw new InvalidParameterError(`Invalid task status ${JSON.stringify(status)}: use "Success" or "Failed".`);
+    }
+    const now = this.clock.now();
+    const changed = await this.stores.meta.updateTaskIf(taskId, ["Running"], {
+      status,
+      errorMessage: status === "Success" ? "" : errorMessage,
+      finishTimeMs: now,
+    });
+    if (!changed) {
+      const current = await this.task(taskId);
+      throw new InvalidParameterError(`Task ${taskId} is ${current.status}, not Running: claim a task before finishing it; a task ends once.`);
+    }
+    await this.stores.meta.touchContext(task.contextId, now);
+  }
+
+  /** The head generation of an in-scope context. */
+  async getContextHead(contextId: string): Promise<{ contextId: string; headGeneration: number }> {
+    await this.active();
+    await this.namespacesOf(contextId);
+    const ctx = await this.stores.meta.getContext(this.session.tenantId, contextId);
+    if (!ctx) throw new ContextNotFoundError(contextId);
+    return { contextId, headGeneration: ctx.headGeneration };
+  }
+
+  /** Live files under `prefix`, which must lie inside one of the context's in-scope namespaces. */
+  async listLiveFiles(contextId: string, prefix: string): Promise<FileRecord[]> {
+    await this.active();
+    const namespaces = await this.namespacesOf(contextId);
+    const p = canonicalKey(prefix);
+    if (!namespaces.some((ns) => isUnder(p, ns))) throw new ContextNotFoundError(contextId);
+    return this.stores.meta.listLiveFiles(contextId, p, this.clock.now());
+  }
+
+  /** The session's base of one of its synced paths. */
+  async getBase(mountPath: string): Promise<BaseEntry[]> {
+    await this.active();
+    const p = await this.syncedPath(mountPath);
+    return [...(await this.stores.meta.getBase(this.session.id, p)).values()];
+  }
+
+  /** Applies a base update (after a download) to one of the session's synced paths. */
+  async updateBase(mountPath: string, upserts: readonly BaseEntry[], deletes: readonly string[]): Promise<void> {
+    await this.active();
+    const p = await this.syncedPath(mountPath);
+    checkBaseKeys(upserts, deletes);
+    await this.stores.meta.updateBase({ sessionId: this.session.id, mountPath: p, upserts, deletes });
+  }
+
+  /**
+   * Commits a generation to an in-scope context: every changed key must lie in one of the context's
+   * in-scope namespaces, and every blob a put names must be stored (it is refreshed, so garbage collection
+   * keeps it). The session and the time are the server's. Rejects with CommitConflictError when the head
+   * moved (nothing written), BlobNotFoundError when a blob was not uploaded first.
+   */
+  async commit(req: AgentCommit): Promise<number> {
+    await this.active();
+    const namespaces = await this.namespacesOf(req.contextId);
+    const digests = new Set<Digest>();
+    for (const c of req.changes) {
+      const key = canonicalKey(c.key);
+      if (!namespaces.some((ns) => isUnder(key, ns))) {
+        throw new InvalidKeyError(c.key, "it lies outside the namespaces this session syncs in that context");
+      }
+      if (c.kind === "put") {
+        const m = c.meta;
+        if (m.type === "file" && m.digest === null) throw new InvalidParameterError(`File ${c.key} needs a digest.`);
+        if (m.type === "symlink" && (m.digest !== null || m.linkTarget === null)) {
+          throw new InvalidParameterError(`Symlink ${c.key} needs a linkTarget and no digest.`);
+        }
+        if (m.digest !== null) digests.add(m.digest);
+      }
+    }
+    let base;
+    if (req.base) {
+      checkBaseKeys(req.base.upserts, req.base.deletes);
+      base = { ...req.base, sessionId: this.session.id, mountPath: await this.syncedPath(req.base.mountPath) };
+    }
+    // touch, not has: the reference is about to exist, so a concurrent collection must keep the blob.
+    for (const d of digests) if (!(await this.stores.blobs.touch(d))) throw new BlobNotFoundError(d);
+    return this.stores.meta.commitGeneration({
+      contextId: req.contextId,
+      expectedHead: req.expectedHead,
+      sessionId: this.session.id,
+      timeMs: this.clock.now(),
+      changes: req.changes,
+      base,
+    });
+  }
+
+  /** BlobStore.touch: true when stored (and refreshed for garbage collection). Any digest. */
+  async touchBlob(digest: Digest): Promise<boolean> {
+    await this.active();
+    return this.stores.blobs.touch(digest);
+  }
+
+  /**
+   * A verified stream of a blob some version of an in-scope context references; BlobNotFoundError
+   * otherwise, whether or not the store has it.
+   */
+  async getBlob(digest: Digest): Promise<Readable> {
+    await this.active();
+    const { contexts } = await this.scope();
+    if (!(await this.stores.meta.isDigestReferenced([...contexts.keys()], digest))) throw new BlobNotFoundError(digest);
+    return this.stores.blobs.get(digest);
+  }
+
+  /** BlobStore.put: stores `body` under `digest`, verified (BlobDigestMismatchError stores nothing). */
+  async putBlob(digest: Digest, body: Readable, sizeBytes: number): Promise<void> {
+    await this.active();
+    await this.stores.blobs.put(digest, body, sizeBytes);
+  }
+
+  private async status(): Promise<SessionStatus> {
+    const s = await this.stores.meta.getSession(this.session.tenantId, this.session.id);
+    return s?.status ?? "released";
+  }
+
+  private async active(): Promise<void> {
+    const status = await this.status();
+    if (!ACTIVE.includes(status)) throw new SessionNotActiveError(this.session.id, status);
+  }
+
+  private async task(taskId: string): Promise<TaskRecord> {
+    const t = await this.stores.meta.getTask(this.session.id, taskId);
+    if (!t) throw new TaskNotFoundError(taskId);
+    return t;
+  }
+
+  /** In-scope contexts with their namespaces, and the session's synced paths. */
+  private async scope(): Promise<{ contexts: Map<string, string[]>; paths: Set<string> }> {
+    const mounts = await this.stores.meta.listMounts(this.session.id);
+    const tasks = await this.stores.meta.listTasks(this.session.id);
+    const contexts = new Map<string, string[]>();
+    const paths = new Set<string>();
+    const add = (contextId: string, namespace: string, path: string) => {
+      const list = contexts.get(contextId) ?? [];
+      if (!list.includes(namespace)) list.push(namespace);
+      contexts.set(contextId, list);
+      paths.add(path);
+    };
+    for (const m of mounts) add(m.contextId, mountInfo(m).namespace, m.path);
+    for (const t of tasks) {
+      const m = taskMount(t, mounts);
+      add(m.contextId, m.namespace, m.path);
+    }
+    return { contexts, paths };
+  }
+
+  private async namespacesOf(contextId: string): Promise<string[]> {
+    const namespaces = (await this.scope()).contexts.get(contextId);
+    if (!namespaces) throw new ContextNotFoundError(contextId);
+    return namespaces;
+  }
+
+  private async syncedPath(mountPath: string): Promise<string> {
+    const p = canonicalKey(mountPath);
+    if (!(await this.scope()).paths.has(p)) {
+      throw new InvalidParameterError(`${p} is not a mount or sync path of this session.`);
+    }
+    return p;
+  }
+}
+
+function mountInfo(m: MountRecord): AgentMountInfo {
+  const spec = toSpec(m);
+  return { contextId: m.contextId, path: m.path, namespace: spec.namespace, policy: spec.policy.toJSON() };
+}
+
+/** The mount a task works on: the session's mount of that context at that path, else the ad-hoc spec. */
+function taskMount(t: TaskRecord, mounts: readonly MountRecord[]): AgentMountInfo {
+  const m = mounts.find((x) => x.contextId === t.contextId && x.path === t.path);
+  if (m) return mountInfo(m);
+  return { contextId: t.contextId, path: t.path, namespace: t.path, policy: new SyncPolicy().toJSON() };
+}
+
+/** `key` when it is already canonical; InvalidKeyError otherwise (two spellings never name one file). */
+function canonicalKey(key: string): string {
+  const canonical = normalizeSessionPath(key);
+  if (canonical !== key) throw new InvalidKeyError(key, `it is not in canonical form (${canonical})`);
+  return canonical;
+}
+
+function checkBaseKeys(upserts: readonly BaseEntry[], deletes: readonly string[]): void {
+  for (const e of upserts) canonicalKey(e.key);
+  for (const k of deletes) canonicalKey(k);
+}

@@ -1,0 +1,110 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { UnauthorizedError } from "../errors/index.js";
+import { systemClock } from "../engine/index.js";
+import { ContextSync } from "../policy/index.js";
+import { AgentService } from "./agent-service.js";
+import { ContextService } from "./context-service.js";
+import { openEmbeddedStores, type Stores } from "./embedded-stores.js";
+import { SessionService } from "./session-service.js";
+
+/** SessionService with `agent: "external"` and AgentService, driven by a test playing the agent. */
+describe("external sessions", () => {
+  let dir: string;
+  let stores: Stores;
+  let tenant: string;
+  let contextId: string;
+  const timing = { heartbeatTimeoutMs: 60_000, pollIntervalMs: 5 };
+  const sessions = (over: Partial<typeof timing & { releaseTimeoutMs: number }> = {}) =>
+    new SessionService(stores, tenant, systemClock, { ...timing, ...over });
+  const agentOf = (token: string) => AgentService.forToken(stores, token, systemClock, timing);
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ctxsync-external-"));
+    stores = await openEmbeddedStores(path.join(dir, "store"));
+    tenant = await stores.meta.ensureTenant("t");
+    contextId = (await new ContextService(stores, tenant, systemClock).get("work", true)).id;
+  });
+  afterEach(async () => {
+    await stores.meta.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("creates the session with a token and queues the initial download without running it", async () => {
+    const svc = sessions();
+    const { session, downloads, sessionToken } = await svc.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w")] });
+    expect(session).toMatchObject({ agent: "external", status: "running", root: "/" });
+    expect(sessionToken).toMatch(/^cst_[A-Za-z0-9_-]{43}$/);
+    expect(downloads.map((d) => d.record)).toMatchObject([{ taskType: "download", status: "Pending" }]);
+    expect(await svc.info(session.id)).toMatchObject([{ status: "Pending" }]);
+    const agent = await agentOf(sessionToken!);
+    expect(agent.sessionId).toBe(session.id);
+    expect(await agent.describe()).toMatchObject({ status: "running", mounts: [{ contextId, path: "/w", namespace: "/w" }] });
+  });
+
+  it("refuses any other token, and local sessions have none", async () => {
+    const local = await sessions().create({ contextSync: [] });
+    expect(local.sessionToken).toBeUndefined();
+    await expect(agentOf("cst_nope")).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
+  it("resolves a sync's done once the agent finished its tasks", async () => {
+    const svc = sessions();
+    const { session, sessionToken } = await svc.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w", { downloadPolicy: { autoDownload: false } })] });
+    const handle = await svc.sync(session.id, { mode: "upload" });
+    expect(handle.tasks).toMatchObject([{ taskType: "upload", status: "Pending" }]);
+    const done = handle.done;
+    const agent = await agentOf(sessionToken!);
+    const { tasks } = await agent.claimTasks(0);
+    await agent.finishTask(tasks[0]!.id, "Success", "");
+    expect(await done).toBe(true);
+  });
+
+  it("waits in release until the agent's upload is terminal", async () => {
+    const svc = sessions();
+    const { session, sessionToken } = await svc.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w", { downloadPolicy: { autoDownload: false } })] });
+    const agent = await agentOf(sessionToken!);
+    const released = svc.release(session.id, false);
+    const poll = await agent.claimTasks(5);
+    expect(poll).toMatchObject({ sessionStatus: "releasing", tasks: [{ taskType: "upload" }] });
+    await agent.finishTask(poll.tasks[0]!.id, "Success", "");
+    expect(await released).toMatchObject({ uploadsSucceeded: true, tasks: [{ taskType: "upload" }] });
+    expect((await svc.get(session.id)).status).toBe("released");
+    expect(await agent.claimTasks(0)).toEqual({ sessionStatus: "released", tasks: [] });
+  });
+
+  it("fails, at release, the tasks the agent never finished", async () => {
+    const svc = sessions();
+    const { session, sessionToken } = await svc.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w")] });
+    const agent = await agentOf(sessionToken!);
+    const released = svc.release(session.id, false);
+    let claimed = (await agent.claimTasks(5)).tasks;
+    while (!claimed.some((t) => t.taskType === "upload")) claimed = [...claimed, ...(await agent.claimTasks(5)).tasks];
+    await agent.finishTask(claimed.find((t) => t.taskType === "upload")!.id, "Success", "");
+    expect((await released).uploadsSucceeded).toBe(true);
+    expect(await svc.info(session.id)).toMatchObject([
+      { taskType: "download", status: "Failed", errorMessage: expect.stringMatching(/released before/) },
+      { taskType: "upload", status: "Success" },
+    ]);
+  });
+
+  it("fails the release upload when the agent does not finish it within releaseTimeoutMs", async () => {
+    const svc = sessions({ releaseTimeoutMs: 100 });
+    const { session } = await svc.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w", { downloadPolicy: { autoDownload: false } })] });
+    const r = await svc.release(session.id, true);
+    expect(r.uploadsSucceeded).toBe(false);
+    expect(await svc.info(session.id)).toMatchObject([{ status: "Failed", errorMessage: expect.stringMatching(/did not finish the release upload/) }]);
+    expect((await svc.get(session.id)).status).toBe("released");
+  });
+
+  it("returns from a long poll at once when its signal aborts", async () => {
+    const { sessionToken } = await sessions().create({ agent: "external" });
+    const agent = await agentOf(sessionToken!);
+    const stop = new AbortController();
+    const poll = agent.claimTasks(60, stop.signal);
+    setTimeout(() => stop.abort(), 20);
+    expect(await poll).toEqual({ sessionStatus: "running", tasks: [] });
+  });
+});

@@ -1,0 +1,117 @@
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { apiPaths } from "../src/api/index.js";
+import { openEmbeddedStores } from "../src/service/index.js";
+import { createServer, type RunningServer } from "../src/server/index.js";
+import { tempDir } from "./helpers/tree.js";
+
+const quiet = { info: () => undefined, error: () => undefined };
+
+/** `ctxsync serve` on a real socket (127.0.0.1, port 0). */
+describe("createServer on a real socket", () => {
+  let dir = "";
+  let cleanup = () => {};
+  const running: RunningServer[] = [];
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(async () => {
+    for (const s of running.splice(0)) await s.stop();
+    cleanup();
+  });
+
+  const start = async (opts: Parameters<typeof createServer>[0] = {}) => {
+    const s = await createServer({ dataDir: path.join(dir, "data"), port: 0, log: quiet, env: {}, print: () => undefined, ...opts });
+    running.push(s);
+    return s;
+  };
+  const call = (s: RunningServer, method: string, p: string, key: string, json?: unknown) =>
+    fetch(`${s.url}${p}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(json === undefined ? {} : { "content-type": "application/json" }) },
+      body: json === undefined ? undefined : JSON.stringify(json),
+    });
+
+  it("prints an admin key once, on the first start of an empty store, and the key works", async () => {
+    const lines: string[] = [];
+    const first = await start({ print: (l) => lines.push(l) });
+    expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/shown only this once/);
+    const key = lines[1]!.trim();
+    expect(key).toMatch(/^csk_/);
+    expect((await call(first, "POST", apiPaths.contexts, key, { name: "n" })).status).toBe(200);
+    expect((await call(first, "GET", apiPaths.adminKeys, key)).status).toBe(200);
+    await first.stop();
+
+    const again = await start({ print: (l) => lines.push(l) });
+    expect(lines).toHaveLength(2);
+    expect((await call(again, "GET", apiPaths.contexts, key)).status).toBe(200);
+  });
+
+  it("takes the admin key from CTXSYNC_ADMIN_KEY without printing it", async () => {
+    const lines: string[] = [];
+    const key = `my-container-admin-key-${"x".repeat(20)}`;
+    const s = await start({ print: (l) => lines.push(l), env: { CTXSYNC_ADMIN_KEY: key } });
+    expect(lines).toEqual([]);
+    const list = await call(s, "GET", apiPaths.adminKeys, key);
+    expect(list.status).toBe(200);
+    expect(await list.json()).toMatchObject({ keys: [{ tenant: "default", admin: true, revokedAt: null }] });
+    expect((await call(s, "GET", apiPaths.contexts, "wrong")).status).toBe(401);
+  });
+
+  it("signs URLs with its own origin, usable with plain HTTP clients", async () => {
+    const lines: string[] = [];
+    const s = await start({ print: (l) => lines.push(l) });
+    const key = lines[1]!.trim();
+    const ctx = (await (await call(s, "POST", apiPaths.contexts, key, { name: "f" })).json()) as { id: string };
+    const up = (await (await call(s, "POST", apiPaths.contextFileUrls(ctx.id), key, { path: "/x/y.bin", method: "PUT" })).json()) as { url: string };
+    expect(up.url.startsWith(`${s.url}/v1/files/`)).toBe(true);
+    const bytes = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251));
+    expect((await fetch(up.url, { method: "PUT", body: bytes })).status).toBe(200);
+    const down = (await (await call(s, "POST", apiPaths.contextFileUrls(ctx.id), key, { path: "/x/y.bin", method: "GET" })).json()) as { url: string };
+    const got = await fetch(down.url);
+    expect(got.headers.get("content-length")).toBe("200000");
+    expect(Buffer.from(await got.arrayBuffer()).equals(bytes)).toBe(true);
+  });
+
+  it("stops gracefully: ends long polls, lets an upload in flight commit, then refuses connections", async () => {
+    const lines: string[] = [];
+    const s = await start({ print: (l) => lines.push(l) });
+    const key = lines[1]!.trim();
+    const ctx = (await (await call(s, "POST", apiPaths.contexts, key, { name: "g" })).json()) as { id: string };
+    const { sessionToken } = (await (await call(s, "POST", apiPaths.sessions, key, {})).json()) as { sessionToken: string };
+    const { url } = (await (await call(s, "POST", apiPaths.contextFileUrls(ctx.id), key, { path: "/late.txt", method: "PUT" })).json()) as { url: string };
+
+    const longPoll = call(s, "GET", `${apiPaths.agentTasks}?waitSeconds=60`, sessionToken);
+    let send!: (chunk: string | null) => void;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        send = (chunk) => (chunk === null ? controller.close() : controller.enqueue(new TextEncoder().encode(chunk)));
+      },
+    });
+    const upload = fetch(url, { method: "PUT", body, duplex: "half" } as RequestInit);
+    send("first half, ");
+    await new Promise((r) => setTimeout(r, 100)); // let the request reach the handler
+
+    const stopped = s.stop();
+    expect(await (await longPoll).json()).toEqual({ sessionStatus: "running", tasks: [] });
+    send("second half");
+    send(null);
+    expect((await upload).status).toBe(200);
+    await stopped;
+    await expect(fetch(`${s.url}${apiPaths.openapi}`)).rejects.toThrow();
+
+    const stores = await openEmbeddedStores(path.join(dir, "data"));
+    try {
+      expect((await stores.meta.listLiveFiles(ctx.id, "/", Date.now())).map((f) => f.key)).toEqual(["/late.txt"]);
+    } finally {
+      await stores.meta.close();
+    }
+    expect(fs.readdirSync(path.join(dir, "data", "uploads"))).toEqual([]);
+  });
+
+  it("refuses to start on a port in use", async () => {
+    const s = await start();
+    await expect(createServer({ dataDir: path.join(dir, "other"), port: s.port, log: quiet, env: {}, print: () => undefined })).rejects.toThrow(/EADDRINUSE/);
+  });
+});
