@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /**
- * cli — `ctxsync`, the command line over the SDK (embedded store for now).
- * Commands print JSON-free, human-readable lines; failures print the error and exit 1.
+ * cli — `ctxsync`: the server (`serve`, `keys`), the in-sandbox agent (`agent`), and context, file,
+ * history and `exec` commands on the embedded store. Failures print the error and exit 1.
  */
 import { Command } from "commander";
+import { buildAgentCommand } from "./agent-command.js";
 import { buildContextCommands } from "./context-commands.js";
 import { buildExecCommand } from "./exec-command.js";
 import { buildHistoryCommands } from "./history-commands.js";
+import { buildKeysCommand } from "./keys-command.js";
+import { buildServeCommand } from "./serve-command.js";
 
 const program = new Command()
   .name("ctxsync")
@@ -14,6 +17,9 @@ const program = new Command()
   .option("--home <dir>", "embedded store directory (default: $CTXSYNC_HOME or ~/.ctxsync)")
   .showHelpAfterError();
 
+buildServeCommand(program);
+buildKeysCommand(program);
+buildAgentCommand(program);
 buildContextCommands(program);
 buildExecCommand(program);
 buildHistoryCommands(program);

@@ -1,24 +1,37 @@
-import type { ContextService } from "../service/index.js";
-import { Context } from "./context.js";
+import type { ContextBackend } from "./backend.js";
+import type { Context } from "./context.js";
 import {
   respond,
+  type ClearContextResult,
   type ContextFileListResult,
   type ContextListResult,
   type ContextLogResult,
   type ContextRestoreResult,
   type ContextResult,
+  type FileUrlResult,
   type OperationResult,
 } from "./results.js";
 
+/** `clear()` gave up waiting: the context may still be clearing (the reference's ClearanceTimeoutError). */
+export class ClearanceTimeoutError extends Error {
+  constructor(
+    readonly contextId: string,
+    readonly elapsedSeconds: number,
+  ) {
+    super(`Context clearing timed out after ${elapsedSeconds.toFixed(2)} seconds`);
+    this.name = "ClearanceTimeoutError";
+  }
+}
+
 /** `client.context`: contexts and their files, with the reference's method names and result shapes. */
 export class ContextClient {
-  constructor(private readonly service: Promise<ContextService>) {}
+  constructor(private readonly backend: ContextBackend) {}
 
   /** The context named `name`; with `create`, made when missing. */
   get(name: string, create = false): Promise<ContextResult> {
     return respond<ContextResult>({ contextId: "" }, async () => {
-      const ctx = await (await this.service).get(name, create);
-      return { contextId: ctx.id, context: Context.fromRecord(ctx) };
+      const context = await this.backend.get(name, create);
+      return { contextId: context.id, context };
     });
   }
 
@@ -31,20 +44,15 @@ export class ContextClient {
   list(params: { maxResults?: number; nextToken?: string; sessionId?: string } = {}): Promise<ContextListResult> {
     return respond<ContextListResult>({ contexts: [] }, async () => {
       const maxResults = params.maxResults ?? 10;
-      const page = await (await this.service).list({ ...params, maxResults });
-      return {
-        contexts: page.items.map(Context.fromRecord),
-        nextToken: page.nextToken,
-        maxResults,
-        totalCount: page.totalCount,
-      };
+      const page = await this.backend.list({ ...params, maxResults });
+      return { contexts: page.contexts, nextToken: page.nextToken, maxResults, totalCount: page.totalCount };
     });
   }
 
   /** Renames a context (its id stays). */
   update(context: Context): Promise<OperationResult> {
     return respond<OperationResult>({}, async () => {
-      await (await this.service).rename(context.id, context.name);
+      await this.backend.rename(context.id, context.name);
       return { data: true };
     });
   }
@@ -52,16 +60,28 @@ export class ContextClient {
   /** Deletes a context and all its files. */
   delete(context: Context): Promise<OperationResult> {
     return respond<OperationResult>({}, async () => {
-      await (await this.service).delete(context.id);
+      await this.backend.delete(context.id);
       return { data: true };
     });
   }
 
   /** Direct children (files and FOLDER entries) of a folder of the context. */
   listFiles(contextId: string, parentFolderPath: string, pageNumber = 1, pageSize = 50): Promise<ContextFileListResult> {
-    return respond<ContextFileListResult>({ entries: [] }, async () => {
-      return (await this.service).listFiles(contextId, parentFolderPath, pageNumber, pageSize);
-    });
+    return respond<ContextFileListResult>({ entries: [] }, async () => this.backend.listFiles(contextId, parentFolderPath, pageNumber, pageSize));
+  }
+
+  /**
+   * A presigned URL to which the bytes of file `filePath` (a session path such as `/home/user/a.txt`) can be
+   * PUT without credentials, until `expireTime` (default: one hour). Each PUT is one new generation.
+   * Needs a server: the embedded client answers `[NotSupported]`.
+   */
+  getFileUploadUrl(contextId: string, filePath: string): Promise<FileUrlResult> {
+    return respond<FileUrlResult>({ url: "", expireTime: 0 }, async () => this.backend.fileUrl(contextId, filePath, "PUT"));
+  }
+
+  /** A presigned URL that GETs the bytes of one file, until `expireTime`. Needs a server, as getFileUploadUrl. */
+  getFileDownloadUrl(contextId: string, filePath: string): Promise<FileUrlResult> {
+    return respond<FileUrlResult>({ url: "", expireTime: 0 }, async () => this.backend.fileUrl(contextId, filePath, "GET"));
   }
 
   /**
@@ -69,19 +89,7 @@ export class ContextClient {
    * times. Only generations within the retention period (default 7 days) are listed: those can be restored.
    */
   log(contextId: string, limit?: number): Promise<ContextLogResult> {
-    return respond<ContextLogResult>({ generations: [] }, async () => {
-      const records = await (await this.service).log(contextId, limit);
-      return {
-        generations: records.map((g) => ({
-          generation: g.generation,
-          time: new Date(g.timeMs).toISOString(),
-          sessionId: g.sessionId,
-          added: g.added,
-          changed: g.changed,
-          removed: g.removed,
-        })),
-      };
-    });
+    return respond<ContextLogResult>({ generations: [] }, async () => ({ generations: await this.backend.log(contextId, limit) }));
   }
 
   /**
@@ -92,16 +100,46 @@ export class ContextClient {
    * `GenerationNotFound` for a generation that never existed or was pruned after the retention period.
    */
   restore(contextId: string, generation: number, opts: { path?: string } = {}): Promise<ContextRestoreResult> {
-    return respond<ContextRestoreResult>({}, async () => ({
-      generation: await (await this.service).restore(contextId, generation, opts),
-    }));
+    return respond<ContextRestoreResult>({}, async () => ({ generation: await this.backend.restore(contextId, generation, opts.path) }));
   }
 
   /** Removes one file from the context. */
   deleteFile(contextId: string, filePath: string): Promise<OperationResult> {
     return respond<OperationResult>({}, async () => {
-      await (await this.service).deleteFile(contextId, filePath);
+      await this.backend.deleteFile(contextId, filePath);
       return { data: true };
     });
+  }
+
+  /**
+   * Starts removing every file of the context, as one new generation; the context keeps its id, name and
+   * history. Returns at once with status `clearing`; `getClearStatus` says when it is `available` again.
+   */
+  clearAsync(contextId: string): Promise<ClearContextResult> {
+    return respond<ClearContextResult>({ contextId }, async () => ({ ...(await this.backend.clearAsync(contextId)) }));
+  }
+
+  /** The context's state: `clearing` while a clear runs, then `available`. */
+  getClearStatus(contextId: string): Promise<ClearContextResult> {
+    return respond<ClearContextResult>({ contextId }, async () => ({ ...(await this.backend.getClearStatus(contextId)) }));
+  }
+
+  /**
+   * clearAsync, then getClearStatus every `pollIntervalSeconds` (sleeping before each look, as the
+   * reference does) until the context is `available`. A failed start or status read is returned as is.
+   * Throws ClearanceTimeoutError ("Context clearing timed out after X.XX seconds") when
+   * `timeoutSeconds / pollIntervalSeconds` looks did not see it available.
+   */
+  async clear(contextId: string, timeoutSeconds = 60, pollIntervalSeconds = 2): Promise<ClearContextResult> {
+    const started = await this.clearAsync(contextId);
+    if (!started.success) return started;
+    const startMs = Date.now();
+    const maxAttempts = Math.max(1, Math.floor(timeoutSeconds / pollIntervalSeconds));
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      await new Promise((r) => setTimeout(r, pollIntervalSeconds * 1000));
+      const status = await this.getClearStatus(contextId);
+      if (!status.success || status.status === "available") return status;
+    }
+    throw new ClearanceTimeoutError(contextId, (Date.now() - startMs) / 1000);
   }
 }

@@ -30,3 +30,11 @@ export function toContextStatusData(t: TaskRecord): ContextStatusData {
     bytesTotal: t.bytesTotal,
   };
 }
+
+/** Why tasks failed, one `path: errorMessage` per failed task: `/data: 1 file failed: …; /logs: …`. */
+export function describeFailedTasks(tasks: readonly Pick<ContextStatusData, "status" | "path" | "errorMessage">[]): string {
+  return tasks
+    .filter((t) => t.status === "Failed")
+    .map((t) => `${t.path}: ${t.errorMessage}`)
+    .join("; ");
+}

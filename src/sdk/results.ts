@@ -8,7 +8,7 @@ import type { Session } from "./session.js";
 /** Fields every result carries, as in the reference SDK. */
 export interface ApiResponse {
   success: boolean;
-  /** Identifies the call in logs; the embedded client makes one per call. */
+  /** Identifies the call in logs: the server's request id when a remote call failed, else one per call. */
   requestId: string;
   /** Set when success is false: `[Code] message`, as the reference formats API errors. */
   errorMessage?: string;
@@ -32,6 +32,18 @@ export interface ContextListResult extends ApiResponse {
 export interface ContextFileListResult extends ApiResponse {
   entries: FileEntry[];
   count?: number;
+}
+/** A URL for one file of a context (`getFileUploadUrl`: PUT the bytes; `getFileDownloadUrl`: GET them). */
+export interface FileUrlResult extends ApiResponse {
+  /** Carries its own signature: treat it as a secret until it expires, and never log it. */
+  url: string;
+  /** Unix seconds after which the URL is refused. */
+  expireTime: number;
+}
+/** The clearing state of a context: `clearing` while files are being removed, then `available`. */
+export interface ClearContextResult extends ApiResponse {
+  contextId: string;
+  status?: string;
 }
 /** One generation (atomic commit) of a context, as `context.log` lists it. */
 export interface GenerationInfo {
@@ -85,6 +97,14 @@ export async function respond<T extends ApiResponse>(
     return { success: true, requestId, ...(await fn(requestId)) } as T;
   } catch (err) {
     if (!(err instanceof CtxSyncError)) throw err;
-    return { ...empty, success: false, requestId, errorMessage: `[${err.code}] ${err.message}`, errorCode: err.code } as T;
+    // A server's error carries the id its log knows the call by (agent/RemoteApiError).
+    const serverRequestId = (err as { requestId?: unknown }).requestId;
+    return {
+      ...empty,
+      success: false,
+      requestId: typeof serverRequestId === "string" && serverRequestId !== "" ? serverRequestId : requestId,
+      errorMessage: `[${err.code}] ${err.message}`,
+      errorCode: err.code,
+    } as T;
   }
 }

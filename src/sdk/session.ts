@@ -1,8 +1,7 @@
 import { InvalidParameterError } from "../errors/index.js";
 import type { ContextSync } from "../policy/index.js";
-import type { SessionService, SyncMode } from "../service/index.js";
-import type { SessionRecord, SessionStatus, TaskType } from "../store/index.js";
-import { toContextStatusData } from "./context-status-data.js";
+import type { SessionBackend, SessionStatus, SessionView } from "./backend.js";
+import { SYNC_POLL } from "./poll-tasks.js";
 import {
   respond,
   type ContextInfoResult,
@@ -10,6 +9,8 @@ import {
   type DeleteResult,
   type OperationResult,
 } from "./results.js";
+
+export type SyncMode = "upload" | "download";
 
 /** A binding of a context to a session path, as `listBindings()` returns it. */
 export interface ContextBinding {
@@ -26,24 +27,32 @@ export class Session {
   readonly context: SessionContextManager;
 
   constructor(
-    private readonly sessions: SessionService,
-    private readonly record: SessionRecord,
+    private readonly sessions: SessionBackend,
+    private readonly view: SessionView,
   ) {
-    this.context = new SessionContextManager(sessions, record.id);
+    this.context = new SessionContextManager(sessions, view.id);
   }
 
   get sessionId(): string {
-    return this.record.id;
+    return this.view.id;
   }
+  /** Local directory of the session's filesystem when this process runs its agent; else "/". */
   get root(): string {
-    return this.record.root;
+    return this.view.root;
   }
   get labels(): Record<string, string> {
-    return { ...this.record.labels };
+    return { ...this.view.labels };
   }
   /** Status when this object was made; `client.get(id)` reads it afresh. */
   get status(): SessionStatus {
-    return this.record.status;
+    return this.view.status;
+  }
+  /**
+   * Sessions created with `agent: "external"` only, on the object create() returned: the token to start
+   * their agent with (`ctxsync agent --endpoint URL --session ID --token T`). A secret: never log it.
+   */
+  get sessionToken(): string | undefined {
+    return this.view.sessionToken;
   }
 
   /**
@@ -53,15 +62,9 @@ export class Session {
    */
   async delete(syncContext = false): Promise<DeleteResult> {
     return respond<DeleteResult>({}, async () => {
-      const { uploadsSucceeded, tasks } = await this.sessions.release(this.record.id, syncContext);
+      const { uploadsSucceeded, errorMessage } = await this.sessions.release(this.view.id, syncContext);
       if (uploadsSucceeded) return {};
-      const failed = (await this.sessions.info(this.record.id)).filter(
-        (t) => t.status === "Failed" && tasks.some((s) => s.id === t.id),
-      );
-      return {
-        success: false,
-        errorMessage: `Session released, but the upload failed: ${failed.map((t) => `${t.path}: ${t.errorMessage}`).join("; ")}`,
-      };
+      return { success: false, errorMessage: `Session released, but the upload failed: ${errorMessage ?? ""}` };
     });
   }
 }
@@ -69,7 +72,7 @@ export class Session {
 /** `session.context`: sync and status of the session's mounts. */
 export class SessionContextManager {
   constructor(
-    private readonly sessions: SessionService,
+    private readonly sessions: SessionBackend,
     private readonly sessionId: string,
   ) {}
 
@@ -79,10 +82,10 @@ export class SessionContextManager {
   }
 
   /** Latest tasks, filtered by context, path and type. */
-  infoWithParams(contextId?: string, path?: string, taskType?: TaskType): Promise<ContextInfoResult> {
+  infoWithParams(contextId?: string, path?: string, taskType?: "upload" | "download"): Promise<ContextInfoResult> {
     return respond<ContextInfoResult>({ contextStatusData: [] }, async () => {
       const tasks = await this.sessions.info(this.sessionId, { contextId, path, taskType });
-      return { contextStatusData: tasks.map(toContextStatusData) };
+      return { contextStatusData: tasks.map(({ taskId: _taskId, ...status }) => status) };
     });
   }
 
@@ -90,16 +93,18 @@ export class SessionContextManager {
    * Uploads (default) or downloads. Without `contextId` and `path`, every mount; with both, that mount,
    * or an ad-hoc sync of that path when it is not mounted. Without `callback`, returns when the tasks are
    * terminal with `success` true only if all succeeded; with one, returns once the tasks are accepted and
-   * calls `callback(success)` once at the end. `maxRetries`/`retryInterval` are accepted for source
-   * compatibility: the embedded client waits on the tasks directly and never polls.
+   * calls `callback(success)` once at the end. Remote clients poll the tasks `maxRetries` times (default
+   * 150) from `retryInterval` ms (default 500), ×1.1 per round up to 5 s, as the reference does, and fail
+   * with "Context sync polling timed out after N attempts" when the rounds run out; the embedded client
+   * waits on its tasks directly.
    */
   async sync(
     contextId?: string,
     path?: string,
     mode?: SyncMode,
     callback?: (success: boolean) => void,
-    _maxRetries?: number,
-    _retryInterval?: number,
+    maxRetries: number = SYNC_POLL.maxRetries,
+    retryInterval: number = SYNC_POLL.retryIntervalMs,
   ): Promise<ContextSyncResult> {
     const id = blankToUndefined(contextId);
     const p = blankToUndefined(path);
@@ -108,19 +113,22 @@ export class SessionContextManager {
         "contextId and path must be provided together or both omitted. If you want to sync a specific context, both contextId and path are required. If you want to sync all contexts, omit both parameters.",
       );
     }
-    let handleDone: Promise<boolean> | undefined;
+    const poll = { maxRetries, retryIntervalMs: retryInterval };
+    let outcome: Promise<boolean> | undefined;
     const accepted = await respond<ContextSyncResult>({}, async () => {
-      const handle = await this.sessions.sync(this.sessionId, { contextId: id, path: p, mode });
-      handleDone = handle.done;
-      if (callback) return {};
-      if (await handle.done) return {};
-      const failed = (await this.sessions.info(this.sessionId)).filter(
-        (t) => t.status === "Failed" && handle.tasks.some((s) => s.id === t.id),
-      );
-      return { success: false, errorMessage: failed.map((t) => `${t.path}: ${t.errorMessage}`).join("; ") };
+      if (mode !== undefined && mode !== "upload" && mode !== "download") {
+        throw new InvalidParameterError(`Invalid sync mode ${JSON.stringify(mode)}: use "upload" or "download".`);
+      }
+      const started = await this.sessions.sync(this.sessionId, { contextId: id, path: p, mode });
+      if (callback) {
+        outcome = started.wait(poll).then((o) => o.ok);
+        return {};
+      }
+      const done = await started.wait(poll);
+      return done.ok ? {} : { success: false, errorMessage: done.errorMessage };
     });
     if (callback) {
-      if (handleDone) void handleDone.then(callback);
+      if (outcome) void outcome.then(callback);
       else queueMicrotask(() => callback(false));
     }
     return accepted;
@@ -136,9 +144,8 @@ export class SessionContextManager {
     }
     return respond<OperationResult>({}, async () => {
       const started = await this.sessions.bind(this.sessionId, list, waitForCompletion);
-      if (waitForCompletion) {
-        const statuses = await Promise.all(started.map((t) => t.done));
-        if (statuses.some((s) => s !== "Success")) return { data: false, success: false, errorMessage: "A bound context failed to download; see info()." };
+      if (waitForCompletion && !(await started.wait(SYNC_POLL)).ok) {
+        return { data: false, success: false, errorMessage: "A bound context failed to download; see info()." };
       }
       return { data: true };
     });
@@ -146,17 +153,9 @@ export class SessionContextManager {
 
   /** The session's mounts. */
   async listBindings(): Promise<OperationResult & { bindings: ContextBinding[] }> {
-    return respond<OperationResult & { bindings: ContextBinding[] }>({ bindings: [] }, async () => {
-      const mounts = await this.sessions.listMounts(this.sessionId);
-      return {
-        bindings: mounts.map((m) => ({
-          contextId: m.contextId,
-          path: m.path,
-          policy: m.policyJson,
-          bindTime: Math.floor(m.bindTimeMs / 1000),
-        })),
-      };
-    });
+    return respond<OperationResult & { bindings: ContextBinding[] }>({ bindings: [] }, async () => ({
+      bindings: await this.sessions.listBindings(this.sessionId),
+    }));
   }
 }
 

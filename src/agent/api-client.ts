@@ -1,0 +1,149 @@
+import { inspect } from "node:util";
+import { InvalidParameterError } from "../errors/index.js";
+import { RemoteApiError } from "./remote-api-error.js";
+
+/** Query parameters; undefined values are left out. */
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  /** Sent as JSON. */
+  json?: unknown;
+  /** Sent as is (a stream needs `headers["content-length"]`). */
+  body?: AsyncIterable<Uint8Array> | Uint8Array;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Statuses that are answers rather than errors (e.g. 404 for HEAD); 2xx always are. */
+  accept?: readonly number[];
+}
+
+/** Longest error body read: enough for any message of ours, bounded against a misbehaving proxy. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/**
+ * HTTP client of the ctxsync API (src/api), shared by the remote SDK (API key) and the agent (session
+ * token): adds `Authorization: Bearer …`, sends and parses JSON, and turns error
+ * answers into RemoteApiError with the server's code, message and request id. A server that cannot be
+ * reached is a RemoteApiError with code `StoreUnavailable`; an aborted signal rejects with its AbortError.
+ *
+ * The token never leaves this object except in the Authorization header: it prints itself redacted, and
+ * error messages name the server's origin, never a query string.
+ */
+export class ApiClient {
+  readonly origin: string;
+  readonly #base: string;
+  readonly #token: string;
+
+  constructor(endpoint: string, token: string) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch (err) {
+      throw new InvalidParameterError(`endpoint must be an http(s) URL such as http://127.0.0.1:8787; got ${JSON.stringify(endpoint)}.`, { cause: err });
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new InvalidParameterError(`endpoint must be an http(s) URL such as http://127.0.0.1:8787; got the ${url.protocol} scheme.`);
+    }
+    if (typeof token !== "string" || token === "") throw new InvalidParameterError("A remote client needs a non-empty apiKey (or session token).");
+    this.origin = url.origin;
+    this.#base = url.href.replace(/\/+$/, "");
+    this.#token = token;
+  }
+
+  /** Sends a request; resolves with the response when its status is 2xx or accepted, else rejects. */
+  async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+    const headers: Record<string, string> = { ...opts.headers, authorization: `Bearer ${this.#token}` };
+    let body: RequestInit["body"];
+    if (opts.json !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(opts.json);
+    } else if (opts.body !== undefined) {
+      body = opts.body as RequestInit["body"];
+    }
+    let res: Response;
+    try {
+      res = await fetch(this.url(path, opts.query), {
+        method,
+        headers,
+        body,
+        signal: opts.signal,
+        // Streamed bodies go out as they are read; fetch requires saying so.
+        ...(opts.body !== undefined && !(opts.body instanceof Uint8Array) ? { duplex: "half" } : {}),
+      } as RequestInit);
+    } catch (err) {
+      if (opts.signal?.aborted) throw opts.signal.reason ?? err;
+      throw new RemoteApiError(
+        "StoreUnavailable",
+        `Cannot reach the ctxsync server at ${this.origin} (${method} ${path}): ${describeFetchError(err)}. Check the endpoint and that the server runs.`,
+        "", // the server never saw the call
+        0,
+        { cause: err },
+      );
+    }
+    if (res.ok || opts.accept?.includes(res.status)) return res;
+    throw await errorOf(res, method, path, this.origin);
+  }
+
+  /** Sends a request and parses the JSON answer (undefined for 204). */
+  async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.request(method, path, opts);
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+
+  private url(path: string, query?: Query): string {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) params.set(k, String(v));
+    const qs = params.toString();
+    return `${this.#base}${path}${qs ? `?${qs}` : ""}`;
+  }
+
+  toJSON(): { origin: string; token: string } {
+    return { origin: this.origin, token: "[redacted]" };
+  }
+
+  [inspect.custom](): string {
+    return `ApiClient { origin: '${this.origin}', token: [redacted] }`;
+  }
+}
+
+/** Reads an error answer `{code, message, requestId}`; anything else becomes a code from its status. */
+async function errorOf(res: Response, method: string, path: string, origin: string): Promise<RemoteApiError> {
+  const text = await readBounded(res);
+  const headerRequestId = res.headers.get("x-request-id") ?? "unknown";
+  try {
+    const body = JSON.parse(text) as { code?: unknown; message?: unknown; requestId?: unknown };
+    if (typeof body.code === "string" && typeof body.message === "string") {
+      const requestId = typeof body.requestId === "string" ? body.requestId : headerRequestId;
+      return new RemoteApiError(body.code, body.message, requestId, res.status);
+    }
+  } catch {
+    // Not our JSON: a proxy or load balancer answered. Described below by its status.
+  }
+  const code = res.status === 401 ? "Unauthorized" : res.status === 403 ? "Forbidden" : res.status === 404 ? "NotFound" : "StoreUnavailable";
+  return new RemoteApiError(
+    code,
+    `The server at ${origin} answered ${method} ${path} with HTTP ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ""}.`,
+    headerRequestId,
+    res.status,
+  );
+}
+
+async function readBounded(res: Response): Promise<string> {
+  if (!res.body) return "";
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const chunk of res.body) {
+    chunks.push(chunk);
+    n += chunk.length;
+    if (n >= MAX_ERROR_BODY_BYTES) break;
+  }
+  return Buffer.concat(chunks).toString("utf8").slice(0, MAX_ERROR_BODY_BYTES);
+}
+
+/** fetch's own message is "fetch failed"; the useful part (ECONNREFUSED, a timeout) is in its cause. */
+function describeFetchError(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code) return `${cause.code}${cause.message ? ` ${cause.message}` : ""}`;
+  return err instanceof Error ? err.message : String(err);
+}

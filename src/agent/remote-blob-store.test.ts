@@ -1,0 +1,117 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { patternBytes, runBlobStoreContract, sha256 } from "../store/blob/contract.test-suite.js";
+import type { BlobStore } from "../store/index.js";
+import { ApiClient } from "./api-client.js";
+import { RemoteApiError } from "./remote-api-error.js";
+import { RemoteBlobStore } from "./remote-blob-store.js";
+import { startAgentApiStub, type AgentApiStub } from "./test-agent-api-stub.js";
+
+function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+// The contract, over HTTP. An agent never lists or deletes blobs (only the server collects garbage), so
+// the harness lists and deletes through the server's own store: every other call goes over the wire.
+runBlobStoreContract("RemoteBlobStore (agent routes, HTTP)", async () => {
+  const dir = tempDir("ctxsync-remote-blobs-");
+  const stub = await startAgentApiStub(dir);
+  const remote = new RemoteBlobStore(new ApiClient(stub.endpoint, stub.token));
+  const store: BlobStore = {
+    has: (d) => remote.has(d),
+    touch: (d) => remote.touch(d),
+    put: (d, body, n) => remote.put(d, body, n),
+    get: (d) => remote.get(d),
+    ingestFiles: (items, p) => remote.ingestFiles(items, p),
+    fetchFiles: (items, p) => remote.fetchFiles(items, p),
+    flush: () => remote.flush(),
+    list: () => stub.blobs.list(),
+    delete: (d, opts) => stub.blobs.delete(d, opts),
+  };
+  return {
+    store,
+    cleanup: async () => {
+      await stub.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    backdate: async (digest, storedAtMs) => {
+      const when = new Date(storedAtMs);
+      fs.utimesSync(path.join(dir, "blobs", digest.slice(0, 2), digest), when, when);
+    },
+  };
+});
+
+describe("RemoteBlobStore over HTTP", () => {
+  let dir: string;
+  let stub: AgentApiStub;
+  let store: RemoteBlobStore;
+
+  beforeEach(async () => {
+    dir = tempDir("ctxsync-remote-blobs-");
+    stub = await startAgentApiStub(path.join(dir, "server"));
+    store = new RemoteBlobStore(new ApiClient(stub.endpoint, stub.token), { concurrency: 4 });
+  });
+  afterEach(async () => {
+    await stub.close().catch(() => undefined); // one test closes it itself
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const write = (name: string, bytes: Buffer) => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, bytes);
+    return { path: p, sizeBytes: bytes.length };
+  };
+
+  it("sends only the files whose content the server does not have yet", async () => {
+    const known = patternBytes(5000, 1);
+    await store.ingestFiles([write("known", known)]);
+    stub.requests.length = 0;
+    const fresh = patternBytes(7000, 2);
+    const results = await store.ingestFiles([write("a", known), write("b", fresh), write("c", known)]);
+    expect(results).toEqual([
+      { digest: sha256(known), sizeBytes: 5000 },
+      { digest: sha256(fresh), sizeBytes: 7000 },
+      { digest: sha256(known), sizeBytes: 5000 },
+    ]);
+    expect(stub.requests.filter((r) => r.startsWith("PUT"))).toEqual([`PUT /v1/agent/blobs/${sha256(fresh)}`]);
+  });
+
+  it("keeps at most `concurrency` transfers in flight and returns results in item order", async () => {
+    const files = Array.from({ length: 20 }, (_, i) => write(`f${i}`, patternBytes(1000 + i, i)));
+    const results = await store.ingestFiles(files);
+    expect(results.map((r) => ("digest" in r ? r.sizeBytes : -1))).toEqual(files.map((f) => f.sizeBytes));
+    expect(stub.maxInFlight()).toBeGreaterThan(1);
+    expect(stub.maxInFlight()).toBeLessThanOrEqual(4);
+    const targets = files.map((f, i) => ({ digest: sha256(fs.readFileSync(f.path)), targetPath: path.join(dir, `out${i}`), sizeBytes: f.sizeBytes }));
+    expect(await store.fetchFiles(targets)).toEqual(files.map(() => null));
+    for (const [i, f] of files.entries()) expect(fs.readFileSync(targets[i]!.targetPath).equals(fs.readFileSync(f.path))).toBe(true);
+    expect(stub.maxInFlight()).toBeLessThanOrEqual(4);
+  });
+
+  it("rejects the whole call with StoreUnavailable when the server is gone, instead of failing file by file", async () => {
+    await stub.close();
+    const err = await store.ingestFiles([write("x", Buffer.from("x"))]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RemoteApiError);
+    expect(err).toMatchObject({ code: "StoreUnavailable" });
+    expect((err as Error).message).toContain(`Cannot reach the ctxsync server at ${stub.endpoint}`);
+  });
+
+  it("a wrong token is Unauthorized, and the token never shows in messages or when printed", async () => {
+    const api = new ApiClient(stub.endpoint, "wrong-secret-token");
+    const err = await new RemoteBlobStore(api).has(sha256(Buffer.from("x"))).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "Unauthorized", httpStatus: 401 });
+    expect(String((err as Error).message)).not.toContain("wrong-secret-token");
+    expect(JSON.stringify(api)).not.toContain("wrong-secret-token");
+    expect((await import("node:util")).inspect(api)).not.toContain("wrong-secret-token");
+  });
+
+  it("list and delete are refused: agents never collect garbage", async () => {
+    await expect(store.delete(sha256(Buffer.from("x")))).rejects.toThrow("only the server collects garbage");
+    const iterate = async () => {
+      for await (const _ of store.list()) break;
+    };
+    await expect(iterate()).rejects.toThrow("only the server collects garbage");
+  });
+});

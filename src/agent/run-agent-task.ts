@@ -1,0 +1,129 @@
+import type { z } from "@hono/zod-openapi";
+import type { AgentTask, TaskFinishBody, TaskProgressBody } from "../api/index.js";
+import { apiPaths } from "../api/index.js";
+import { describeError } from "../errors/index.js";
+import { downloadMount, MountLayout, summarizeProblems, systemClock, uploadMount, type Progress } from "../engine/index.js";
+import { normalizeSessionPath, SyncPolicy } from "../policy/index.js";
+import type { ApiClient } from "./api-client.js";
+import type { AgentLog } from "./agent-log.js";
+import type { RemoteBlobStore } from "./remote-blob-store.js";
+import type { AgentMetaStore } from "./remote-meta-store.js";
+
+export type AgentTaskView = z.infer<typeof AgentTask>;
+export type TaskOutcome = z.infer<typeof TaskFinishBody>["status"];
+
+/** What a task runs with: the session's stores over HTTP and where its filesystem is. */
+export interface AgentTaskContext {
+  api: ApiClient;
+  meta: AgentMetaStore;
+  blobs: RemoteBlobStore;
+  sessionId: string;
+  /** Local directory holding the session's filesystem. */
+  root: string;
+  signal: AbortSignal;
+  log: AgentLog;
+}
+
+/** Progress is sent at most this often: the server writes each report, and a person reads it by eye. */
+const PROGRESS_INTERVAL_MS = 1000;
+/** Attempts to report a task's end before giving up (the server then finds the task by its heartbeat). */
+const FINISH_ATTEMPTS = 4;
+
+/**
+ * Runs one upload or download task with the engine, reporting progress, then reports Success, or Failed
+ * with an errorMessage that says why (per-file problems summarised, or the error that stopped it).
+ * Never rejects: every failure ends up on the task. Returns the status reported.
+ */
+export async function runAgentTask(ctx: AgentTaskContext, task: AgentTaskView): Promise<TaskOutcome> {
+  const progress = new ProgressReporter(ctx, task.id);
+  let status: TaskOutcome;
+  let errorMessage = "";
+  try {
+    const layout = new MountLayout(ctx.root, {
+      contextId: task.mount.contextId,
+      path: normalizeSessionPath(task.mount.path),
+      namespace: normalizeSessionPath(task.mount.namespace),
+      policy: SyncPolicy.fromJSON(task.mount.policy),
+    });
+    const deps = { meta: ctx.meta, blobs: ctx.blobs, clock: systemClock };
+    const onProgress = (p: Progress) => progress.report(p);
+    const args = { tenantId: "", sessionId: ctx.sessionId, layout, onProgress };
+    const { problems } = task.taskType === "upload" ? await uploadMount(deps, args) : await downloadMount(deps, args);
+    status = problems.length === 0 ? "Success" : "Failed";
+    if (problems.length > 0) errorMessage = summarizeProblems(problems);
+  } catch (err) {
+    status = "Failed";
+    errorMessage = ctx.signal.aborted ? `The agent stopped during the ${task.taskType}: ${describeError(err)}` : describeError(err);
+  }
+  await progress.close();
+  await reportFinish(ctx, task, { status, errorMessage });
+  ctx.log("info", `${task.taskType} of ${task.mount.path}: ${status}${errorMessage ? ` (${errorMessage})` : ""}`);
+  return status;
+}
+
+async function reportFinish(ctx: AgentTaskContext, task: AgentTaskView, body: z.input<typeof TaskFinishBody>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // Its own deadline, not the agent's signal: a stopping agent still says how its tasks ended.
+      await ctx.api.json("POST", apiPaths.agentTaskFinish(task.id), { json: body, signal: AbortSignal.timeout(15_000) });
+      return;
+    } catch (err) {
+      const status = (err as { httpStatus?: number }).httpStatus ?? 0;
+      const retriable = status === 0 || status >= 500;
+      if (!retriable || attempt >= FINISH_ATTEMPTS) {
+        ctx.log("warn", `could not report the end of task ${task.id} (${task.taskType} of ${task.mount.path}): ${describeError(err)}`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+    }
+  }
+}
+
+/** Sends the newest progress at most once a second, one request at a time; `close` sends the final state. */
+class ProgressReporter {
+  private latest: Progress | undefined;
+  private sent: Progress | undefined;
+  private inFlight: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastSentMs = 0;
+
+  constructor(
+    private readonly ctx: AgentTaskContext,
+    private readonly taskId: string,
+  ) {}
+
+  report(p: Progress): void {
+    this.latest = { ...p };
+    if (this.timer || this.inFlight) return;
+    const wait = Math.max(0, this.lastSentMs + PROGRESS_INTERVAL_MS - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.inFlight = this.send().finally(() => (this.inFlight = undefined));
+    }, wait);
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.inFlight;
+    await this.send();
+  }
+
+  private async send(): Promise<void> {
+    const p = this.latest;
+    if (!p || (this.sent && sameProgress(p, this.sent))) return;
+    this.lastSentMs = Date.now();
+    const body: z.input<typeof TaskProgressBody> = p;
+    try {
+      await this.ctx.api.json("POST", apiPaths.agentTaskProgress(this.taskId), { json: body, signal: AbortSignal.timeout(15_000) });
+      this.sent = p;
+    } catch (err) {
+      // Progress is advisory: a lost report is replaced by the next one, and the task's end is reported apart.
+      this.ctx.log("debug", `progress report for task ${this.taskId} failed: ${describeError(err)}`);
+    }
+  }
+}
+
+function sameProgress(a: Progress, b: Progress): boolean {
+  return a.filesDone === b.filesDone && a.filesTotal === b.filesTotal && a.bytesDone === b.bytesDone && a.bytesTotal === b.bytesTotal;
+}

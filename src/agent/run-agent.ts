@@ -1,0 +1,133 @@
+import path from "node:path";
+import type { z } from "@hono/zod-openapi";
+import type { AgentPoll, AgentSession } from "../api/index.js";
+import { apiPaths } from "../api/index.js";
+import { describeError } from "../errors/index.js";
+import type { AgentLog } from "./agent-log.js";
+import { ApiClient } from "./api-client.js";
+import { RemoteApiError } from "./remote-api-error.js";
+import { RemoteBlobStore } from "./remote-blob-store.js";
+import { RemoteMetaStore } from "./remote-meta-store.js";
+import { runAgentTask, type AgentTaskContext, type TaskOutcome } from "./run-agent-task.js";
+import { SerialQueues } from "./serial-queues.js";
+
+export type AgentSessionView = z.infer<typeof AgentSession>;
+
+export interface RunAgentOptions {
+  /** The server, e.g. `http://127.0.0.1:8787`. */
+  endpoint: string;
+  /** The session's token, as `client.create(…)` returned it (`session.sessionToken`). */
+  sessionToken: string;
+  /** Local directory holding the session's filesystem (session path `/x` is `root/x`); default `/`. */
+  root?: string;
+  /** Stops the agent: no new tasks are taken and transfers in flight are cut off (their tasks fail). */
+  signal?: AbortSignal;
+  onLog?: AgentLog;
+  /** Called after the server recorded the end of a task. */
+  onTaskFinished?: (taskId: string, status: TaskOutcome) => void;
+  /** Called once the agent has read its session, before the first poll. */
+  onReady?: (session: AgentSessionView) => void;
+  /** Long-poll duration of each task poll, in seconds; default 25 (under common 30 s proxy timeouts). */
+  waitSeconds?: number;
+  /** Blob transfers in flight per task; default 8 (see RemoteBlobStore). */
+  concurrency?: number;
+}
+
+export type AgentExitReason = "released" | "lost" | "aborted" | "unauthorized";
+
+export interface AgentExit {
+  sessionId: string;
+  /** released / lost: the session ended; aborted: the signal; unauthorized: the server refused the token. */
+  reason: AgentExitReason;
+}
+
+/** Waits after a failed poll grow from 1 s to this, so a restarting server is not hammered. */
+const MAX_RETRY_DELAY_MS = 15_000;
+
+/**
+ * The agent of one session: runs where the session's filesystem is (in the SDK's process for local
+ * sessions, `ctxsync agent` in a sandbox) and does the session's transfers with the engine.
+ *
+ * 1. Reads its session (`GET /v1/agent/session`); a token the server refuses rejects here.
+ * 2. Long-polls `GET /v1/agent/tasks?waitSeconds=25`, which claims pending tasks and is the agent's
+ *    heartbeat: a session whose agent stops polling becomes `lost`. Polling goes on while tasks run.
+ * 3. Runs each task with the engine's uploadMount/downloadMount over the HTTP stores (RemoteMetaStore,
+ *    RemoteBlobStore), one task per mount at a time, and reports progress and the end (runAgentTask).
+ * 4. Stops when the session is released or lost, the server refuses the token, or `signal` aborts;
+ *    resolves after the tasks in flight have ended. Failed polls are retried with a growing delay.
+ */
+export async function runAgent(opts: RunAgentOptions): Promise<AgentExit> {
+  const log: AgentLog = opts.onLog ?? (() => undefined);
+  const signal = opts.signal ?? new AbortController().signal;
+  const api = new ApiClient(opts.endpoint, opts.sessionToken);
+  const session = await api.json<AgentSessionView>("GET", apiPaths.agentSession, { signal });
+  log("info", `agent for session ${session.sessionId} (${session.status}, ${session.mounts.length} mounts) on ${api.origin}`);
+  opts.onReady?.(session);
+  if (session.status === "released" || session.status === "lost") return { sessionId: session.sessionId, reason: session.status };
+
+  const ctx: AgentTaskContext = {
+    api,
+    meta: new RemoteMetaStore(api, signal),
+    blobs: new RemoteBlobStore(api, { signal, concurrency: opts.concurrency }),
+    sessionId: session.sessionId,
+    root: path.resolve(opts.root ?? "/"),
+    signal,
+    log,
+  };
+  const queues = new SerialQueues();
+  const reason = await pollLoop(api, opts.waitSeconds ?? 25, signal, log, (task) =>
+    queues.run(task.mount.path, async () => {
+      const status = await runAgentTask(ctx, task);
+      opts.onTaskFinished?.(task.id, status);
+    }),
+  );
+  await queues.idle();
+  log("info", `agent for session ${session.sessionId} stopped: ${reason}`);
+  return { sessionId: session.sessionId, reason };
+}
+
+async function pollLoop(
+  api: ApiClient,
+  waitSeconds: number,
+  signal: AbortSignal,
+  log: AgentLog,
+  start: (task: z.infer<typeof AgentPoll>["tasks"][number]) => void,
+): Promise<AgentExitReason> {
+  let failures = 0;
+  while (!signal.aborted) {
+    let poll: z.infer<typeof AgentPoll>;
+    try {
+      poll = await api.json("GET", apiPaths.agentTasks, { query: { waitSeconds }, signal });
+      failures = 0;
+    } catch (err) {
+      if (signal.aborted) break;
+      if (err instanceof RemoteApiError && (err.httpStatus === 401 || err.httpStatus === 403)) {
+        log("warn", `the server refused the session token: ${err.message}`);
+        return "unauthorized";
+      }
+      failures++;
+      const delayMs = Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** (failures - 1));
+      log("warn", `task poll failed (${describeError(err)}); retrying in ${Math.round(delayMs / 1000)} s`);
+      await sleep(delayMs, signal);
+      continue;
+    }
+    for (const task of poll.tasks) {
+      log("debug", `task ${task.id}: ${task.taskType} of ${task.mount.path}`);
+      start(task);
+    }
+    if (poll.sessionStatus === "released" || poll.sessionStatus === "lost") return poll.sessionStatus;
+  }
+  return "aborted";
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,244 @@
+import path from "node:path";
+import type { z } from "@hono/zod-openapi";
+import { RemoteApiError, type AgentLog, type ApiClient } from "../agent/index.js";
+import type { BindingList, ContextSyncWire, CreatedSession, ReleaseResult, SessionList, SessionView as SessionWire, TaskList, TaskView } from "../api/index.js";
+import { apiPaths } from "../api/index.js";
+import { describeError, InvalidParameterError } from "../errors/index.js";
+import { normalizeSessionPath, resolveSyncPolicy, type ContextSync } from "../policy/index.js";
+import type { CreateSessionRequest, PollOptions, SessionBackend, SessionView, StartedTasks, TaskState, TasksOutcome } from "./backend.js";
+import { describeFailedTasks } from "./context-status-data.js";
+import { InProcessAgent } from "./in-process-agent.js";
+import { CREATE_POLL, plainSleep, pollUntil, type Sleeper } from "./poll-tasks.js";
+
+type Task = z.infer<typeof TaskView>;
+
+/** After a release's connection dropped, how often the session's status is read until it is released. */
+const RELEASE_POLL_MS = 2000;
+/**
+ * After a release, how long the agent may take to notice by itself that its session ended: its long
+ * poll answers at once for a released session, and a poll that ends cleanly is kinder to the server
+ * than one cut off.
+ */
+const AGENT_EXIT_GRACE_MS = 2000;
+
+/**
+ * Sessions over the HTTP API (`/v1/sessions…`, API key). The server runs no transfers: an agent does.
+ * `create({ root })` starts one in this process (InProcessAgent) and waits for the initial downloads;
+ * `create({ agent: "external" })` returns the session token for `ctxsync agent` in a sandbox. Waits on
+ * tasks poll the tasks route with the reference's backoff, woken early by this process's agent.
+ */
+export class RemoteSessions implements SessionBackend {
+  private readonly agents = new Map<string, { agent: InProcessAgent; root: string }>();
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly endpoint: string,
+    private readonly agentLog: AgentLog,
+  ) {}
+
+  async create(req: CreateSessionRequest): Promise<SessionView> {
+    const root = req.agent === "local" ? checkRoot(req.root) : "/";
+    const contextSync = req.contextSync.map(toWire);
+    const created = await this.api.json<z.infer<typeof CreatedSession>>("POST", apiPaths.sessions, {
+      json: { contextSync, labels: req.labels },
+    });
+    if (req.agent === "external") return { ...toView(created.session, root), sessionToken: created.sessionToken };
+
+    const agent = new InProcessAgent({ endpoint: this.endpoint, sessionToken: created.sessionToken, root, log: this.agentLog });
+    this.agents.set(created.session.id, { agent, root });
+    void agent.exited.then(() => this.agents.delete(created.session.id));
+    // A session whose agent cannot start is left to the server, which marks it lost: releasing it here
+    // would wait for uploads that no agent will run.
+    await agent.ready;
+    await this.waitForInitialDownloads(created.session.id, req.contextSync, agent);
+    return toView(created.session, root);
+  }
+
+  async get(sessionId: string): Promise<SessionView> {
+    const s = await this.api.json<z.infer<typeof SessionWire>>("GET", apiPaths.session(sessionId));
+    return toView(s, this.agents.get(sessionId)?.root ?? "/");
+  }
+
+  async list(): Promise<SessionView[]> {
+    const { sessions } = await this.api.json<z.infer<typeof SessionList>>("GET", apiPaths.sessions);
+    return sessions.map((s) => toView(s, this.agents.get(s.id)?.root ?? "/"));
+  }
+
+  async sync(sessionId: string, target: { contextId?: string; path?: string; mode?: "upload" | "download" }): Promise<StartedTasks> {
+    const { tasks } = await this.api.json<z.infer<typeof TaskList>>("POST", apiPaths.sessionSync(sessionId), { json: target });
+    return this.started(sessionId, tasks);
+  }
+
+  async info(sessionId: string, filter: { contextId?: string; path?: string; taskType?: "upload" | "download" }): Promise<TaskState[]> {
+    return (await this.tasks(sessionId, filter)).map(toTaskState);
+  }
+
+  async bind(sessionId: string, contextSyncs: readonly ContextSync[], _waitForCompletion: boolean): Promise<StartedTasks> {
+    const { tasks } = await this.api.json<z.infer<typeof TaskList>>("POST", apiPaths.sessionBindings(sessionId), {
+      json: { contextSync: contextSyncs.map(toWire) },
+    });
+    return this.started(sessionId, tasks);
+  }
+
+  async listBindings(sessionId: string) {
+    const { bindings } = await this.api.json<z.infer<typeof BindingList>>("GET", apiPaths.sessionBindings(sessionId));
+    return bindings.map((b) => ({ contextId: b.contextId, path: b.path, policy: b.policy, bindTime: b.bindTime }));
+  }
+
+  /**
+   * DELETE, which the server answers once the agent finished the release uploads; then this process's
+   * agent stops. A connection that drops meanwhile (a proxy's idle timeout, fetch's 5-minute header
+   * timeout) does not stop the release on the server: the session is then polled until it is released.
+   * The failure message is the server's: `path: errorMessage; …` of the failed uploads, as the embedded
+   * client words it.
+   */
+  async release(sessionId: string, syncContext: boolean): Promise<{ uploadsSucceeded: boolean; errorMessage?: string }> {
+    let result: z.infer<typeof ReleaseResult> | undefined;
+    try {
+      result = await this.api.json<z.infer<typeof ReleaseResult>>("DELETE", apiPaths.session(sessionId), {
+        query: { syncContext: String(syncContext) },
+      });
+    } catch (err) {
+      if (!(err instanceof RemoteApiError && err.httpStatus === 0)) throw err;
+      await this.waitUntilReleased(sessionId);
+    }
+    await this.stopAgent(sessionId, AGENT_EXIT_GRACE_MS);
+    if (result) return result.uploadsSucceeded ? { uploadsSucceeded: true } : { uploadsSucceeded: false, errorMessage: result.errorMessage };
+    // The answer was lost with the connection: the session's latest uploads are the release's.
+    const failed = describeFailedTasks(await this.tasks(sessionId, { taskType: "upload" }));
+    return failed === "" ? { uploadsSucceeded: true } : { uploadsSucceeded: false, errorMessage: failed };
+  }
+
+  /** Stops every agent this process runs; their sessions stay on the server (and become lost). */
+  async close(): Promise<void> {
+    await Promise.all([...this.agents.keys()].map((id) => this.stopAgent(id)));
+  }
+
+  /** Stops a session's agent, after letting it see for `graceMs` that its session ended (its poll says so). */
+  private async stopAgent(sessionId: string, graceMs = 0): Promise<void> {
+    const entry = this.agents.get(sessionId);
+    if (!entry) return;
+    this.agents.delete(sessionId);
+    if (graceMs > 0) await Promise.race([entry.agent.exited, plainSleep(graceMs)]);
+    await entry.agent.stop();
+  }
+
+  private async waitUntilReleased(sessionId: string): Promise<void> {
+    for (;;) {
+      await plainSleep(RELEASE_POLL_MS);
+      try {
+        const s = await this.api.json<z.infer<typeof SessionWire>>("GET", apiPaths.session(sessionId));
+        if (s.status === "released" || s.status === "lost") return;
+      } catch (err) {
+        if (!(err instanceof RemoteApiError && (err.httpStatus === 0 || err.httpStatus >= 500))) throw err;
+      }
+    }
+  }
+
+  private tasks(sessionId: string, filter: { contextId?: string; path?: string; taskType?: "upload" | "download" } = {}): Promise<Task[]> {
+    return this.api.json<z.infer<typeof TaskList>>("GET", apiPaths.sessionTasks(sessionId), { query: filter }).then((l) => l.tasks);
+  }
+
+  private sleeper(sessionId: string): Sleeper {
+    const entry = this.agents.get(sessionId);
+    return entry ? entry.agent.events.sleep : plainSleep;
+  }
+
+  private started(sessionId: string, tasks: readonly Task[]): StartedTasks {
+    return { taskIds: tasks.map((t) => t.id), wait: (poll) => this.waitForTasks(sessionId, tasks, poll) };
+  }
+
+  /**
+   * Polls the session's tasks until every one of `started` is terminal. The tasks route lists the latest
+   * task per mount and type; a started task missing from it was superseded by a newer one of its mount,
+   * which an agent runs after it, so that newer task stands in for it.
+   */
+  private async waitForTasks(sessionId: string, started: readonly Task[], poll: PollOptions): Promise<TasksOutcome> {
+    if (started.length === 0) return { ok: true };
+    try {
+      const outcome = await pollUntil(
+        async () => {
+          const latest = await this.tasks(sessionId);
+          const states = started.map(
+            (s) => latest.find((t) => t.id === s.id) ?? latest.find((t) => t.contextId === s.contextId && t.path === s.path && t.taskType === s.taskType && t.id > s.id),
+          );
+          if (!states.every((t) => t !== undefined && isTerminal(t))) return undefined;
+          const ended = states as Task[];
+          return ended.every((t) => t.status === "Success") ? { ok: true } : { ok: false, errorMessage: describeFailedTasks(ended) };
+        },
+        poll,
+        this.sleeper(sessionId),
+      );
+      return outcome ?? { ok: false, errorMessage: `Context sync polling timed out after ${poll.maxRetries} attempts` };
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      return { ok: false, errorMessage: code ? `[${code}] ${describeError(err)}` : describeError(err) };
+    }
+  }
+
+  /**
+   * Waits, as the reference's create() does, until every mount that downloads and did not opt out
+   * (`withBetaWaitForCompletion(false)`) has a terminal download task; failures and running out of rounds
+   * are the tasks' to report (`info()`), not create()'s. Stops waiting if the agent stops.
+   */
+  private async waitForInitialDownloads(sessionId: string, contextSyncs: readonly ContextSync[], agent: InProcessAgent): Promise<void> {
+    const waited = contextSyncs
+      .filter((cs) => cs.betaWaitForCompletion !== false && resolveSyncPolicy(cs.policy).downloadPolicy.autoDownload)
+      .map((cs) => ({ contextId: cs.contextId, path: normalizeSessionPath(cs.path) }));
+    if (waited.length === 0) return;
+    await pollUntil(
+      async () => {
+        if (agent.hasStopped) return true;
+        const tasks = await this.tasks(sessionId, { taskType: "download" });
+        const done = waited.every((w) => tasks.some((t) => t.contextId === w.contextId && t.path === w.path && isTerminal(t)));
+        return done ? true : undefined;
+      },
+      CREATE_POLL,
+      agent.events.sleep,
+    );
+  }
+}
+
+function isTerminal(t: Task): boolean {
+  return t.status === "Success" || t.status === "Failed";
+}
+
+function toWire(cs: ContextSync): z.input<typeof ContextSyncWire> {
+  if (!cs || typeof cs.contextId !== "string" || cs.contextId === "") {
+    throw new InvalidParameterError("Each contextSync needs a contextId; build it with ContextSync.new(contextId, path, policy).");
+  }
+  const wire: z.input<typeof ContextSyncWire> = { contextId: cs.contextId, path: cs.path, waitForCompletion: cs.betaWaitForCompletion !== false };
+  // Validated here, as the embedded client does before any I/O; the server validates again.
+  if (cs.policy != null) wire.policy = resolveSyncPolicy(cs.policy).toJSON() as unknown as Record<string, unknown>;
+  return wire;
+}
+
+function toView(s: z.infer<typeof SessionWire>, root: string): SessionView {
+  return { id: s.id, status: s.status, root, labels: { ...s.labels }, createdAt: s.createdAt };
+}
+
+function toTaskState(t: Task): TaskState {
+  return {
+    taskId: t.id,
+    contextId: t.contextId,
+    path: t.path,
+    errorMessage: t.errorMessage,
+    status: t.status,
+    startTime: t.startTime,
+    finishTime: t.finishTime,
+    taskType: t.taskType,
+    filesDone: t.filesDone,
+    filesTotal: t.filesTotal,
+    bytesDone: t.bytesDone,
+    bytesTotal: t.bytesTotal,
+  };
+}
+
+/** The service's root check, for the in-process agent's root. */
+function checkRoot(root: string | undefined): string {
+  if (root === undefined) return "/";
+  if (typeof root !== "string" || root === "" || root.includes("\0")) {
+    throw new InvalidParameterError("root must be a local directory path, such as /tmp/session-1.");
+  }
+  return path.resolve(root);
+}

@@ -1,0 +1,110 @@
+import path from "node:path";
+import { inspect } from "node:util";
+import { describe, expect, it } from "vitest";
+import { runAgent } from "../../src/agent/index.js";
+import { ContextSync, CtxSync } from "../../src/sdk/index.js";
+import { useClientHarness } from "../helpers/client-harness.js";
+import { readTree, writeTree } from "../helpers/tree.js";
+
+// What only one kind of client can do, and how the other says so.
+
+describe("embedded client", () => {
+  const h = useClientHarness("embedded");
+
+  it("answers file URL requests with NotSupported and a way out, after checking the context exists", async () => {
+    const ctx = await h().newContext();
+    const up = await h().client.context.getFileUploadUrl(ctx, "/data/a.txt");
+    expect(up).toMatchObject({ success: false, errorCode: "NotSupported", url: "", expireTime: 0 });
+    expect(up.errorMessage).toMatch(/^\[NotSupported\] getFileUploadUrl needs a server .* new CtxSync\(\{ endpoint, apiKey \}\)/);
+    expect(await h().client.context.getFileDownloadUrl(ctx, "/data/a.txt")).toMatchObject({ success: false, errorCode: "NotSupported" });
+    expect(await h().client.context.getFileDownloadUrl("ctx-nope", "/data/a.txt")).toMatchObject({ success: false, errorCode: "ContextNotFound" });
+  });
+
+  it("refuses external agents, which need a server", async () => {
+    const r = await h().client.create({ agent: "external", contextSync: [] });
+    expect(r).toMatchObject({ success: false, errorCode: "NotSupported" });
+  });
+
+  it("collects garbage", async () => {
+    expect(await h().client.gc()).toMatchObject({ success: true, deletedBlobs: 0 });
+  });
+});
+
+describe("remote client", () => {
+  const h = useClientHarness("remote");
+
+  it("signs file URLs that PUT and GET bytes without credentials; what was PUT reaches the next session", async () => {
+    const ctx = await h().newContext();
+    const up = await h().client.context.getFileUploadUrl(ctx, "/data/hello.txt");
+    expect(up).toMatchObject({ success: true });
+    expect(up.expireTime).toBeGreaterThan(Date.now() / 1000 + 3000);
+    const put = await fetch(up.url, { method: "PUT", body: "hello via url" });
+    expect(put.status).toBe(200);
+
+    await h().session("ra", [[ctx, "/data"]]);
+    expect(readTree(h().local("ra", "/data"))).toEqual({ "hello.txt": "hello via url" });
+    const down = await h().client.context.getFileDownloadUrl(ctx, "/data/hello.txt");
+    expect(await (await fetch(down.url)).text()).toBe("hello via url");
+    expect((await fetch(down.url.replace(/sig=[^&]+/, "sig=forged"))).status).toBe(403);
+  });
+
+  it("leaves garbage collection to the server", async () => {
+    const r = await h().client.gc();
+    expect(r).toMatchObject({ success: false, errorCode: "NotSupported", deletedBlobs: 0 });
+    expect(r.errorMessage).toContain("runs on the server");
+  });
+
+  it("a wrong API key fails every call with Unauthorized, and the key is never shown", async () => {
+    const bad = new CtxSync({ endpoint: h().server!.url, apiKey: "not-the-key-0123456789-secret" });
+    const r = await bad.context.list();
+    expect(r).toMatchObject({ success: false, errorCode: "Unauthorized" });
+    expect(r.requestId).toMatch(/^req-/); // the id the server's log knows the call by
+    expect(JSON.stringify(r)).not.toContain("not-the-key-0123456789-secret");
+    expect(inspect(bad, { depth: 5 })).not.toContain("not-the-key-0123456789-secret");
+    await bad.close();
+  });
+
+  it("a server that is not there is StoreUnavailable, not a thrown fetch error", async () => {
+    const gone = new CtxSync({ endpoint: "http://127.0.0.1:1", apiKey: h().apiKey });
+    const r = await gone.context.get("x");
+    expect(r).toMatchObject({ success: false, errorCode: "StoreUnavailable" });
+    expect(r.errorMessage).toContain("Cannot reach the ctxsync server at http://127.0.0.1:1");
+  });
+
+  it("sync polls maxRetries times from retryInterval, then fails saying so (here: no agent is running)", async () => {
+    const ctx = await h().newContext();
+    const { session } = await h().client.create({ agent: "external", contextSync: [ContextSync.new(ctx, "/data")] });
+    const r = await session!.context.sync(undefined, undefined, undefined, undefined, 3, 10);
+    expect(r).toMatchObject({ success: false, errorMessage: "Context sync polling timed out after 3 attempts" });
+    const calls: boolean[] = [];
+    await new Promise<void>((resolve) => {
+      void session!.context.sync(ctx, "/data", "download", (ok) => {
+        calls.push(ok);
+        resolve();
+      }, 2, 10);
+    });
+    expect(calls).toEqual([false]);
+  });
+
+  it("agent: external returns at once with a token; an agent started with it runs the session's transfers", async () => {
+    const ctx = await h().newContext();
+    const seed = await h().session("seed", [[ctx, "/data"]]);
+    writeTree(h().local("seed", "/data"), { "seeded.txt": "s" });
+    await seed.delete(true);
+
+    const created = await h().client.create({ agent: "external", contextSync: [ContextSync.new(ctx, "/data")] });
+    expect(created.success).toBe(true);
+    const session = created.session!;
+    expect(session.sessionToken).toMatch(/\S{20,}/);
+    expect((await session.context.info()).contextStatusData).toMatchObject([{ taskType: "download", status: "Pending" }]);
+
+    const root = path.join(h().dir, "sandbox");
+    const agent = runAgent({ endpoint: h().server!.url, sessionToken: session.sessionToken!, root });
+    expect((await session.context.sync(ctx, "/data", "download")).success).toBe(true);
+    expect(readTree(path.join(root, "data"))).toEqual({ "seeded.txt": "s" });
+    writeTree(path.join(root, "data"), { "from-sandbox.txt": "x" });
+    expect(await session.delete()).toMatchObject({ success: true });
+    expect(await agent).toMatchObject({ reason: "released", sessionId: session.sessionId });
+    expect((await h().client.context.listFiles(ctx, "/data")).entries.map((e) => e.fileName)).toEqual(["from-sandbox.txt", "seeded.txt"]);
+  });
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { CLIENT_KINDS, useClientHarness } from "../helpers/client-harness.js";
+import { writeTree } from "../helpers/tree.js";
+
+describe.each(CLIENT_KINDS)("contexts (%s client)", (kind) => {
+  const h = useClientHarness(kind);
+
+  it("creates, gets, renames and deletes, with the same results and error codes", async () => {
+    const c = h().client.context;
+    const created = await c.create("crud");
+    expect(created).toMatchObject({ success: true, context: { name: "crud", state: "available" } });
+    expect(created.context?.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect((await c.get("crud")).contextId).toBe(created.contextId);
+    expect((await c.create("crud")).contextId).toBe(created.contextId); // create is get(name, true)
+    const missing = await c.get("missing");
+    expect(missing).toMatchObject({ success: false, errorCode: "ContextNotFound", contextId: "" });
+    expect(missing.errorMessage).toBe('[ContextNotFound] Context "missing" not found. Create it with context.create(name) or check the id.');
+    expect(await c.get("  ")).toMatchObject({ success: false, errorMessage: "[InvalidParameter] A context name must be a non-empty string." });
+
+    const ctx = created.context!;
+    ctx.name = "renamed";
+    expect(await c.update(ctx)).toMatchObject({ success: true, data: true });
+    expect((await c.get("renamed")).contextId).toBe(created.contextId);
+    await c.create("taken");
+    ctx.name = "taken";
+    const conflict = await c.update(ctx);
+    expect(conflict).toMatchObject({ success: false, errorCode: "ContextNameConflict" });
+    expect(conflict.errorMessage).toBe('[ContextNameConflict] A context named "taken" already exists; context names are unique. Choose another name.');
+
+    expect((await c.delete(ctx)).success).toBe(true);
+    expect((await c.get("renamed")).success).toBe(false);
+    expect(await c.delete(ctx)).toMatchObject({ success: false, errorCode: "ContextNotFound" });
+  });
+
+  it("lists 15 contexts 10, 5 and 20 at a time, and page 2 via nextToken", async () => {
+    for (let i = 0; i < 15; i++) await h().newContext(`page-${String(i).padStart(2, "0")}`);
+    const c = h().client.context;
+    const first = await c.list({ maxResults: 10 });
+    expect(first).toMatchObject({ success: true, maxResults: 10, totalCount: 15 });
+    expect(first.contexts).toHaveLength(10);
+    expect(first.nextToken).toBeTruthy();
+    expect((await c.list({ maxResults: 5 })).contexts).toHaveLength(5);
+    expect((await c.list({ maxResults: 20 })).contexts).toHaveLength(15);
+    const second = await c.list({ maxResults: 10, nextToken: first.nextToken });
+    expect(second.contexts.map((x) => x.name)).toEqual(["page-10", "page-11", "page-12", "page-13", "page-14"]);
+    expect(second.nextToken).toBeUndefined();
+    expect((await c.list()).contexts).toHaveLength(10);
+    expect(await c.list({ nextToken: "garbage" })).toMatchObject({ success: false, errorCode: "InvalidParameter" });
+  });
+
+  it("lists a session's contexts", async () => {
+    const a = await h().newContext("a");
+    await h().newContext("b");
+    const s = await h().session("ra", [[a, "/data"]]);
+    const r = await h().client.context.list({ sessionId: s.sessionId });
+    expect(r.contexts.map((c) => c.name)).toEqual(["a"]);
+  });
+
+  it("refuses file keys with .. or NUL, and deletes a file as a new generation", async () => {
+    const ctx = await h().newContext();
+    const s = await h().session("ra", [[ctx, "/data"]]);
+    writeTree(h().local("ra", "/data"), { "f.txt": "f", "g.txt": "g" });
+    expect((await s.context.sync()).success).toBe(true);
+    for (const bad of ["/data/../data/f.txt", "/data/f.txt\0", "/data//f.txt"]) {
+      expect(await h().client.context.deleteFile(ctx, bad)).toMatchObject({ success: false, errorCode: "InvalidKey" });
+      expect(await h().client.context.listFiles(ctx, bad)).toMatchObject({ success: false, errorCode: "InvalidKey" });
+    }
+    expect((await h().client.context.deleteFile(ctx, "/data/f.txt")).success).toBe(true);
+    expect((await h().client.context.listFiles(ctx, "/data")).entries.map((e) => e.fileName)).toEqual(["g.txt"]);
+    const log = await h().client.context.log(ctx);
+    expect(log.generations.map((g) => [g.generation, g.added, g.removed])).toEqual([
+      [2, 0, 1],
+      [1, 2, 0],
+    ]);
+    expect(await h().client.context.restore(ctx, 1)).toMatchObject({ success: true, generation: 3 });
+    expect((await h().client.context.listFiles(ctx, "/data")).entries.map((e) => e.fileName)).toEqual(["f.txt", "g.txt"]);
+  });
+
+  it("clear() removes every file, keeps the context, and waits until it is available", async () => {
+    const ctx = await h().newContext("to-clear");
+    const s = await h().session("ra", [[ctx, "/data"]]);
+    writeTree(h().local("ra", "/data"), { "a.txt": "a", sub: { "b.txt": "b" } });
+    await s.context.sync();
+    const started = await h().client.context.clearAsync(ctx);
+    expect(started).toMatchObject({ success: true, contextId: ctx, status: "clearing" });
+    const cleared = await h().client.context.clear(ctx, 10, 0.05);
+    expect(cleared).toMatchObject({ success: true, contextId: ctx, status: "available" });
+    expect((await h().client.context.listFiles(ctx, "/data")).entries).toEqual([]);
+    expect((await h().client.context.get("to-clear")).contextId).toBe(ctx);
+    expect(await h().client.context.clearAsync("ctx-nope")).toMatchObject({ success: false, errorCode: "ContextNotFound" });
+  });
+});

@@ -1,0 +1,124 @@
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ContextSync } from "../../src/sdk/index.js";
+import { CLIENT_KINDS, useClientHarness } from "../helpers/client-harness.js";
+import { readTree, writeTree } from "../helpers/tree.js";
+
+describe.each(CLIENT_KINDS)("sync on demand (%s client)", (kind) => {
+  const h = useClientHarness(kind);
+
+  it("sync(contextId, path) uploads a directory that was not mounted at create, and listFiles shows it", async () => {
+    const ctx = await h().newContext();
+    const s = await h().session("ra", [[ctx, "/home/user/work"]]);
+    writeTree(h().local("ra", "/tmp/other"), { "large_test_file.txt": "x".repeat(1000), sub: { "deep.txt": "d" } });
+
+    const r = await s.context.sync(ctx, "/tmp/other");
+    expect(r.success).toBe(true);
+    const top = await h().client.context.listFiles(ctx, "/tmp/other");
+    expect(top.entries.map((e) => [e.fileName, e.fileType])).toEqual([
+      ["sub", "FOLDER"],
+      ["large_test_file.txt", "file"],
+    ]);
+    expect(top.entries[1]).toMatchObject({ filePath: "/tmp/other/large_test_file.txt", size: 1000 });
+    const info = await s.context.infoWithParams(ctx, "/tmp/other");
+    expect(info.contextStatusData).toMatchObject([{ taskType: "upload", status: "Success", path: "/tmp/other" }]);
+  });
+
+  it("sync with a callback returns at once and calls back once with the result", async () => {
+    const ctx = await h().newContext();
+    const s = await h().session("ra", [[ctx, "/data"]]);
+    writeTree(h().local("ra", "/data"), { "f.txt": "f" });
+    const calls: boolean[] = [];
+    let resolveCall!: () => void;
+    const called = new Promise<void>((resolve) => (resolveCall = resolve));
+    const r = await s.context.sync(undefined, undefined, "upload", (ok) => {
+      calls.push(ok);
+      resolveCall();
+    });
+    expect(r.success).toBe(true);
+    await called;
+    await new Promise((resolve) => setTimeout(resolve, 50)); // a second call would come now
+    expect(calls).toEqual([true]);
+    expect((await s.context.infoWithParams(ctx, "/data", "upload")).contextStatusData[0]).toMatchObject({ status: "Success" });
+  });
+
+  it("without a callback, sync returns after its tasks are terminal", async () => {
+    const ctx = await h().newContext();
+    const s = await h().session("ra", [[ctx, "/data"]]);
+    writeTree(h().local("ra", "/data"), { "a.txt": "a", "b.bin": Buffer.alloc(1 << 20, 1) });
+    expect(await s.context.sync()).toMatchObject({ success: true });
+    const info = await s.context.info();
+    const byType = Object.fromEntries(info.contextStatusData.map((t) => [t.taskType, t]));
+    expect(byType["upload"]).toMatchObject({ status: "Success", errorMessage: "", filesDone: 2, filesTotal: 2, bytesTotal: (1 << 20) + 1 });
+    expect(byType["upload"]!.finishTime).toBeGreaterThanOrEqual(byType["upload"]!.startTime);
+    expect(byType["download"]).toMatchObject({ status: "Success", contextId: ctx, path: "/data" });
+    expect((await h().client.context.listFiles(ctx, "/data")).entries.map((e) => e.fileName)).toEqual(["a.txt", "b.bin"]);
+  });
+
+  it("download brings in files that another session uploaded since", async () => {
+    const ctx = await h().newContext();
+    const a = await h().session("ra", [[ctx, "/data"]]);
+    const b = await h().session("rb", [[ctx, "/data"]]);
+    writeTree(h().local("ra", "/data"), { "from-a.txt": "a" });
+    await a.context.sync();
+    expect((await b.context.sync(ctx, "/data", "download")).success).toBe(true);
+    expect(fs.readFileSync(path.join(h().local("rb", "/data"), "from-a.txt"), "utf8")).toBe("a");
+  });
+
+  it("a failed download is the task's to report, with a message that says why", async () => {
+    const ctx = await h().newContext();
+    const seed = await h().session("seed", [[ctx, "/data"]]);
+    writeTree(h().local("seed", "/data"), { "f.txt": "f" });
+    await seed.delete(true);
+
+    const root = path.join(h().dir, "not-a-dir"); // a regular file: nothing can be created under it
+    fs.writeFileSync(root, "");
+    const r = await h().client.create({ root, contextSync: [ContextSync.new(ctx, "/data")] });
+    expect(r.success).toBe(true);
+    const info = await r.session!.context.infoWithParams(ctx, "/data", "download");
+    expect(info.contextStatusData[0]).toMatchObject({ status: "Failed", taskType: "download" });
+    expect(info.contextStatusData[0]!.errorMessage).toMatch(/Cannot create the mount directory .*not-a-dir\/data/);
+    const again = await r.session!.context.sync(ctx, "/data", "download");
+    expect(again.success).toBe(false);
+    expect(again.errorMessage).toMatch(/^\/data: .*Cannot create the mount directory/);
+  });
+
+  it("bind mounts a context on a running session and downloads it; listBindings shows both", async () => {
+    const first = await h().newContext();
+    const second = await h().newContext();
+    const seed = await h().session("seed", [[second, "/more"]]);
+    writeTree(h().local("seed", "/more"), { "m.txt": "m" });
+    await seed.delete(true);
+
+    const s = await h().session("ra", [[first, "/data"]]);
+    expect(await s.context.bind(ContextSync.new(second, "/more"))).toMatchObject({ success: true, data: true });
+    expect(readTree(h().local("ra", "/more"))).toEqual({ "m.txt": "m" });
+    const bindings = await s.context.listBindings();
+    expect(bindings.bindings.map((b) => [b.contextId, b.path])).toEqual([
+      [first, "/data"],
+      [second, "/more"],
+    ]);
+    expect(await s.context.bind(ContextSync.new(first, "/data"))).toMatchObject({ success: false, errorCode: "PathAlreadyBound" });
+  });
+
+  it("a released session refuses sync with a clear error, and sync() with contextId but no path throws", async () => {
+    const ctx = await h().newContext();
+    const s = await h().session("ra", [[ctx, "/data"]]);
+    await expect(s.context.sync(ctx)).rejects.toThrow("contextId and path must be provided together or both omitted.");
+    await s.delete();
+    const r = await s.context.sync();
+    expect(r).toMatchObject({ success: false, errorCode: "SessionNotActive" });
+    expect(r.errorMessage).toContain("released");
+  });
+
+  it("bad mounts fail create() and create no session", async () => {
+    const ctx = await h().newContext();
+    const unknown = await h().client.create({ root: h().dir, contextSync: [ContextSync.new("ctx-doesnotexist", "/data")] });
+    expect(unknown).toMatchObject({ success: false, errorCode: "ContextNotFound" });
+    const twice = await h().client.create({ root: h().dir, contextSync: [ContextSync.new(ctx, "/data"), ContextSync.new(ctx, "/data/")] });
+    expect(twice).toMatchObject({ success: false, errorCode: "PathAlreadyBound" });
+    expect((await h().client.list()).sessionIds).toEqual([]);
+    expect(await h().client.get("sess-nope")).toMatchObject({ success: false, errorCode: "SessionNotFound" });
+  });
+});
