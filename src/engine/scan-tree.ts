@@ -85,13 +85,9 @@ export async function scanTree(dir: string, filter: PathFilter): Promise<ScanRes
 
 /** lstat one entry; "gone" when it vanished since the directory was read. */
 export function statEntry(abs: string, rel: string): LocalEntry | "gone" | "special" {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(abs);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "gone";
-    throw err;
-  }
+  // No exception for a missing file: a download stats ten thousand paths that do not exist yet.
+  const st = fs.lstatSync(abs, { throwIfNoEntry: false });
+  if (!st) return "gone";
   // Round, not floor: utimes takes float seconds, so a time set to 123 ms reads back as 122.9999 ms.
   const mtimeMs = Math.round(st.mtimeMs);
   if (st.isFile()) {

@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } from "../../errors/index.js";
 import type { BlobStore, Digest, FetchItem, IngestItem, IngestResult, ProgressFn, StoredBlob } from "../blob-store.js";
 import { isDigest } from "../blob-store.js";
+import { BoundedPool } from "./bounded-pool.js";
 import { verifyingStream } from "./verifying-stream.js";
 
 const execFileAsync = promisify(execFile);
@@ -18,6 +19,10 @@ const execFileAsync = promisify(execFile);
 const WHOLE_READ_MAX_BYTES = 1 << 20;
 /** Chunk size for larger files; 1 MiB keeps memory flat and syscalls few. */
 const CHUNK_BYTES = 1 << 20;
+/** Small files created at once: enough to hide file-creation latency, few enough for libuv's 4 threads. */
+const WRITE_LANES = 8;
+/** Bytes of read-but-unwritten small files held at most. */
+const WRITE_MAX_HELD_BYTES = 32 << 20;
 /** Give the event loop a turn after this many bytes or files of synchronous work, so timers and I/O keep flowing. */
 const YIELD_EVERY_BYTES = 8 << 20;
 const YIELD_EVERY_FILES = 128;
@@ -165,21 +170,36 @@ export class LocalDirBlobStore implements BlobStore {
   }
 
   async ingestFiles(items: readonly IngestItem[], onProgress?: ProgressFn): Promise<IngestResult[]> {
-    const results: IngestResult[] = [];
+    const results: IngestResult[] = new Array<IngestResult>(items.length);
     const pacer = new Pacer();
-    for (const item of items) {
+    const writes = new BoundedPool(WRITE_LANES, WRITE_MAX_HELD_BYTES);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
       try {
-        results.push(this.ingestOneSync(item, onProgress));
+        const { result, pending } = this.ingestOneSync(item, onProgress);
+        results[i] = result;
+        if (pending) {
+          await writes.add(pending.buf.length, () => this.writeBlob(pending.finalPath, pending.buf), (err) => {
+            results[i] = { error: toError(err) };
+          });
+        }
       } catch (err) {
-        results.push({ error: err instanceof Error ? err : new Error(String(err)) });
+        results[i] = { error: toError(err) };
       }
       await pacer.tick(item.sizeBytes);
     }
+    await writes.drain();
     return results;
   }
 
-  /** Reads one file, hashing as it goes; stores it unless the digest is already there. */
-  private ingestOneSync(item: IngestItem, onProgress?: ProgressFn): { digest: Digest; sizeBytes: number } {
+  /**
+   * Reads one file, hashing as it goes. A large file is stored here and now; a small one that is not
+   * stored yet comes back as a pending write, so several can be created at once.
+   */
+  private ingestOneSync(
+    item: IngestItem,
+    onProgress?: ProgressFn,
+  ): { result: { digest: Digest; sizeBytes: number }; pending?: { finalPath: string; buf: Buffer } } {
     // O_NOFOLLOW: a file swapped for a symlink after the scan must not pull outside data into the context.
     const fd = fs.openSync(item.path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
@@ -187,23 +207,30 @@ export class LocalDirBlobStore implements BlobStore {
         const buf = readAllSync(fd, item.sizeBytes);
         const digest = createHash("sha256").update(buf).digest("hex");
         const finalPath = this.blobPath(digest);
-        if (!this.freshenSync(finalPath)) this.writeBlobSync(finalPath, buf);
         onProgress?.(buf.length);
-        return { digest, sizeBytes: buf.length };
+        const result = { digest, sizeBytes: buf.length };
+        return this.freshenSync(finalPath) ? { result } : { result, pending: { finalPath, buf } };
       }
-      return this.ingestLargeSync(fd, onProgress);
+      return { result: this.ingestLargeSync(fd, onProgress) };
     } finally {
       fs.closeSync(fd);
     }
   }
 
-  private writeBlobSync(finalPath: string, buf: Buffer): void {
+  private async writeBlob(finalPath: string, buf: Buffer): Promise<void> {
     const tmp = this.tempPath();
     try {
-      fs.writeFileSync(tmp, buf, { flag: "wx" });
-      renameIntoShard(tmp, finalPath);
+      await fsp.writeFile(tmp, buf, { flag: "wx" });
+      try {
+        await fsp.rename(tmp, finalPath);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        // First blob of this shard: create the shard directory, then retry once.
+        await fsp.mkdir(path.dirname(finalPath), { recursive: true });
+        await fsp.rename(tmp, finalPath);
+      }
     } catch (err) {
-      fs.rmSync(tmp, { force: true });
+      await fsp.rm(tmp, { force: true });
       throw err;
     }
   }
@@ -238,23 +265,35 @@ export class LocalDirBlobStore implements BlobStore {
   }
 
   async fetchFiles(items: readonly FetchItem[], onProgress?: ProgressFn): Promise<(Error | null)[]> {
-    const results: (Error | null)[] = [];
+    const results: (Error | null)[] = new Array<Error | null>(items.length).fill(null);
     const pacer = new Pacer();
-    for (const item of items) {
+    const writes = new BoundedPool(WRITE_LANES, WRITE_MAX_HELD_BYTES);
+    const fail = (item: FetchItem, i: number, err: unknown) => {
+      // EEXIST: the file at targetPath is not ours (we never created it), so it is not ours to remove.
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") fs.rmSync(item.targetPath, { force: true });
+      results[i] = toError(err);
+    };
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
       try {
-        this.fetchOneSync(item, onProgress);
-        results.push(null);
+        const small = this.fetchOneSync(item, onProgress);
+        if (small) {
+          await writes.add(small.length, () => fsp.writeFile(item.targetPath, small, { flag: "wx" }), (err) => fail(item, i, err));
+        }
       } catch (err) {
-        // EEXIST: the file at targetPath is not ours (we never opened it), so it is not ours to remove.
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") fs.rmSync(item.targetPath, { force: true });
-        results.push(err instanceof Error ? err : new Error(String(err)));
+        fail(item, i, err);
       }
       await pacer.tick(item.sizeBytes);
     }
+    await writes.drain();
     return results;
   }
 
-  private fetchOneSync(item: FetchItem, onProgress?: ProgressFn): void {
+  /**
+   * Reads and verifies one blob. A small one comes back as a verified buffer for the caller to write (so
+   * several files are created at once); a large one is streamed to its target here.
+   */
+  private fetchOneSync(item: FetchItem, onProgress?: ProgressFn): Buffer | undefined {
     let src: number;
     try {
       src = fs.openSync(this.blobPath(item.digest), "r");
@@ -263,29 +302,30 @@ export class LocalDirBlobStore implements BlobStore {
       throw err;
     }
     try {
+      const hash = createHash("sha256");
+      if (item.sizeBytes <= WHOLE_READ_MAX_BYTES) {
+        const buf = readAllSync(src, item.sizeBytes);
+        const actual = hash.update(buf).digest("hex");
+        if (actual !== item.digest) throw new BlobDigestMismatchError(item.digest, actual, "while reading a blob");
+        onProgress?.(buf.length);
+        return buf;
+      }
       const out = fs.openSync(item.targetPath, "wx");
       try {
-        const hash = createHash("sha256");
-        if (item.sizeBytes <= WHOLE_READ_MAX_BYTES) {
-          const buf = readAllSync(src, item.sizeBytes);
-          hash.update(buf);
-          writeAllSync(out, buf);
-          onProgress?.(buf.length);
-        } else {
-          const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-          for (;;) {
-            const n = fs.readSync(src, buf, 0, buf.length, null);
-            if (n === 0) break;
-            hash.update(buf.subarray(0, n));
-            writeAllSync(out, buf.subarray(0, n));
-            onProgress?.(n);
-          }
+        const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+        for (;;) {
+          const n = fs.readSync(src, buf, 0, buf.length, null);
+          if (n === 0) break;
+          hash.update(buf.subarray(0, n));
+          writeAllSync(out, buf.subarray(0, n));
+          onProgress?.(n);
         }
-        const actual = hash.digest("hex");
-        if (actual !== item.digest) throw new BlobDigestMismatchError(item.digest, actual, "while reading a blob");
       } finally {
         fs.closeSync(out);
       }
+      const actual = hash.digest("hex");
+      if (actual !== item.digest) throw new BlobDigestMismatchError(item.digest, actual, "while reading a blob");
+      return undefined;
     } finally {
       fs.closeSync(src);
     }
@@ -378,21 +418,24 @@ function renameIntoShard(tmp: string, finalPath: string): void {
 
 /** Reads a small file whole; reads past `expected` too, so a file that grew is stored as it is now. */
 function readAllSync(fd: number, expected: number): Buffer {
-  const chunks: Buffer[] = [];
-  let buf = Buffer.allocUnsafe(Math.max(expected, 1));
+  const buf = Buffer.allocUnsafe(expected);
   let filled = 0;
-  for (;;) {
-    const n = fs.readSync(fd, buf, filled, buf.length - filled, null);
-    if (n === 0) break;
+  while (filled < expected) {
+    const n = fs.readSync(fd, buf, filled, expected - filled, null);
+    if (n === 0) return buf.subarray(0, filled); // shrank since the scan
     filled += n;
-    if (filled === buf.length) {
-      chunks.push(buf);
-      buf = Buffer.allocUnsafe(CHUNK_BYTES);
-      filled = 0;
-    }
   }
-  chunks.push(buf.subarray(0, filled));
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  // The common case ends here: a one-byte probe finds EOF, with no second buffer and no copy.
+  const probe = Buffer.allocUnsafe(1);
+  if (fs.readSync(fd, probe, 0, 1, null) === 0) return buf;
+  const chunks: Buffer[] = [buf, probe];
+  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  for (;;) {
+    const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+    if (n === 0) break;
+    chunks.push(Buffer.from(chunk.subarray(0, n)));
+  }
+  return Buffer.concat(chunks);
 }
 
 function writeAllSync(fd: number, buf: Buffer): void {
@@ -406,6 +449,10 @@ function closeQuietly(fd: number): void {
   } catch {
     // Already failing with the error that matters; a second close error adds nothing.
   }
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 function isNotFound(err: unknown): boolean {
