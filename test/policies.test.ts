@@ -45,18 +45,6 @@ describe("delete policy", () => {
     expect(await keys(h(), ctx)).toEqual([`${M}/a.txt`, `${M}/b.txt`]);
   });
 
-  it("a file another session added after A's download is not deleted by A's upload", async () => {
-    const ctx = await seed();
-    const a = await h().session("ra", [[ctx, M]]);
-    const b = await h().session("rb", [[ctx, M]]);
-    writeTree(h().local("rb", M), { "from-b.txt": "b was here" });
-    await b.delete(true);
-
-    fs.rmSync(path.join(h().local("ra", M), "a.txt")); // A deletes a file it saw
-    await a.delete(true);
-    expect(await keys(h(), ctx)).toEqual([`${M}/b.txt`, `${M}/from-b.txt`]);
-  });
-
   it("files only the other session changed are kept when A uploads unchanged copies", async () => {
     const ctx = await seed();
     const a = await h().session("ra", [[ctx, M]]);

@@ -58,50 +58,6 @@ describe("task status", () => {
   });
 });
 
-describe("context pagination", () => {
-  const h = useHarness();
-
-  it("lists 15 contexts 10, 5 and 20 at a time, and page 2 via nextToken", async () => {
-    for (let i = 0; i < 15; i++) await h().newContext(`page-${String(i).padStart(2, "0")}`);
-    const c = h().client.context;
-    const first = await c.list({ maxResults: 10 });
-    expect(first).toMatchObject({ success: true, maxResults: 10, totalCount: 15 });
-    expect(first.contexts).toHaveLength(10);
-    expect(first.nextToken).toBeTruthy();
-    expect((await c.list({ maxResults: 5 })).contexts).toHaveLength(5);
-    expect((await c.list({ maxResults: 20 })).contexts).toHaveLength(15);
-    const second = await c.list({ maxResults: 10, nextToken: first.nextToken });
-    expect(second.contexts.map((x) => x.name)).toEqual(["page-10", "page-11", "page-12", "page-13", "page-14"]);
-    expect(second.nextToken).toBeUndefined();
-    expect((await c.list()).contexts).toHaveLength(10);
-    expect(await c.list({ nextToken: "garbage" })).toMatchObject({ success: false, errorCode: "InvalidParameter" });
-  });
-});
-
-describe("context CRUD", () => {
-  const h = useHarness();
-
-  it("creates, gets, renames and deletes", async () => {
-    const c = h().client.context;
-    const created = await c.create("crud");
-    expect(created).toMatchObject({ success: true, context: { name: "crud" } });
-    expect((await c.get("crud")).contextId).toBe(created.contextId);
-    expect((await c.create("crud")).contextId).toBe(created.contextId); // create is get(name, true)
-    expect(await c.get("missing")).toMatchObject({ success: false, errorCode: "ContextNotFound" });
-
-    const ctx = created.context!;
-    ctx.name = "renamed";
-    expect((await c.update(ctx)).success).toBe(true);
-    expect((await c.get("renamed")).contextId).toBe(created.contextId);
-    await c.create("taken");
-    ctx.name = "taken";
-    expect(await c.update(ctx)).toMatchObject({ success: false, errorCode: "ContextNameConflict" });
-
-    expect((await c.delete(ctx)).success).toBe(true);
-    expect((await c.get("renamed")).success).toBe(false);
-  });
-});
-
 describe("bad input gets a clear error and changes nothing", () => {
   const h = useHarness();
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { InvalidParameterError } from "../errors/index.js";
 import type { Clock } from "../engine/index.js";
-import { newId, type MetaStore, type SessionRecord, type TaskRecord, type TaskStatus, type TaskType } from "../store/index.js";
+import type { MetaStore, SessionRecord, TaskStatus } from "../store/index.js";
 
 /** Timing of external sessions (those whose agent runs elsewhere and claims its tasks through the server). */
 export interface ExternalSessionOptions {
@@ -51,29 +51,6 @@ export function lostSessionMessage(opts: Pick<ExternalSessionOptions, "heartbeat
 export function isSilent(s: Pick<SessionRecord, "lastHeartbeatMs" | "createdAtMs">, nowMs: number, opts: ExternalSessionOptions): boolean {
   const last = s.lastHeartbeatMs ?? null;
   return last === null ? nowMs - s.createdAtMs > opts.agentStartTimeoutMs : nowMs - last > opts.heartbeatTimeoutMs;
-}
-
-/** Records a Pending task for the session's agent to claim. */
-export async function queueTask(
-  deps: { meta: Pick<MetaStore, "createTask">; clock: Clock },
-  fields: { sessionId: string; contextId: string; path: string; taskType: TaskType },
-): Promise<TaskRecord> {
-  const now = deps.clock.now();
-  const record: TaskRecord = {
-    id: newId("task", now),
-    ...fields,
-    status: "Pending",
-    startTimeMs: null,
-    finishTimeMs: null,
-    errorMessage: "",
-    filesDone: 0,
-    filesTotal: 0,
-    bytesDone: 0,
-    bytesTotal: 0,
-    createdAtMs: now,
-  };
-  await deps.meta.createTask(record);
-  return record;
 }
 
 const isTerminal = (s: TaskStatus) => s === "Success" || s === "Failed";

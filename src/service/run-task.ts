@@ -1,6 +1,7 @@
 import { describeError } from "../errors/index.js";
 import { summarizeProblems, type Clock, type Problem, type Progress } from "../engine/index.js";
-import { newId, type MetaStore, type TaskRecord, type TaskStatus, type TaskType } from "../store/index.js";
+import type { MetaStore, TaskRecord, TaskStatus, TaskType } from "../store/index.js";
+import { queueTask } from "./queue-task.js";
 
 /** A task whose record exists (status Pending) and whose work may still be queued. */
 export interface StartedTask {
@@ -22,21 +23,7 @@ export async function startTask(
   schedule: (run: () => Promise<TaskStatus>) => Promise<TaskStatus>,
   work: TaskWork,
 ): Promise<StartedTask> {
-  const now = deps.clock.now();
-  const record: TaskRecord = {
-    id: newId("task", now),
-    ...fields,
-    status: "Pending",
-    startTimeMs: null,
-    finishTimeMs: null,
-    errorMessage: "",
-    filesDone: 0,
-    filesTotal: 0,
-    bytesDone: 0,
-    bytesTotal: 0,
-    createdAtMs: now,
-  };
-  await deps.meta.createTask(record);
+  const record = await queueTask(deps, fields);
 
   const run = async (): Promise<TaskStatus> => {
     await deps.meta.updateTask(record.id, { status: "Running", startTimeMs: deps.clock.now() });

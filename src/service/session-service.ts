@@ -21,11 +21,11 @@ import type { Stores } from "./embedded-stores.js";
 import {
   externalSessionOptionsWithDefaults,
   lostSessionMessage,
-  queueTask,
   waitForTasks,
   type ExternalSessionOptions,
 } from "./external-tasks.js";
 import { KeyedMutex } from "./keyed-mutex.js";
+import { queueTask } from "./queue-task.js";
 import { startTask, type StartedTask } from "./run-task.js";
 import { hashSecret, newSecretToken } from "./secret-token.js";
 
