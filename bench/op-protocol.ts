@@ -1,0 +1,42 @@
+/**
+ * What bench/run.ts and its child bench/ctxsync-op.ts say to each other: the request passed as the
+ * child's one argument (JSON) and the result line the child prints.
+ */
+
+/** Fields of every request. */
+interface OpCommon {
+  /** Store directory (CtxSync `home`). */
+  home: string;
+  /** When set, a V8 CPU profile of the timed operation alone is written to this file. */
+  cpuProfile?: string;
+}
+
+/** What the parent asks for. */
+export type OpRequest = OpCommon &
+  (
+    /** Open the store and stop: the RSS floor of a ctxsync process. */
+    | { op: "baseline" }
+    /** Create context and session (not timed), then time the session's first upload. */
+    | { op: "upload-first"; root: string; mountPath: string; contextName: string }
+    /** Time another upload of an existing session. */
+    | { op: "upload"; sessionId: string }
+    /** Time creating a new session whose mount downloads the context. */
+    | { op: "download"; root: string; mountPath: string; contextId: string }
+  );
+
+/** What the child reports. */
+export interface OpResult {
+  seconds: number;
+  /** User + system CPU time of the child during the operation (not of processes it starts, such as `sync`). */
+  cpuSeconds: number;
+  /** process.resourceUsage().maxRSS: peak resident set of the child, KiB. */
+  maxRssKiB: number;
+  contextId?: string;
+  sessionId?: string;
+  /** Files and bytes the task moved, from the task's progress totals. */
+  filesMoved?: number;
+  bytesMoved?: number;
+}
+
+/** Marks the result line so stray output from the code under test cannot be mistaken for it. */
+export const RESULT_PREFIX = "BENCH_RESULT ";
