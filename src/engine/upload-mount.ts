@@ -61,11 +61,12 @@ export async function uploadMount(
 
   // Quick check: a file whose size, mtime and mode match the base is unchanged and is not read again.
   const local = new Map<string, FileMeta>();
+  // Only an archive needs local paths later (to read the bytes); FILE mode has stored them by then.
   const localPath = new Map<string, string>();
   const toRead: { key: string; entry: LocalEntry }[] = [];
   for (const entry of scan.entries.values()) {
     const key = layout.keyOf(entry.rel);
-    localPath.set(key, layout.localPath(entry.rel));
+    if (archiveMode) localPath.set(key, layout.localPath(entry.rel));
     if (entry.type === "symlink") {
       local.set(key, { type: "symlink", digest: null, sizeBytes: entry.sizeBytes, mode: entry.mode, mtimeMs: entry.mtimeMs, linkTarget: entry.linkTarget });
       continue;
@@ -124,6 +125,14 @@ export async function uploadMount(
   // A file that failed to read is neither written nor treated as deleted.
   const failed = new Set(problems.map((p) => p.key));
   for (const key of failed) scopedBase.delete(key);
+
+  // Nothing changed here since the base: the plan is empty whatever others did, so skip reading the
+  // context. This is the common no-op upload at release.
+  if (problems.length === 0 && isUnchangedSinceBase(local, scopedBase)) {
+    const ctx = await deps.meta.getContext(args.tenantId, layout.spec.contextId);
+    if (!ctx) throw new Error(`context ${layout.spec.contextId} disappeared during the upload`);
+    return { generation: ctx.headGeneration, written: 0, deleted: 0, keptRemote: [], problems };
+  }
 
   for (let attempt = 1; ; attempt++) {
     const ctx = await deps.meta.getContext(args.tenantId, layout.spec.contextId);
@@ -206,6 +215,15 @@ async function archiveChanges(
 function expiryOf(layout: MountLayout, key: string, now: number): number | null {
   const rel = layout.relOf(key);
   return rel === null ? null : layout.expiresAt(rel, now);
+}
+
+function isUnchangedSinceBase(local: ReadonlyMap<string, FileMeta>, base: ReadonlyMap<string, BaseEntry>): boolean {
+  if (local.size !== base.size) return false;
+  for (const [key, m] of local) {
+    const b = base.get(key);
+    if (!b || !sameVersion(b, m)) return false;
+  }
+  return true;
 }
 
 /** Local entries the base does not already hold as they are: a no-op upload rewrites no base rows. */
