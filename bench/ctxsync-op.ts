@@ -10,14 +10,14 @@
  */
 import fs from "node:fs";
 import inspector from "node:inspector/promises";
-import { ContextSync, CtxSync, type ContextStatusData, type Session } from "../src/sdk/index.js";
+import { ContextSync, CtxSync, UploadMode, type ContextStatusData, type Session, type SyncPolicyInput } from "../src/sdk/index.js";
 import { RESULT_PREFIX, type OpRequest, type OpResult } from "./op-protocol.js";
 
 /** Profiler sampling period: fine enough for sub-second ops, coarse enough to cost little. */
 const PROFILE_INTERVAL_US = 250;
 
 async function run(req: OpRequest): Promise<OpResult> {
-  const client = new CtxSync({ home: req.home });
+  const client = req.endpoint ? new CtxSync({ endpoint: req.endpoint, apiKey: req.apiKey }) : new CtxSync({ home: req.home });
   try {
     await client.list(); // opens the store first: no operation is billed for that
     switch (req.op) {
@@ -38,7 +38,7 @@ async function run(req: OpRequest): Promise<OpResult> {
 async function uploadFirst(client: CtxSync, req: Extract<OpRequest, { op: "upload-first" }>): Promise<OpResult> {
   const ctx = await client.context.get(req.contextName, true);
   if (!ctx.success) throw new Error(`context: ${ctx.errorMessage}`);
-  const created = await client.create({ root: req.root, contextSync: [ContextSync.new(ctx.contextId, req.mountPath)] });
+  const created = await client.create({ root: req.root, contextSync: [ContextSync.new(ctx.contextId, req.mountPath, policy(req))] });
   if (!created.session) throw new Error(`create session: ${created.errorMessage}`);
   return { ...(await upload(created.session, req.cpuProfile)), contextId: ctx.contextId, sessionId: created.session.sessionId };
 }
@@ -58,7 +58,7 @@ async function upload(session: Session, cpuProfile: string | undefined): Promise
 async function download(client: CtxSync, req: Extract<OpRequest, { op: "download" }>): Promise<OpResult> {
   // create() waits for the initial download of every mount that did not opt out.
   const { value: created, ...timing } = await measure(
-    () => client.create({ root: req.root, contextSync: [ContextSync.new(req.contextId, req.mountPath)] }),
+    () => client.create({ root: req.root, contextSync: [ContextSync.new(req.contextId, req.mountPath, policy(req))] }),
     req.cpuProfile,
   );
   if (!created.session) throw new Error(`create session: ${created.errorMessage}`);
@@ -78,6 +78,11 @@ async function latestTask(session: Session, type: "upload" | "download"): Promis
 async function moved(session: Session, type: "upload" | "download"): Promise<Pick<OpResult, "filesMoved" | "bytesMoved">> {
   const task = await latestTask(session, type);
   return { filesMoved: task.filesTotal, bytesMoved: task.bytesTotal };
+}
+
+/** The mount's sync policy: ARCHIVE mode when asked, the default otherwise. */
+function policy(req: OpRequest): SyncPolicyInput | undefined {
+  return req.archive ? { uploadPolicy: { uploadMode: UploadMode.ARCHIVE } } : undefined;
 }
 
 /** Wall and CPU (user + system, this process) time of `fn`; with `cpuProfile`, also its CPU profile. */

@@ -9,6 +9,11 @@ interface OpCommon {
   home: string;
   /** When set, a V8 CPU profile of the timed operation alone is written to this file. */
   cpuProfile?: string;
+  /** When set (with `apiKey`), talk to this ctxsync server instead of the embedded store in `home`. */
+  endpoint?: string;
+  apiKey?: string;
+  /** Mount with uploadMode ARCHIVE (one .tar.gz of the mount) instead of FILE. */
+  archive?: boolean;
 }
 
 /** What the parent asks for. */

@@ -152,3 +152,73 @@ function alignColumns(rows: readonly string[][]): string {
   const line = (r: readonly string[]): string => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ");
   return [line(rows[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)].join("\n");
 }
+
+/** Optional comparisons (--archive, --remote): a ctxsync op against a reference measured in the same run. */
+export const EXTRA_OPS = ["archiveUp", "archiveDown", "remoteInitial", "remoteDownload"] as const;
+export type ExtraOp = (typeof EXTRA_OPS)[number];
+
+/** Samples of each extra op: ctxsync's, and its reference's (tar, or embedded ctxsync for remote ops). */
+export type ExtraSamples = Record<ExtraOp, { ctxsync: Sample[]; ref: Sample[] }>;
+
+const EXTRA_INFO: Record<ExtraOp, { label: string; ref: string; limit: number }> = {
+  archiveUp: { label: "archive upload (ARCHIVE mode)", ref: "tar czf", limit: 1.3 },
+  archiveDown: { label: "archive download to empty dir", ref: "tar xzf", limit: 1.3 },
+  remoteInitial: { label: "remote initial upload (server+agent)", ref: "embedded initial upload", limit: 1.5 },
+  remoteDownload: { label: "remote download to empty dir", ref: "embedded download", limit: 1.5 },
+};
+
+export function emptyExtraSamples(): ExtraSamples {
+  const pair = (): { ctxsync: Sample[]; ref: Sample[] } => ({ ctxsync: [], ref: [] });
+  return { archiveUp: pair(), archiveDown: pair(), remoteInitial: pair(), remoteDownload: pair() };
+}
+
+export type ExtraSummary = Partial<Record<ExtraOp, { ctxsync: Summary; ref: Summary; refName: string; ratio: number }>>;
+
+/** Summaries of the extra ops that ran; remote refs are filled in from the embedded samples. */
+export function summarizeExtras(extra: ExtraSamples, main: ReturnType<typeof summarize>): ExtraSummary {
+  const one = (list: Sample[]): Summary | undefined => {
+    if (list.length === 0) return undefined;
+    const s = summarize({ ...emptySamples(), initial: { ctxsync: list, rsync: [], rclone: [] } });
+    return s.initial.ctxsync;
+  };
+  const out: ExtraSummary = {};
+  for (const op of EXTRA_OPS) {
+    const mine = one(extra[op].ctxsync);
+    const ref = op === "remoteInitial" ? main.initial.ctxsync : op === "remoteDownload" ? main.download.ctxsync : one(extra[op].ref);
+    if (!mine || !ref) continue;
+    out[op] = { ctxsync: mine, ref, refName: EXTRA_INFO[op].ref, ratio: mine.bestSeconds / ref.bestSeconds };
+  }
+  return out;
+}
+
+export function judgeExtras(summary: ExtraSummary): Target[] {
+  return EXTRA_OPS.flatMap((op) => {
+    const s = summary[op];
+    if (!s) return [];
+    const { label, ref, limit } = EXTRA_INFO[op];
+    return [{ name: `${label} ≤ ${limit}× ${ref}`, value: s.ratio, limit, unit: "×", pass: s.ratio <= limit }];
+  });
+}
+
+/** The extra ops' table: ctxsync against its reference. */
+export function formatExtraTable(summary: ExtraSummary): string {
+  const header = ["op", "ctxsync s", "(child wall s)", "reference", "ref s", "ratio", "files", "CPU s ctxsync/ref", "peak RSS MB ctxsync/ref"];
+  const rows = EXTRA_OPS.flatMap((op) => {
+    const s = summary[op];
+    if (!s) return [];
+    return [
+      [
+        EXTRA_INFO[op].label,
+        secs(s.ctxsync.bestSeconds),
+        secs(s.ctxsync.bestWallSeconds),
+        s.refName,
+        secs(s.ref.bestSeconds),
+        `${num(s.ratio, 2)}×`,
+        String(s.ctxsync.filesMoved ?? "-"),
+        `${num(s.ctxsync.bestCpuSeconds, 2)} / ${num(s.ref.bestCpuSeconds, 2)}`,
+        `${num(s.ctxsync.peakRssMB, 0)} / ${num(s.ref.peakRssMB, 0)}`,
+      ],
+    ];
+  });
+  return rows.length > 0 ? alignColumns([header, ...rows]) : "";
+}

@@ -3,6 +3,7 @@
  * session, against rsync and rclone doing the same to the same data in the same run.
  *
  *   npm run bench -- [--scale N] [--data DIR] [--keep] [--json FILE] [--runs N] [--cpu-prof DIR] [--work-dir DIR] [--quiet-wait S]
+ *                    [--archive] [--remote]
  *
  * --scale N     data set size (1 = 10,000 small files + 2 × 100 MiB); default 1
  * --data DIR    keep the data set in DIR and reuse it next time (default: a temp dir, removed at the end)
@@ -14,6 +15,10 @@
  * --work-dir D  where the temp dir goes (default the OS temp dir); /dev/shm takes the disk out of the
  *               picture, which on a shared VM disk is the largest source of noise
  * --quiet-wait S before each op, wait up to S seconds (default 30) for other work to leave the CPUs idle
+ * --archive     also time an ARCHIVE-mode upload (fresh store) and download (empty root) against
+ *               `tar czf` / `tar xzf` of the same tree (target ≤ 1.3× tar)
+ * --remote      also time the initial upload and the download through `ctxsync serve` (child process,
+ *               loopback) and the SDK's in-process agent, against the embedded figures (target ≤ 1.5×)
  *
  * Method: before every timed op the op's source tree is read once (warm page cache: dropping caches
  * needs privileges a CI box may lack), `sync` flushes earlier write-back, and the bench waits for idle
@@ -29,8 +34,24 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { changeFiles, makeDataset, planDataset, type DatasetPlan } from "./make-dataset.js";
-import { emptySamples, formatFlushNote, formatTable, formatTargets, judge, summarize, type OpName, type Samples, type Tool } from "./report.js";
-import { commandOutput, flushWrites, haveGnuTime, runAnchor, runCtxsyncOp, stopChildren, waitForQuiet, type Sample } from "./runners.js";
+import {
+  emptyExtraSamples,
+  emptySamples,
+  formatExtraTable,
+  formatFlushNote,
+  formatTable,
+  formatTargets,
+  judge,
+  judgeExtras,
+  summarize,
+  summarizeExtras,
+  type ExtraOp,
+  type ExtraSamples,
+  type OpName,
+  type Samples,
+  type Tool,
+} from "./report.js";
+import { commandOutput, flushWrites, haveGnuTime, runAnchor, runCtxsyncOp, startServer, stopChildren, waitForQuiet, type Sample } from "./runners.js";
 import { assertSameTree, walk, warmTree } from "./tree.js";
 
 interface Config {
@@ -45,6 +66,10 @@ interface Config {
   quietWait: number;
   /** Parent of the temp dir. */
   workDir: string;
+  /** Also compare ARCHIVE mode with tar. */
+  archive: boolean;
+  /** Also run the initial upload and the download through a loopback server. */
+  remote: boolean;
 }
 
 /** The data set's home: the tree sits at `root/home/user/data`, so `root` serves as session R1 directly. */
@@ -84,6 +109,8 @@ function parseConfig(argv: string[]): Config {
       "cpu-prof": { type: "string" },
       "quiet-wait": { type: "string", default: "30" },
       "work-dir": { type: "string", default: os.tmpdir() },
+      archive: { type: "boolean", default: false },
+      remote: { type: "boolean", default: false },
     },
   });
   const scale = Number(values.scale);
@@ -100,6 +127,8 @@ function parseConfig(argv: string[]): Config {
     cpuProfDir: values["cpu-prof"] && path.resolve(values["cpu-prof"]),
     quietWait: Number(values["quiet-wait"]),
     workDir: path.resolve(values["work-dir"]),
+    archive: values.archive,
+    remote: values.remote,
   };
 }
 
@@ -153,6 +182,7 @@ class Round {
     readonly index: number,
     private readonly samples: Samples,
     private readonly cfg: Config,
+    readonly extra: ExtraSamples,
   ) {
     fs.mkdirSync(dir, { recursive: true });
     this.home = path.join(dir, "ctxsync-store");
@@ -165,6 +195,19 @@ class Round {
 
   /** Warms `source`, flushes earlier writes, runs `fn`, then times the write-back it left; records the sample. */
   async timed<S extends Sample>(op: OpName, tool: Tool, source: string, fn: () => Promise<S>): Promise<S> {
+    const sample = await this.measure(`${op.padEnd(8)} ${tool.padEnd(7)}`, source, fn);
+    this.samples[op][tool].push(sample);
+    return sample;
+  }
+
+  /** Same as `timed` for an extra op (--archive, --remote): `ref` marks the reference's sample. */
+  async timedExtra<S extends Sample>(op: ExtraOp, who: "ctxsync" | "ref", label: string, source: string, fn: () => Promise<S>): Promise<S> {
+    const sample = await this.measure(label, source, fn);
+    this.extra[op][who].push(sample);
+    return sample;
+  }
+
+  private async measure<S extends Sample>(label: string, source: string, fn: () => Promise<S>): Promise<S> {
     if (interrupted) throw new Error("interrupted");
     warmTree(source);
     flushWrites();
@@ -173,10 +216,9 @@ class Round {
     const sample = await fn();
     sample.flushAfterSeconds = flushWrites();
     sample.busyBefore = busyBefore;
-    this.samples[op][tool].push(sample);
     const rss = sample.peakRssMB === null ? "" : `, peak RSS ${sample.peakRssMB.toFixed(0)} MB`;
     const busy = busyBefore === null ? "" : `, CPUs ${(busyBefore * 100).toFixed(0)} % busy before`;
-    log(`  ${op.padEnd(8)} ${tool.padEnd(7)} ${sample.seconds.toFixed(3)} s${rss}${busy}`);
+    log(`  ${label} ${sample.seconds.toFixed(3)} s${rss}${busy}`);
     return sample;
   }
 
@@ -219,6 +261,58 @@ async function runSequence(round: Round, data: DataWorkspace, cfg: Config): Prom
   await round.timed("download", "rclone", round.rcloneDst, () => runAnchor("rclone", ["sync", round.rcloneDst, round.rcloneDown], round.dir));
 
   verifyCopies(round, src);
+  if (cfg.archive) await runArchive(round, data);
+  if (cfg.remote) await runRemote(round, data);
+}
+
+/** ARCHIVE-mode upload into a fresh store and download into an empty root, against tar czf / tar xzf. */
+async function runArchive(round: Round, data: DataWorkspace): Promise<void> {
+  const src = data.tree;
+  const home = path.join(round.dir, "archive-store");
+  const tgzDir = path.join(round.dir, "tar-archive"); // a folder of its own, so warmTree can read it
+  const tgz = path.join(tgzDir, "out.tgz");
+  fs.mkdirSync(tgzDir);
+  const r2 = path.join(round.dir, "archive-r2");
+  const tarDown = path.join(round.dir, "tar-download");
+  const up = await round.timedExtra("archiveUp", "ctxsync", "archive-up ctxsync", src, () =>
+    runCtxsyncOp({ op: "upload-first", home, root: data.root, mountPath: MOUNT_PATH, contextName: "bench-archive", archive: true, ...round.profile("archive-up") }),
+  );
+  await round.timedExtra("archiveUp", "ref", "archive-up tar czf", src, () => runAnchor("tar", ["czf", tgz, "-C", src, "."], round.dir));
+  await round.timedExtra("archiveDown", "ctxsync", "archive-dn ctxsync", home, () =>
+    runCtxsyncOp({ op: "download", home, root: r2, mountPath: MOUNT_PATH, contextId: up.contextId!, archive: true, ...round.profile("archive-down") }),
+  );
+  fs.mkdirSync(tarDown);
+  await round.timedExtra("archiveDown", "ref", "archive-dn tar xzf", tgzDir, () => runAnchor("tar", ["xzf", tgz, "-C", tarDown], round.dir));
+  verify("ctxsync archive download", src, path.join(r2, MOUNT_PATH));
+  verify("tar xzf download", src, tarDown);
+}
+
+/** Initial upload and download through `ctxsync serve` on loopback; compared with the embedded ops. */
+async function runRemote(round: Round, data: DataWorkspace): Promise<void> {
+  const src = data.tree;
+  const r2 = path.join(round.dir, "remote-r2");
+  const store = path.join(round.dir, "remote-store");
+  const server = await startServer(store);
+  log(`  ctxsync serve at ${server.endpoint}`);
+  try {
+    const conn = { home: "", endpoint: server.endpoint, apiKey: server.apiKey };
+    const up = await round.timedExtra("remoteInitial", "ctxsync", "remote-up ctxsync", src, () =>
+      runCtxsyncOp({ op: "upload-first", ...conn, root: data.root, mountPath: MOUNT_PATH, contextName: "bench-remote", ...round.profile("remote-up") }),
+    );
+    await round.timedExtra("remoteDownload", "ctxsync", "remote-dn ctxsync", store, () =>
+      runCtxsyncOp({ op: "download", ...conn, root: r2, mountPath: MOUNT_PATH, contextId: up.contextId!, ...round.profile("remote-down") }),
+    );
+    const rss = server.peakRssMB();
+    log(`  server peak RSS ${rss === null ? "?" : rss.toFixed(0)} MB`);
+  } finally {
+    await server.stop();
+  }
+  verify("ctxsync remote download", src, path.join(r2, MOUNT_PATH));
+}
+
+function verify(label: string, src: string, dir: string): void {
+  const { entries, hashed } = assertSameTree(src, dir, label);
+  log(`  verified ${label}: ${entries} entries match (size, mtime, mode), ${hashed} files hashed`);
 }
 
 /** Fails loudly unless every download equals the source (listing of size, mtime, mode; hashed sample). */
@@ -228,10 +322,7 @@ function verifyCopies(round: Round, src: string): void {
     ["rsync download", round.rsyncDown],
     ["rclone download", round.rcloneDown],
   ];
-  for (const [label, dir] of copies) {
-    const { entries, hashed } = assertSameTree(src, dir, label);
-    log(`  verified ${label}: ${entries} entries match (size, mtime, mode), ${hashed} files hashed`);
-  }
+  for (const [label, dir] of copies) verify(label, src, dir);
 }
 
 interface MachineFacts {
@@ -273,9 +364,11 @@ function treeDigest(root: string): string {
   return hash.digest("hex");
 }
 
-function printReport(facts: MachineFacts, plan: DatasetPlan, cfg: Config, samples: Samples, baselineMB: number): boolean {
+function printReport(facts: MachineFacts, plan: DatasetPlan, cfg: Config, samples: Samples, extra: ExtraSamples, baselineMB: number): boolean {
   const summary = summarize(samples);
-  const targets = judge(summary);
+  const extraSummary = summarizeExtras(extra, summary);
+  const targets = [...judge(summary), ...judgeExtras(extraSummary)];
+  const extraTable = formatExtraTable(extraSummary);
   const files = plan.small.length + plan.large.length;
   console.log(`
 machine: ${facts.nproc} CPUs (${facts.cpu}), ${facts.memGB} GB RAM, ${facts.kernel}, work dir on ${facts.filesystem}
@@ -290,7 +383,7 @@ method:  ${cfg.runs} run(s); before each op its source is read once (warm cache)
          peak RSS: ctxsync from process.resourceUsage().maxRSS; anchors from GNU time (%M).${cfg.cpuProfDir ? "\n         NOTE: --cpu-prof was on; ctxsync times include profiler overhead." : ""}
 
 ${formatTable(summary)}
-
+${extraTable ? `\n${extraTable}\n` : ""}
 idle ctxsync child (tsx + SDK + open store) peak RSS: ${baselineMB.toFixed(0)} MB
 ${formatFlushNote(summary)}
 
@@ -298,7 +391,7 @@ targets:
 ${formatTargets(targets)}`);
   const pass = targets.every((t) => t.pass);
   if (cfg.jsonFile) {
-    const record = { date: new Date().toISOString(), machine: facts, config: cfg, dataset: { files, dirs: plan.dirs.length, bytes: plan.totalBytes }, summary, samples, baselineMB, targets, pass };
+    const record = { date: new Date().toISOString(), machine: facts, config: cfg, dataset: { files, dirs: plan.dirs.length, bytes: plan.totalBytes }, summary, samples, ...(extraTable ? { extraSummary, extraSamples: extra } : {}), baselineMB, targets, pass };
     fs.writeFileSync(cfg.jsonFile, `${JSON.stringify(record, null, 2)}\n`);
     console.log(`\nresults written to ${cfg.jsonFile}`);
   }
@@ -331,14 +424,15 @@ async function main(): Promise<void> {
     const data = prepareData(cfg.dataDir ?? path.join(work, "data"), cfg);
     const baseline = await runCtxsyncOp({ op: "baseline", home: path.join(work, "baseline-store") });
     const samples = emptySamples();
+    const extra = emptyExtraSamples();
     for (let i = 1; i <= cfg.runs; i++) {
       log(`run ${i} of ${cfg.runs}`);
-      const round = new Round(path.join(work, `run-${i}`), i, samples, cfg);
+      const round = new Round(path.join(work, `run-${i}`), i, samples, cfg, extra);
       await runSequence(round, data, cfg);
       // Each run holds several copies of the data set; drop them before the next unless asked to keep.
       if (!cfg.keep) removeAndSettle(round.dir);
     }
-    if (!printReport(facts, data.plan, cfg, samples, baseline.peakRssMB ?? NaN)) process.exitCode = 1;
+    if (!printReport(facts, data.plan, cfg, samples, extra, baseline.peakRssMB ?? NaN)) process.exitCode = 1;
   } catch (err) {
     console.error(`\nBENCHMARK FAILED: ${err instanceof Error ? err.message : String(err)}`);
     if (!cfg.keep) console.error("(rerun with --keep to inspect the stores and copies)");

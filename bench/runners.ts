@@ -156,3 +156,61 @@ export async function waitForQuiet(maxSeconds: number, threshold = 0.15): Promis
     if (busy === null || busy <= threshold || performance.now() > deadline) return busy;
   }
 }
+
+/** A `ctxsync serve` child process on loopback. */
+export interface ServerProcess {
+  endpoint: string;
+  apiKey: string;
+  /** Peak RSS of the server process so far (VmHWM), MB; null where /proc is missing. */
+  peakRssMB(): number | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node --import tsx src/cli/main.ts serve --port 0 --data DIR` with a fresh admin key and waits
+ * for its `listening on URL` line (stderr).
+ */
+export async function startServer(dataDir: string): Promise<ServerProcess> {
+  const apiKey = `bench-admin-${"k".repeat(32)}`;
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "src", "cli", "main.ts"), "serve", "--port", "0", "--data", dataDir], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, CTXSYNC_ADMIN_KEY: apiKey },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  let output = "";
+  const exited = new Promise<void>((resolve) => child.on("close", () => (running.delete(child), resolve())));
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`ctxsync serve did not start in 60 s:\n${output}`)), 60_000);
+    const onData = (d: string): void => {
+      output += d;
+      const m = /listening on (http:\/\/[^\s)]+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout.setEncoding("utf8").on("data", onData);
+    child.stderr.setEncoding("utf8").on("data", onData);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`ctxsync serve exited (${code}) before listening:\n${output}`));
+    });
+  });
+  return {
+    endpoint,
+    apiKey,
+    peakRssMB() {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"));
+        return m ? (Number(m[1]) * 1024) / 1e6 : null;
+      } catch {
+        return null;
+      }
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
