@@ -56,32 +56,3 @@ describe("delete policy", () => {
     expect(readTree(h().local("rc", M))).toEqual({ "a.txt": "changed by b", "b.txt": "b" });
   });
 });
-
-describe("white list", () => {
-  const h = useHarness();
-
-  it("only listed paths move, excludes are skipped, files outside the list are untouched in the context", async () => {
-    const ctx = await h().newContext();
-    // Seed the context with a file outside the list that must survive.
-    const seed = await h().session("seed", [[ctx, M]]);
-    writeTree(h().local("seed", M), { "outside.txt": "old", src: { "keep.ts": "v0" } });
-    await seed.delete(true);
-
-    const policy = { bwList: { whiteLists: [{ path: "/src", excludePaths: ["/node_modules"] }, { path: "docs" }] } };
-    const s = await h().session("r1", [[ctx, M, policy]]);
-    const dir = h().local("r1", M);
-    // Download honoured the list too: outside.txt was not written locally.
-    expect(readTree(dir)).toEqual({ src: { "keep.ts": "v0" } });
-    writeTree(dir, {
-      src: { "keep.ts": "v1", node_modules: { "dep.js": "no" }, lib: { "x.ts": "x" } },
-      docs: { "r.md": "r" },
-      "outside.txt": "new",
-      other: { "y.txt": "y" },
-    });
-    await s.delete(true);
-
-    expect(await keys(h(), ctx)).toEqual([`${M}/docs/r.md`, `${M}/outside.txt`, `${M}/src/keep.ts`, `${M}/src/lib/x.ts`]);
-    await h().session("r2", [[ctx, M]]);
-    expect(readTree(h().local("r2", M))).toMatchObject({ "outside.txt": "old", src: { "keep.ts": "v1" } });
-  });
-});
