@@ -1,4 +1,5 @@
 import { InvalidParameterError } from "../errors/index.js";
+import { parseJsonInput } from "./parse-json-input.js";
 import { normalizeSessionPath } from "./normalize-path.js";
 import { SyncPolicy, type SyncPolicyInput, type SyncPolicyJSON } from "./sync-policy.js";
 
@@ -78,17 +79,7 @@ export class ContextSync {
    * InvalidKeyError for the path) when it is invalid.
    */
   static fromJSON(json: unknown): ContextSync {
-    let value = json;
-    if (typeof json === "string") {
-      try {
-        value = JSON.parse(json);
-      } catch (err) {
-        throw new InvalidParameterError(
-          `ContextSync is not valid JSON (${err instanceof Error ? err.message : String(err)}). Send an object such as {"contextId":"ctx-…","path":"/home/user/data"}.`,
-          { cause: err },
-        );
-      }
-    }
+    const value = parseJsonInput(json, "ContextSync", '{"contextId":"ctx-…","path":"/home/user/data"}');
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
       throw new InvalidParameterError(
         `Invalid type for ContextSync: expected an object with contextId and path, got ${value === null ? "null" : typeof value}.`,

@@ -1,4 +1,4 @@
-import { InvalidParameterError } from "../errors/index.js";
+import { parseJsonInput } from "./parse-json-input.js";
 import { BWList, type BWListInit, type BWListJSON } from "./bw-list.js";
 import { DeletePolicy, type DeletePolicyInit, type DeletePolicyJSON } from "./delete-policy.js";
 import { DownloadPolicy, type DownloadPolicyInit, type DownloadPolicyJSON } from "./download-policy.js";
@@ -94,17 +94,7 @@ export class SyncPolicy {
    * Throws InvalidParameterError for malformed JSON or an invalid policy.
    */
   static fromJSON(json: unknown): SyncPolicy {
-    let value = json;
-    if (typeof json === "string") {
-      try {
-        value = JSON.parse(json);
-      } catch (err) {
-        throw new InvalidParameterError(
-          `SyncPolicy is not valid JSON (${err instanceof Error ? err.message : String(err)}). Send an object such as {"uploadPolicy":{"autoUpload":true}}.`,
-          { cause: err },
-        );
-      }
-    }
+    const value = parseJsonInput(json, "SyncPolicy", '{"uploadPolicy":{"autoUpload":true}}');
     return new SyncPolicy(value as SyncPolicyInit | null);
   }
 }

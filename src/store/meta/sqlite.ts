@@ -174,19 +174,21 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async listLiveFiles(contextId: string, prefix: string, nowMs: EpochMs): Promise<FileRecord[]> {
-    const live = "gen_to IS NULL AND (expires_at IS NULL OR expires_at > @now)";
+    return this.versionsUnder("gen_to IS NULL AND (expires_at IS NULL OR expires_at > @now)", { c: contextId, now: nowMs }, prefix);
+  }
+
+  /** File versions of context @c matching `where` whose key is `prefix` or lies under it, ordered by key. */
+  private versionsUnder(where: string, params: Record<string, unknown>, prefix: string): FileRecord[] {
     const rows =
       prefix === "/"
-        ? this.db
-            .prepare(`SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${live} ORDER BY key`)
-            .all({ c: contextId, now: nowMs })
+        ? this.db.prepare(`SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${where} ORDER BY key`).all(params)
         : this.db
             .prepare(
-              `SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${live}
+              `SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${where}
                AND (key = @p OR (key >= @lo AND key < @hi)) ORDER BY key`,
             )
             // Keys under P sort between "P/" and "P0" ("0" is the character after "/").
-            .all({ c: contextId, now: nowMs, p: prefix, lo: `${prefix}/`, hi: `${prefix}0` });
+            .all({ ...params, p: prefix, lo: `${prefix}/`, hi: `${prefix}0` });
     return (rows as FileRow[]).map(toFile);
   }
 
@@ -266,21 +268,9 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async listFilesAtGeneration(contextId: string, generation: number, prefix: string): Promise<FileRecord[]> {
-    const atGen = "gen_from <= @g AND (gen_to IS NULL OR gen_to > @g)";
-    const rows =
-      prefix === "/"
-        ? this.db
-            .prepare(`SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${atGen} ORDER BY key`)
-            .all({ c: contextId, g: generation })
-        : this.db
-            .prepare(
-              `SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${atGen}
-               AND (key = @p OR (key >= @lo AND key < @hi)) ORDER BY key`,
-            )
-            // Same prefix range as listLiveFiles: keys under P sort between "P/" and "P0".
-            .all({ c: contextId, g: generation, p: prefix, lo: `${prefix}/`, hi: `${prefix}0` });
-    return (rows as FileRow[]).map(toFile);
+    return this.versionsUnder("gen_from <= @g AND (gen_to IS NULL OR gen_to > @g)", { c: contextId, g: generation }, prefix);
   }
+
 
   async pruneHistory(contextId: string | null, cutoffMs: EpochMs): Promise<PruneResult> {
     const ids =
