@@ -25,6 +25,7 @@ export { planUpload, sameVersion, type UploadPlan, type UploadPlanInput } from "
 export { planRestore } from "./plan-restore.js";
 export { type Problem, summarizeProblems } from "./problem.js";
 export { type Progress, type ProgressFn } from "./progress.js";
+export { commitAtHead, MAX_COMMIT_ATTEMPTS, type HeadCommit } from "./commit-at-head.js";
 export { restoreGeneration, type RestoreDeps } from "./restore-generation.js";
 export { scanTree, type LocalEntry, type PathFilter } from "./scan-tree.js";
 export { uploadMount, type UploadDeps, type UploadResult } from "./upload-mount.js";

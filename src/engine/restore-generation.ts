@@ -1,7 +1,5 @@
 import {
   BlobNotFoundError,
-  CommitConflictError,
-  ContextNotFoundError,
   GenerationNotFoundError,
   InvalidParameterError,
 } from "../errors/index.js";
@@ -10,6 +8,7 @@ import type { BlobStore, FileRecord, MetaStore } from "../store/index.js";
 import { ARCHIVE_NAME } from "./archive/manifest.js";
 import { readArchiveManifest } from "./archive/read-archive.js";
 import type { Clock } from "./clock.js";
+import { commitAtHead } from "./commit-at-head.js";
 import { planRestore } from "./plan-restore.js";
 
 export interface RestoreDeps {
@@ -20,9 +19,6 @@ export interface RestoreDeps {
   blobs: Pick<BlobStore, "touch" | "get">;
   clock: Clock;
 }
-
-/** How many times a restore is re-planned when another writer committed first (as uploads do). */
-const MAX_COMMIT_ATTEMPTS = 8;
 
 /**
  * Makes the context — or everything under `prefix`, a file or a folder — equal to what it was at
@@ -45,17 +41,14 @@ export async function restoreGeneration(
   if (!Number.isSafeInteger(generation)) {
     throw new InvalidParameterError(`A generation is a whole number (see context.log); got ${generation}.`);
   }
-  for (let attempt = 1; ; attempt++) {
-    const ctx = await deps.meta.getContext(args.tenantId, contextId);
-    if (!ctx) throw new ContextNotFoundError(contextId);
+  return commitAtHead(deps, { tenantId: args.tenantId, contextId, sessionId: null }, async ({ nowMs, attempt }) => {
     await requireGeneration(deps, contextId, generation);
-    const now = deps.clock.now();
-    if (attempt === 1) await refuseInsideArchive(deps, contextId, generation, prefix, now);
+    if (attempt === 1) await refuseInsideArchive(deps, contextId, generation, prefix, nowMs);
 
     const then = await deps.meta.listFilesAtGeneration(contextId, generation, prefix);
-    const live = await deps.meta.listLiveFiles(contextId, prefix, now);
-    const changes = planRestore(then, live, now);
-    if (changes.length === 0) return ctx.headGeneration;
+    const live = await deps.meta.listLiveFiles(contextId, prefix, nowMs);
+    const changes = planRestore(then, live, nowMs);
+    if (changes.length === 0) return { changes };
 
     // The old versions' blobs may be referenced by nothing but history, which GC may prune at any moment.
     // Touch them first, then check the generation still exists: a collection that pruned it before the
@@ -65,19 +58,8 @@ export async function restoreGeneration(
       if (!(await deps.blobs.touch(digest))) throw new BlobNotFoundError(digest);
     }
     await requireGeneration(deps, contextId, generation);
-    try {
-      return await deps.meta.commitGeneration({
-        contextId,
-        expectedHead: ctx.headGeneration,
-        sessionId: null,
-        timeMs: now,
-        changes,
-      });
-    } catch (err) {
-      if (!(err instanceof CommitConflictError)) throw err;
-      if (attempt >= MAX_COMMIT_ATTEMPTS) throw new CommitConflictError(contextId, attempt);
-    }
-  }
+    return { changes };
+  });
 }
 
 async function requireGeneration(deps: RestoreDeps, contextId: string, generation: number): Promise<void> {

@@ -1,11 +1,12 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { CommitConflictError, describeError } from "../errors/index.js";
+import { describeError } from "../errors/index.js";
 import { UploadMode } from "../policy/index.js";
 import type { BaseEntry, BlobStore, FileChange, FileMeta, MetaStore } from "../store/index.js";
 import { ARCHIVE_NAME, MANIFEST_NAME } from "./archive/manifest.js";
 import { planArchiveRewrite, storeArchive } from "./archive/upload-archive.js";
 import { materializeArchive } from "./archive/materialize-archive.js";
 import type { Clock } from "./clock.js";
+import { commitAtHead } from "./commit-at-head.js";
 import { hashFileSync } from "./hash-file.js";
 import type { MountLayout } from "./mount-spec.js";
 import { readNamespaceView, type NamespaceView } from "./namespace-view.js";
@@ -33,8 +34,6 @@ export interface UploadResult {
   problems: Problem[];
 }
 
-/** How many times a commit is re-planned when another session committed first. */
-const MAX_COMMIT_ATTEMPTS = 8;
 /** Give the event loop a turn after hashing this many bytes synchronously. */
 const YIELD_EVERY_BYTES = 8 << 20;
 
@@ -134,39 +133,27 @@ export async function uploadMount(
     return { generation: ctx.headGeneration, written: 0, deleted: 0, keptRemote: [], problems };
   }
 
-  for (let attempt = 1; ; attempt++) {
-    const ctx = await deps.meta.getContext(args.tenantId, layout.spec.contextId);
-    if (!ctx) throw new Error(`context ${layout.spec.contextId} disappeared during the upload`);
-    const now = deps.clock.now();
-    const view = await readNamespaceView(deps, layout.spec.contextId, layout.spec.namespace, now);
+  let plan: UploadPlan | undefined;
+  const generation = await commitAtHead(deps, { tenantId: args.tenantId, contextId: layout.spec.contextId, sessionId }, async ({ nowMs }) => {
+    const view = await readNamespaceView(deps, layout.spec.contextId, layout.spec.namespace, nowMs);
     const remote = new Map<string, FileMeta>();
     for (const [key, f] of view.files) if (layout.relOf(key) !== null) remote.set(key, f);
-    const plan = planUpload({ base: scopedBase, local, remote, syncLocalFile: layout.spec.policy.deletePolicy.syncLocalFile });
-
-    try {
-      const changes = archiveMode
-        ? await archiveChanges(deps, layout, view, plan, localPath, now)
-        : await fileChanges(deps, layout, view, plan, now);
-      const generation = await deps.meta.commitGeneration({
-        contextId: layout.spec.contextId,
-        expectedHead: ctx.headGeneration,
+    plan = planUpload({ base: scopedBase, local, remote, syncLocalFile: layout.spec.policy.deletePolicy.syncLocalFile });
+    const changes = archiveMode
+      ? await archiveChanges(deps, layout, view, plan, localPath, nowMs)
+      : await fileChanges(deps, layout, view, plan, nowMs);
+    return {
+      changes,
+      base: {
         sessionId,
-        timeMs: now,
-        changes,
-        base: {
-          sessionId,
-          mountPath: layout.spec.path,
-          upserts: changedSinceBase(local, scopedBase),
-          deletes: [...scopedBase.keys()].filter((k) => !local.has(k)),
-        },
-      });
-      return { generation, written: plan.puts.length, deleted: plan.deletes.length, keptRemote: plan.keptRemote, problems };
-    } catch (err) {
-      if (err instanceof CommitConflictError && attempt < MAX_COMMIT_ATTEMPTS) continue;
-      if (err instanceof CommitConflictError) throw new CommitConflictError(layout.spec.contextId, attempt);
-      throw err;
-    }
-  }
+        mountPath: layout.spec.path,
+        upserts: changedSinceBase(local, scopedBase),
+        deletes: [...scopedBase.keys()].filter((k) => !local.has(k)),
+      },
+    };
+  });
+  const done = plan!;
+  return { generation, written: done.puts.length, deleted: done.deletes.length, keptRemote: done.keptRemote, problems };
 }
 
 /** FILE mode: one change per planned file; an archive left by ARCHIVE mode is unpacked into blobs. */

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import type { Readable } from "node:stream";
 import { ContextNotFoundError, FileNotFoundError, InvalidParameterError } from "../errors/index.js";
-import { restoreGeneration, type Clock } from "../engine/index.js";
+import { commitAtHead, restoreGeneration, type Clock } from "../engine/index.js";
 import { normalizeSessionPath } from "../policy/index.js";
 import type { ContextRecord, ContextState, FileChange, FileRecord, GenerationRecord, MetaStore, Page } from "../store/index.js";
 import type { Stores } from "./embedded-stores.js";
@@ -210,19 +210,14 @@ export class ContextService {
    * Commits the changes `plan` makes against the current head, planning again when another writer
    * committed first. Returns the new generation, or the head when the plan is empty.
    */
-  private async commitAtHead(contextId: string, plan: (nowMs: number) => Promise<FileChange[]>): Promise<number> {
-    for (;;) {
-      const ctx = await this.getById(contextId);
-      const now = this.clock.now();
-      const changes = await plan(now);
-      if (changes.length === 0) return ctx.headGeneration;
-      try {
-        return await this.meta.commitGeneration({ contextId, expectedHead: ctx.headGeneration, sessionId: null, timeMs: now, changes });
-      } catch (err) {
-        if ((err as { code?: string }).code !== "CommitConflict") throw err;
-      }
-    }
+  private commitAtHead(contextId: string, plan: (nowMs: number) => Promise<FileChange[]>): Promise<number> {
+    return commitAtHead(
+      { meta: this.meta, clock: this.clock },
+      { tenantId: this.tenantId, contextId, sessionId: null },
+      async ({ nowMs }) => ({ changes: await plan(nowMs) }),
+    );
   }
+
 }
 
 function checkName(name: unknown): string {
