@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { afterEach, beforeEach } from "vitest";
-import { ContextSync, CtxSync, type Session } from "../../src/sdk/index.js";
+import { CtxSync } from "../../src/sdk/index.js";
 import { createServer, type RunningServer } from "../../src/server/index.js";
 import type { Harness } from "./harness.js";
+import { harnessFor } from "./harness-for.js";
 import { tempDir } from "./tree.js";
 
 /** The two clients every scenario runs on: one suite, two implementations. */
@@ -26,7 +27,6 @@ export interface ClientHarness extends Harness {
 export function useClientHarness(kind: ClientKind): () => ClientHarness {
   let h: ClientHarness | undefined;
   let cleanup = () => {};
-  let n = 0;
   beforeEach(async () => {
     const t = tempDir();
     cleanup = t.cleanup;
@@ -45,27 +45,7 @@ export function useClientHarness(kind: ClientKind): () => ClientHarness {
     } else {
       client = new CtxSync({ home: path.join(t.dir, "store") });
     }
-    h = {
-      kind,
-      server,
-      apiKey,
-      dir: t.dir,
-      client,
-      async newContext(name) {
-        const r = await client.context.create(name ?? `ctx-${++n}`);
-        if (!r.success) throw new Error(r.errorMessage);
-        return r.contextId;
-      },
-      async session(rootName, mounts) {
-        const r = await client.create({
-          root: path.join(t.dir, rootName),
-          contextSync: mounts.map(([id, p, policy]) => ContextSync.new(id, p, policy)),
-        });
-        if (!r.session) throw new Error(r.errorMessage);
-        return r.session as Session;
-      },
-      local: (rootName, sessionPath) => path.join(t.dir, rootName, sessionPath),
-    };
+    h = { kind, server, apiKey, ...harnessFor(t.dir, client) };
   });
   afterEach(async () => {
     await h?.client.close();

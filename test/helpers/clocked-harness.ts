@@ -1,8 +1,9 @@
 import path from "node:path";
 import { afterEach, beforeEach } from "vitest";
-import { ContextSync, CtxSync, type CtxSyncOptions, type Session, type SyncPolicyInput } from "../../src/sdk/index.js";
+import { CtxSync, type CtxSyncOptions, type Session, type SyncPolicyInput } from "../../src/sdk/index.js";
 import { LocalDirBlobStore, SqliteMetaStore } from "../../src/store/index.js";
 import { FakeClock } from "./fake-clock.js";
+import { harnessFor } from "./harness-for.js";
 import { tempDir } from "./tree.js";
 
 /** A client on a fresh embedded store whose time is a FakeClock, with views into the store for GC checks. */
@@ -28,7 +29,6 @@ export interface ClockedHarness {
 export function useClockedHarness(options: Omit<CtxSyncOptions, "home" | "clock"> = {}): () => ClockedHarness {
   let h: ClockedHarness | undefined;
   let cleanup = () => {};
-  let n = 0;
   beforeEach(() => {
     const t = tempDir();
     cleanup = t.cleanup;
@@ -37,23 +37,8 @@ export function useClockedHarness(options: Omit<CtxSyncOptions, "home" | "clock"
     const client = new CtxSync({ ...options, home, clock });
     const blobStore = () => LocalDirBlobStore.open(path.join(home, "blobs"));
     h = {
-      dir: t.dir,
+      ...harnessFor(t.dir, client),
       clock,
-      client,
-      async newContext(name) {
-        const r = await client.context.create(name ?? `ctx-${++n}`);
-        if (!r.success) throw new Error(r.errorMessage);
-        return r.contextId;
-      },
-      async session(rootName, mounts) {
-        const r = await client.create({
-          root: path.join(t.dir, rootName),
-          contextSync: mounts.map(([id, p, policy]) => ContextSync.new(id, p, policy)),
-        });
-        if (!r.session) throw new Error(r.errorMessage);
-        return r.session;
-      },
-      local: (rootName, sessionPath) => path.join(t.dir, rootName, sessionPath),
       async storedDigests() {
         const out = new Set<string>();
         for await (const b of (await blobStore()).list()) out.add(b.digest);
