@@ -8,6 +8,8 @@ export type { BlobStore, Digest, FetchItem, IngestItem, IngestResult, ProgressFn
 export { isDigest } from "./blob-store.js";
 export type * from "./meta-store.js";
 export { LocalDirBlobStore } from "./blob/local-dir.js";
+export { BoundedPool } from "./blob/bounded-pool.js";
+export { readAllSync } from "./blob/read-all-sync.js";
 export { verifyingStream } from "./blob/verifying-stream.js";
 export { SqliteMetaStore } from "./meta/sqlite.js";
 export { newId } from "./new-id.js";

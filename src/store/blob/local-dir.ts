@@ -11,6 +11,7 @@ import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } fro
 import type { BlobStore, Digest, FetchItem, IngestItem, IngestResult, ProgressFn, StoredBlob } from "../blob-store.js";
 import { isDigest } from "../blob-store.js";
 import { BoundedPool } from "./bounded-pool.js";
+import { readAllSync } from "./read-all-sync.js";
 import { verifyingStream } from "./verifying-stream.js";
 
 const execFileAsync = promisify(execFile);
@@ -414,28 +415,6 @@ function renameIntoShard(tmp: string, finalPath: string): void {
     fs.mkdirSync(path.dirname(finalPath), { recursive: true });
     fs.renameSync(tmp, finalPath);
   }
-}
-
-/** Reads a small file whole; reads past `expected` too, so a file that grew is stored as it is now. */
-function readAllSync(fd: number, expected: number): Buffer {
-  const buf = Buffer.allocUnsafe(expected);
-  let filled = 0;
-  while (filled < expected) {
-    const n = fs.readSync(fd, buf, filled, expected - filled, null);
-    if (n === 0) return buf.subarray(0, filled); // shrank since the scan
-    filled += n;
-  }
-  // The common case ends here: a one-byte probe finds EOF, with no second buffer and no copy.
-  const probe = Buffer.allocUnsafe(1);
-  if (fs.readSync(fd, probe, 0, 1, null) === 0) return buf;
-  const chunks: Buffer[] = [buf, probe];
-  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-  for (;;) {
-    const n = fs.readSync(fd, chunk, 0, chunk.length, null);
-    if (n === 0) break;
-    chunks.push(Buffer.from(chunk.subarray(0, n)));
-  }
-  return Buffer.concat(chunks);
 }
 
 function writeAllSync(fd: number, buf: Buffer): void {

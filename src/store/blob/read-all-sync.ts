@@ -1,0 +1,26 @@
+import fs from "node:fs";
+
+/** Read size for the tail of a file that grew since it was scanned. */
+const CHUNK_BYTES = 1 << 20;
+
+/** Reads a small file whole; reads past `expected` too, so a file that grew is stored as it is now. */
+export function readAllSync(fd: number, expected: number): Buffer {
+  const buf = Buffer.allocUnsafe(expected);
+  let filled = 0;
+  while (filled < expected) {
+    const n = fs.readSync(fd, buf, filled, expected - filled, null);
+    if (n === 0) return buf.subarray(0, filled); // shrank since the scan
+    filled += n;
+  }
+  // The common case ends here: a one-byte probe finds EOF, with no second buffer and no copy.
+  const probe = Buffer.allocUnsafe(1);
+  if (fs.readSync(fd, probe, 0, 1, null) === 0) return buf;
+  const chunks: Buffer[] = [buf, probe];
+  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  for (;;) {
+    const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+    if (n === 0) break;
+    chunks.push(Buffer.from(chunk.subarray(0, n)));
+  }
+  return Buffer.concat(chunks);
+}
