@@ -68,20 +68,61 @@ describe("RemoteBlobStore over HTTP", () => {
     const known = patternBytes(5000, 1);
     await store.ingestFiles([write("known", known)]);
     stub.requests.length = 0;
+    stub.batched.length = 0;
     const fresh = patternBytes(7000, 2);
-    const results = await store.ingestFiles([write("a", known), write("b", fresh), write("c", known)]);
+    const results = await store.ingestFiles([write("a", known), write("b", fresh), write("c", known), write("d", fresh)]);
     expect(results).toEqual([
       { digest: sha256(known), sizeBytes: 5000 },
       { digest: sha256(fresh), sizeBytes: 7000 },
       { digest: sha256(known), sizeBytes: 5000 },
+      { digest: sha256(fresh), sizeBytes: 7000 },
     ]);
-    expect(stub.requests.filter((r) => r.startsWith("PUT"))).toEqual([`PUT /v1/agent/blobs/${sha256(fresh)}`]);
+    expect(stub.requests).toEqual(["POST /v1/agent/blobs/missing", "POST /v1/agent/blobs/batch"]);
+    expect(stub.batched).toEqual([sha256(fresh)]);
   });
 
-  it("keeps at most `concurrency` transfers in flight and returns results in item order", async () => {
-    const files = Array.from({ length: 20 }, (_, i) => write(`f${i}`, patternBytes(1000 + i, i)));
+  it("moves thousands of small files in a few batch requests each way, at most two batches at once", async () => {
+    const files = Array.from({ length: 2500 }, (_, i) => write(`s${i}`, patternBytes(100 + (i % 50), i)));
+    stub.requests.length = 0;
+    const results = await store.ingestFiles(files);
+    expect(results.every((r) => "digest" in r)).toBe(true);
+    expect(stub.requests.filter((r) => r === "POST /v1/agent/blobs/missing")).toHaveLength(3);
+    expect(stub.requests.filter((r) => r === "POST /v1/agent/blobs/batch")).toHaveLength(3);
+    expect(stub.requests).toHaveLength(6);
+    expect(stub.maxInFlight()).toBeLessThanOrEqual(2);
+
+    stub.requests.length = 0;
+    const targets = files.map((f, i) => ({ digest: sha256(fs.readFileSync(f.path)), targetPath: path.join(dir, `out${i}`), sizeBytes: f.sizeBytes }));
+    expect(await store.fetchFiles(targets)).toEqual(files.map(() => null));
+    expect(stub.requests).toEqual(Array.from({ length: 3 }, () => "POST /v1/agent/blobs/fetch"));
+    for (const [i, f] of files.entries()) expect(fs.readFileSync(targets[i]!.targetPath).equals(fs.readFileSync(f.path))).toBe(true);
+  });
+
+  it("fails only the items of a fetch that cannot be written, and leaves files it did not create alone", async () => {
+    const a = write("a", patternBytes(300, 1));
+    const b = write("b", patternBytes(400, 2));
+    await store.ingestFiles([a, b]);
+    const occupied = path.join(dir, "occupied");
+    fs.writeFileSync(occupied, "someone else's");
+    const errors = await store.fetchFiles([
+      { digest: sha256(fs.readFileSync(a.path)), targetPath: path.join(dir, "outA"), sizeBytes: 300 },
+      { digest: sha256(Buffer.from("never stored")), targetPath: path.join(dir, "outX"), sizeBytes: 12 },
+      { digest: sha256(fs.readFileSync(b.path)), targetPath: occupied, sizeBytes: 400 },
+    ]);
+    expect(errors[0]).toBeNull();
+    expect(errors[1]).toMatchObject({ code: "BlobNotFound" });
+    expect(errors[2]).toMatchObject({ code: "EEXIST" });
+    expect(fs.readFileSync(path.join(dir, "outA")).equals(fs.readFileSync(a.path))).toBe(true);
+    expect(fs.existsSync(path.join(dir, "outX"))).toBe(false);
+    expect(fs.readFileSync(occupied, "utf8")).toBe("someone else's");
+  });
+
+  it("streams files over 1 MiB one by one, keeping at most `concurrency` transfers in flight, results in item order", async () => {
+    const files = Array.from({ length: 6 }, (_, i) => write(`f${i}`, patternBytes((1 << 20) + 1 + i, i)));
+    stub.requests.length = 0;
     const results = await store.ingestFiles(files);
     expect(results.map((r) => ("digest" in r ? r.sizeBytes : -1))).toEqual(files.map((f) => f.sizeBytes));
+    expect(stub.requests.filter((r) => r.startsWith("PUT"))).toHaveLength(6);
     expect(stub.maxInFlight()).toBeGreaterThan(1);
     expect(stub.maxInFlight()).toBeLessThanOrEqual(4);
     const targets = files.map((f, i) => ({ digest: sha256(fs.readFileSync(f.path)), targetPath: path.join(dir, `out${i}`), sizeBytes: f.sizeBytes }));

@@ -3,10 +3,13 @@ import fs from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pipeline as pipelineCb } from "node:stream";
-import { apiPaths } from "../api/index.js";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames, MAX_FRAMED_BLOB_BYTES, type BlobFrame } from "../api/index.js";
 import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } from "../errors/index.js";
 import {
+  BoundedPool,
   isDigest,
+  readAllSync,
   verifyingStream,
   type BlobStore,
   type Digest,
@@ -34,14 +37,20 @@ export interface RemoteBlobStoreOptions {
 const CHUNK_BYTES = 1 << 20;
 
 /**
- * The blob store as an agent sees it: `/v1/agent/blobs/{digest}` over HTTP (session token).
- * Everything streams; no file is ever held in memory whole. Bytes are hashed here on the way out
- * (ingest) and on the way in (get, fetch), and the server verifies what it receives.
+ * The blob store as an agent sees it: the /v1/agent/blobs routes over HTTP (session token).
+ * No file is ever held in memory whole except small ones (≤ 1 MiB, a bounded number at a time). Bytes
+ * are hashed here on the way out (ingest) and on the way in (get, fetch), and the server verifies what
+ * it receives.
  *
- * - `has` and `touch` are one HEAD: the server refreshes a blob an agent asks about, because an agent
- *   asks only about blobs it is about to reference (the GC rule of BlobStore). So ingest skips a blob the
- *   server already has and GC still keeps it.
- * - `flush` does nothing: the server makes a blob durable before it acknowledges the PUT.
+ * - Small files travel in batches (blob frames, src/api/blob-frames.ts): per ~1000 files one request asks
+ *   which blobs the server lacks and one sends them; one request brings them back. Per-request costs
+ *   (auth, scope checks, round trips) would otherwise dominate a tree of many small files.
+ * - Larger files stream one per request: HEAD, then PUT when missing; GET to fetch.
+ * - `has` and `touch` are one HEAD, and `missing` refreshes what it finds: the server refreshes a blob an
+ *   agent asks about, because an agent asks only about blobs it is about to reference (the GC rule of
+ *   BlobStore). So ingest skips a blob the server already has and GC still keeps it.
+ * - `flush` does nothing: the server flushes its store before it commits a generation that references
+ *   blobs (AgentService.commit), which covers every blob sent before.
  * - `list` and `delete` throw: agents never collect garbage; the server does.
  * Failures of the server (unreachable, 5xx, a revoked token) reject whole calls; per-file failures
  * (a vanished file, bytes that changed while sent) are per-item results, as the contract says.
@@ -88,27 +97,179 @@ export class RemoteBlobStore implements BlobStore {
     return pipelineCb(source, verifyingStream(digest), () => undefined);
   }
 
+  /**
+   * Small files (≤ MAX_FRAMED_BLOB_BYTES) go in batches: read and hashed here, one request asks which
+   * the server lacks, one more sends those as blob frames. Larger files stream one by one (HEAD, PUT).
+   */
   async ingestFiles(items: readonly IngestItem[], onProgress?: ProgressFn): Promise<IngestResult[]> {
-    return mapConcurrent(items, this.concurrency, async (item) => {
-      try {
-        return await this.ingestOne(item, onProgress ?? (() => undefined));
-      } catch (err) {
-        if (isStoreFailure(err)) throw err;
-        return { error: err instanceof Error ? err : new Error(String(err)) };
-      }
-    });
+    const progress = onProgress ?? (() => undefined);
+    const results = new Array<IngestResult>(items.length);
+    const { small, large } = splitBySize(items);
+    await settleAll([
+      this.ingestSmallFiles(items, small, results, progress),
+      mapConcurrent(large, this.concurrency, async (i) => {
+        results[i] = await this.ingestOneAsResult(items[i]!, progress);
+      }),
+    ]);
+    return results;
   }
 
+  /**
+   * Small blobs go in batches (POST fetch answers with blob frames); larger ones stream one per GET.
+   * Every blob is verified here before its file is created.
+   */
   async fetchFiles(items: readonly FetchItem[], onProgress?: ProgressFn): Promise<(Error | null)[]> {
-    return mapConcurrent(items, this.concurrency, async (item) => {
+    const progress = onProgress ?? (() => undefined);
+    const results = new Array<Error | null>(items.length).fill(null);
+    const { small, large } = splitBySize(items);
+    // A malformed digest fails its item, before anything is asked of the server.
+    const wellFormed = (i: number) => {
+      if (isDigest(items[i]!.digest)) return true;
+      results[i] = invalidDigest(items[i]!.digest);
+      return false;
+    };
+    await settleAll([
+      mapConcurrent(batchesOf(small.filter(wellFormed), (i) => items[i]!.sizeBytes), BATCHES_IN_FLIGHT, (batch) => this.fetchBatch(items, batch, results, progress)),
+      mapConcurrent(large, this.concurrency, async (i) => {
+        try {
+          await this.fetchOne(items[i]!, progress);
+        } catch (err) {
+          if (isStoreFailure(err)) throw err;
+          results[i] = toError(err);
+        }
+      }),
+    ]);
+    return results;
+  }
+
+  private async ingestOneAsResult(item: IngestItem, progress: ProgressFn): Promise<IngestResult> {
+    try {
+      return await this.ingestOne(item, progress);
+    } catch (err) {
+      if (isStoreFailure(err)) throw err;
+      return { error: toError(err) };
+    }
+  }
+
+  /** Reads small files in order into batches and sends up to BATCHES_IN_FLIGHT batches at once. */
+  private async ingestSmallFiles(items: readonly IngestItem[], indices: readonly number[], results: IngestResult[], progress: ProgressFn): Promise<void> {
+    const sends = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    let batch: HeldFile[] = [];
+    let batchBytes = 0;
+    const send = async () => {
+      const b = batch;
+      batch = [];
+      batchBytes = 0;
+      while (sends.size >= BATCHES_IN_FLIGHT) await Promise.race(sends);
+      const p: Promise<void> = this.sendBatch(b, results, progress)
+        .catch((err: unknown) => {
+          if (isStoreFailure(err)) failure ??= { error: err };
+          else for (const f of b) results[f.index] = { error: toError(err) };
+        })
+        .finally(() => sends.delete(p));
+      sends.add(p);
+    };
+    let sinceYield = 0;
+    for (const i of indices) {
+      if (failure) break;
+      const item = items[i]!;
+      let bytes: Buffer;
       try {
-        await this.fetchOne(item, onProgress ?? (() => undefined));
-        return null;
+        bytes = readSmallFile(item.path, item.sizeBytes);
       } catch (err) {
-        if (isStoreFailure(err)) throw err;
-        return err instanceof Error ? err : new Error(String(err));
+        results[i] = { error: toError(err) };
+        continue;
       }
-    });
+      if (bytes.length > MAX_FRAMED_BLOB_BYTES) {
+        // Grew past the frame limit since the scan: it goes alone, streamed.
+        results[i] = await this.ingestOneAsResult(item, progress);
+        continue;
+      }
+      batch.push({ index: i, digest: createHash("sha256").update(bytes).digest("hex"), bytes });
+      batchBytes += bytes.length;
+      if (batch.length >= BATCH_MAX_FILES || batchBytes >= BATCH_MAX_BYTES) await send();
+      // Reads are synchronous (cheaper than a promise per small file); give the sends their turns.
+      if (++sinceYield >= YIELD_EVERY_FILES) {
+        sinceYield = 0;
+        await yieldToEventLoop();
+      }
+    }
+    if (batch.length > 0 && !failure) await send();
+    await Promise.all(sends);
+    if (failure) throw failure.error;
+  }
+
+  /** Asks which blobs the server lacks (refreshing the rest), sends those, and records every result. */
+  private async sendBatch(batch: readonly HeldFile[], results: IngestResult[], progress: ProgressFn): Promise<void> {
+    const digests = [...new Set(batch.map((f) => f.digest))];
+    const { missing } = await this.api.json<{ missing: Digest[] }>("POST", apiPaths.agentBlobsMissing, { json: { digests }, signal: this.signal });
+    const toSend = new Set(missing);
+    if (toSend.size > 0) {
+      const parts: Buffer[] = [];
+      for (const f of batch) {
+        if (!toSend.delete(f.digest)) continue; // present, or already in this body
+        parts.push(blobFrameHeader(f.digest, "ok", f.bytes.length), f.bytes);
+      }
+      const res = await this.api.request("POST", apiPaths.agentBlobsBatch, {
+        body: Buffer.concat(parts),
+        headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE },
+        signal: this.signal,
+      });
+      await res.body?.cancel();
+    }
+    for (const f of batch) {
+      results[f.index] = { digest: f.digest, sizeBytes: f.bytes.length };
+      progress(f.bytes.length);
+    }
+  }
+
+  /** Fetches one batch of small blobs and creates their files, a few at a time, as the frames arrive. */
+  private async fetchBatch(items: readonly FetchItem[], batch: readonly number[], results: (Error | null)[], progress: ProgressFn): Promise<void> {
+    const waiting = new Map<Digest, number[]>();
+    for (const i of batch) {
+      const d = items[i]!.digest;
+      const list = waiting.get(d);
+      if (list) list.push(i);
+      else waiting.set(d, [i]);
+    }
+    const writes = new BoundedPool(WRITE_LANES, WRITE_MAX_HELD_BYTES);
+    try {
+      const res = await this.api.request("POST", apiPaths.agentBlobsFetch, { json: { digests: [...waiting.keys()] }, signal: this.signal });
+      if (!res.body) throw new Error("The server answered a blob fetch with no body.");
+      const body = Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>);
+      for await (const frame of decodeBlobFrames(body)) {
+        const indices = waiting.get(frame.digest);
+        if (!indices) throw new Error(`The server sent blob ${frame.digest}, which was not asked for (or twice).`);
+        waiting.delete(frame.digest);
+        const problem = frameProblem(frame);
+        if (problem) {
+          for (const i of indices) results[i] = problem;
+          continue;
+        }
+        for (const i of indices) {
+          const target = items[i]!.targetPath;
+          await writes.add(
+            frame.bytes.length,
+            async () => {
+              await fs.promises.writeFile(target, frame.bytes, { flag: "wx" });
+              progress(frame.bytes.length);
+            },
+            (err) => {
+              // EEXIST: the file at targetPath is not ours (we never created it), so it is not ours to remove.
+              if ((err as NodeJS.ErrnoException).code !== "EEXIST") fs.rmSync(target, { force: true });
+              results[i] = toError(err);
+            },
+          );
+        }
+      }
+      if (waiting.size > 0) throw new Error(`The server's answer ended before blob ${waiting.keys().next().value as string}.`);
+    } catch (err) {
+      if (isStoreFailure(err)) throw err;
+      for (const indices of waiting.values()) for (const i of indices) results[i] ??= toError(err);
+    } finally {
+      await writes.drain();
+    }
   }
 
   async flush(): Promise<void> {}
@@ -205,9 +366,11 @@ export class RemoteBlobStore implements BlobStore {
 }
 
 function checkDigest(digest: string): void {
-  if (typeof digest !== "string" || !isDigest(digest)) {
-    throw new InvalidParameterError(`Invalid blob digest ${JSON.stringify(digest)}: expected 64 lower-case hex characters (SHA-256).`);
-  }
+  if (typeof digest !== "string" || !isDigest(digest)) throw invalidDigest(digest);
+}
+
+function invalidDigest(digest: string): InvalidParameterError {
+  return new InvalidParameterError(`Invalid blob digest ${JSON.stringify(digest)}: expected 64 lower-case hex characters (SHA-256).`);
 }
 
 /**
@@ -217,4 +380,77 @@ function checkDigest(digest: string): void {
 function isStoreFailure(err: unknown): boolean {
   if (err instanceof RemoteApiError) return err.httpStatus === 0 || err.httpStatus >= 500 || err.httpStatus === 401 || err.httpStatus === 403;
   return (err as { name?: string }).name === "AbortError";
+}
+
+/** Small files per batch request and the bytes they may hold: a few dozen requests for 10,000 files. */
+const BATCH_MAX_FILES = 1024;
+const BATCH_MAX_BYTES = 8 << 20;
+/** Batches in flight at once: reading (or writing) one overlaps with the transfer of the next. */
+const BATCHES_IN_FLIGHT = 2;
+/** Files created at once from a fetched batch, and the bytes they may hold (as the local-dir store). */
+const WRITE_LANES = 8;
+const WRITE_MAX_HELD_BYTES = 32 << 20;
+/** Synchronous reads between event-loop turns. */
+const YIELD_EVERY_FILES = 128;
+
+/** A small file read whole, waiting in a batch. */
+interface HeldFile {
+  index: number;
+  digest: Digest;
+  bytes: Buffer;
+}
+
+/** Indices of the items small enough for blob frames, and of the others. */
+function splitBySize(items: readonly { sizeBytes: number }[]): { small: number[]; large: number[] } {
+  const small: number[] = [];
+  const large: number[] = [];
+  items.forEach((item, i) => (item.sizeBytes <= MAX_FRAMED_BLOB_BYTES ? small : large).push(i));
+  return { small, large };
+}
+
+/** Cuts indices into batches of at most BATCH_MAX_FILES items and (about) BATCH_MAX_BYTES bytes. */
+function batchesOf(indices: readonly number[], sizeOf: (i: number) => number): number[][] {
+  const batches: number[][] = [];
+  let current: number[] = [];
+  let bytes = 0;
+  for (const i of indices) {
+    if (current.length > 0 && (current.length >= BATCH_MAX_FILES || bytes + sizeOf(i) > BATCH_MAX_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(i);
+    bytes += sizeOf(i);
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/** Why a fetched frame cannot be written, or undefined when its bytes are the blob. */
+function frameProblem(frame: BlobFrame): Error | undefined {
+  if (frame.status === "notFound") return new BlobNotFoundError(frame.digest);
+  if (frame.status === "unreadable") return new BlobDigestMismatchError(frame.digest, "(unknown)", "while the server read it from its store");
+  const actual = createHash("sha256").update(frame.bytes).digest("hex");
+  if (actual !== frame.digest) return new BlobDigestMismatchError(frame.digest, actual, "while fetching a blob from the server");
+  return undefined;
+}
+
+/** Reads a small local file whole; O_NOFOLLOW so a file swapped for a symlink does not pull in outside data. */
+function readSmallFile(file: string, expectedBytes: number): Buffer {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    return readAllSync(fd, expectedBytes);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Waits for every promise (none is left running unobserved), then rejects with the first failure. */
+async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(promises);
+  for (const s of settled) if (s.status === "rejected") throw s.reason;
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }

@@ -5,8 +5,9 @@ import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { STATUS_OF_CODE } from "../api/index.js";
+import { BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames, MAX_FRAMED_BLOB_BYTES, STATUS_OF_CODE } from "../api/index.js";
 import { CtxSyncError, InvalidParameterError } from "../errors/index.js";
+import { missingBlobs, readBlobs, storeBlobs } from "../service/blob-batches.js";
 import { LocalDirBlobStore, SqliteMetaStore, type BlobStore, type MetaStore } from "../store/index.js";
 
 /**
@@ -24,6 +25,8 @@ export interface AgentApiStub {
   blobs: LocalDirBlobStore;
   /** Requests seen, as `METHOD /path` (no query), for assertions about what went over the wire. */
   requests: string[];
+  /** Digests received in blob batches, in order. */
+  batched: string[];
   /** Most requests the stub was serving at one time. */
   maxInFlight(): number;
   close(): Promise<void>;
@@ -38,8 +41,9 @@ export async function startAgentApiStub(dir: string): Promise<AgentApiStub> {
   const sessionId = "sess-stub";
   await meta.createSession({ id: sessionId, tenantId, status: "running", root: "/", labels: {}, createdAtMs: Date.now() }, []);
   const requests: string[] = [];
+  const batched: string[] = [];
   const load = { now: 0, max: 0 };
-  const app = buildApp({ meta, blobs, tenantId, token, sessionId, requests, load });
+  const app = buildApp({ meta, blobs, tenantId, token, sessionId, requests, batched, load });
   const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
   await new Promise<void>((resolve) => (server.listening ? resolve() : server.once("listening", () => resolve())));
   const { port } = server.address() as AddressInfo;
@@ -51,6 +55,7 @@ export async function startAgentApiStub(dir: string): Promise<AgentApiStub> {
     meta,
     blobs,
     requests,
+    batched,
     maxInFlight: () => load.max,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -66,6 +71,7 @@ interface StubState {
   token: string;
   sessionId: string;
   requests: string[];
+  batched: string[];
   load: { now: number; max: number };
 }
 
@@ -122,6 +128,37 @@ function buildApp(s: StubState): Hono {
     });
     return c.json({ generation });
   });
+  // The batch routes run the server's own batch logic (service/blob-batches.ts) over the stub's stores.
+  app.post("/v1/agent/blobs/missing", async (c) => {
+    const { digests } = await c.req.json<{ digests: string[] }>();
+    return c.json({ missing: await missingBlobs(s.blobs, digests) });
+  });
+  app.post("/v1/agent/blobs/batch", async (c) => {
+    const frames = decodeBlobFrames(requestBody(c.req.raw));
+    const stored = await storeBlobs(
+      s.blobs,
+      (async function* () {
+        for await (const f of frames) {
+          s.batched.push(f.digest);
+          yield { digest: f.digest, bytes: f.bytes };
+        }
+      })(),
+    );
+    return c.json({ stored });
+  });
+  app.post("/v1/agent/blobs/fetch", async (c) => {
+    const { digests } = await c.req.json<{ digests: string[] }>();
+    const results = readBlobs(s.blobs, digests, async () => true, MAX_FRAMED_BLOB_BYTES);
+    const body = Readable.from(
+      (async function* () {
+        for await (const r of results) {
+          yield blobFrameHeader(r.digest, r.status, r.bytes?.length ?? 0);
+          if (r.bytes) yield r.bytes;
+        }
+      })(),
+    );
+    return new Response(Readable.toWeb(body) as ReadableStream, { headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE } });
+  });
   app.get("/v1/agent/blobs/:digest", async (c) => {
     const digest = c.req.param("digest");
     // Hono answers HEAD with the GET handler (and drops the body): HEAD is told apart here.
@@ -133,9 +170,12 @@ function buildApp(s: StubState): Hono {
   app.put("/v1/agent/blobs/:digest", async (c) => {
     const length = Number(c.req.header("content-length"));
     if (!Number.isSafeInteger(length)) throw new InvalidParameterError("PUT needs Content-Length");
-    const body = c.req.raw.body ? Readable.fromWeb(c.req.raw.body as NodeReadableStream<Uint8Array>) : Readable.from([]);
-    await s.blobs.put(c.req.param("digest"), body, length);
+    await s.blobs.put(c.req.param("digest"), requestBody(c.req.raw), length);
     return c.body(null, 204);
   });
   return app;
+}
+
+function requestBody(req: Request): Readable {
+  return req.body ? Readable.fromWeb(req.body as NodeReadableStream<Uint8Array>) : Readable.from([]);
 }

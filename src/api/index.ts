@@ -1,6 +1,7 @@
 /**
  * api — the wire contract between the server and its clients (remote SDK, agent): paths, schemas and
- * the error-code → HTTP-status table. Depends only on zod; server, agent and sdk import it.
+ * the error-code → HTTP-status table. Depends only on zod and the error types; server, agent and sdk import it.
  */
+export * from "./blob-frames.js";
 export * from "./paths.js";
 export * from "./schemas.js";

@@ -31,6 +31,9 @@
  * | GET, POST | /v1/agent/bases?path / /v1/agent/bases | → BaseList; BaseUpdate → 204 |
  * | POST | /v1/agent/commits | Commit → CommitResult (409 CommitConflict when the head moved) |
  * | HEAD, GET, PUT | /v1/agent/blobs/{digest} | raw bytes (PUT needs Content-Length; verified) |
+ * | POST | /v1/agent/blobs/missing | Digests → MissingBlobs (refreshes the stored ones) |
+ * | POST | /v1/agent/blobs/batch | blob frames (blob-frames.ts) → StoredBlobs |
+ * | POST | /v1/agent/blobs/fetch | Digests → blob frames, in the order asked |
  * | POST, GET | /v1/admin/keys | CreateApiKey → CreatedApiKey; → ApiKeyList (admin key only; others 403) |
  * | DELETE | /v1/admin/keys/{id} | → 204 (admin key only) |
  */
@@ -60,6 +63,9 @@ export const apiPaths = {
   agentBases: "/v1/agent/bases",
   agentCommits: "/v1/agent/commits",
   agentBlob: (digest: string) => `/v1/agent/blobs/${enc(digest)}`,
+  agentBlobsMissing: "/v1/agent/blobs/missing",
+  agentBlobsBatch: "/v1/agent/blobs/batch",
+  agentBlobsFetch: "/v1/agent/blobs/fetch",
   adminKeys: "/v1/admin/keys",
   adminKey: (id: string) => `/v1/admin/keys/${enc(id)}`,
 } as const;

@@ -236,6 +236,11 @@ export const CommitBody = z
   })
   .openapi("Commit");
 export const CommitResult = z.object({ generation: z.number().int() }).openapi("CommitResult");
+/** Digests named by one batch request (MAX_BATCH_BLOBS in blob-frames.ts). */
+const DigestBatch = z.array(Digest).min(1).max(4096);
+export const DigestsBody = z.object({ digests: DigestBatch }).openapi("DigestBatch");
+export const MissingBlobs = z.object({ missing: z.array(Digest) }).openapi("MissingBlobs");
+export const StoredBlobs = z.object({ stored: z.number().int().min(0) }).openapi("StoredBlobs");
 
 // ---- additions for the server (history listing and key administration) -------------------------------
 

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import {
   AgentPoll,
   AgentPollQuery,
@@ -9,8 +9,15 @@ import {
   BaseUpdateBody,
   CommitBody,
   CommitResult,
+  BLOB_FRAMES_CONTENT_TYPE,
+  blobFrameHeader,
   ContextHead,
+  decodeBlobFrames,
+  DigestsBody,
   ErrorBody,
+  MAX_FRAMED_BLOB_BYTES,
+  MissingBlobs,
+  StoredBlobs,
   FileRecordList,
   MountPathQuery,
   PrefixQuery,
@@ -170,6 +177,8 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
     async (c) => c.json({ generation: await c.get("agent").commit(c.req.valid("json")) }, 200),
   );
 
+  registerBlobBatchRoutes(app);
+
   // HEAD is served by the GET handler (hono dispatches HEAD as GET); it is documented on its own.
   app.openAPIRegistry.registerPath({
     ...base,
@@ -216,6 +225,78 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       if (sizeBytes > deps.options.maxFileBytes) throw new PayloadTooLargeError(deps.options.maxFileBytes, "The blob");
       await c.get("agent").putBlob(c.req.valid("param").digest, requestBody(c.req.raw), sizeBytes);
       return c.body(null, 204);
+    },
+  );
+}
+
+/** Batch blob transfers: many small blobs per request instead of one request (or two) per blob. */
+function registerBlobBatchRoutes(app: App): void {
+  const frames = { [BLOB_FRAMES_CONTENT_TYPE]: { schema: z.string().openapi({ type: "string", format: "binary" }) } };
+
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "post",
+      path: "/v1/agent/blobs/missing",
+      summary: "Which of these blobs are not stored; refreshes the stored ones so garbage collection keeps them",
+      request: { body: jsonBody(DigestsBody) },
+      responses: { 200: json(MissingBlobs, "The digests not stored, in the order given"), ...commonErrors, ...conflict },
+    }),
+    async (c) => c.json({ missing: await c.get("agent").missingBlobs(c.req.valid("json").digests) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "post",
+      path: "/v1/agent/blobs/batch",
+      summary: "Store many small blobs sent as blob frames (each ≤ 1 MiB; verified, 422 on a mismatch)",
+      description:
+        "The body is a sequence of frames: 32-byte raw SHA-256, status byte 0, 4-byte big-endian size, then the bytes (see src/api/blob-frames.ts). " +
+        "Blobs are stored as they arrive; on an error the ones before it stay stored.",
+      request: { body: { content: frames, required: true } },
+      responses: { 200: json(StoredBlobs, "How many blobs were stored"), ...commonErrors, ...conflict, 422: json(ErrorBody, "Some bytes do not hash to their digest (BlobDigestMismatch)") },
+    }),
+    async (c) => {
+      const stored = await c.get("agent").putBlobs(
+        (async function* () {
+          for await (const f of decodeBlobFrames(requestBody(c.req.raw))) {
+            if (f.status !== "ok") throw new InvalidParameterError(`Blob frame for ${f.digest} must have status 0 in an upload.`);
+            yield { digest: f.digest, bytes: f.bytes };
+          }
+        })(),
+      );
+      return c.json({ stored }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "post",
+      path: "/v1/agent/blobs/fetch",
+      summary: "Many small blobs as blob frames, in the order asked",
+      description:
+        "One frame per digest: status 0 with the bytes, 1 when no version of the session's contexts references it (or it is not stored), " +
+        "2 when the stored bytes no longer match. Blobs over 1 MiB must be fetched one by one.",
+      request: { body: jsonBody(DigestsBody) },
+      responses: { 200: { description: "Blob frames", content: frames }, ...commonErrors, ...conflict },
+    }),
+    async (c) => {
+      const results = await c.get("agent").readBlobs(c.req.valid("json").digests, MAX_FRAMED_BLOB_BYTES);
+      const body = Readable.from(
+        (async function* () {
+          for await (const r of results) {
+            if (r.status !== "ok") {
+              yield blobFrameHeader(r.digest, r.status, 0);
+              continue;
+            }
+            yield blobFrameHeader(r.digest, "ok", r.bytes.length);
+            yield r.bytes;
+          }
+        })(),
+      );
+      return new Response(Readable.toWeb(body) as ReadableStream, { status: 200, headers: { "Content-Type": BLOB_FRAMES_CONTENT_TYPE } });
     },
   );
 }

@@ -24,6 +24,7 @@ import type {
 } from "../store/index.js";
 import type { Stores } from "./embedded-stores.js";
 import { externalSessionOptionsWithDefaults, type ExternalSessionOptions } from "./external-tasks.js";
+import { missingBlobs, readBlobs, storeBlobs, type BatchReadResult, type HeldBlob } from "./blob-batches.js";
 import { hashSecret } from "./secret-token.js";
 import { toSpec } from "./session-service.js";
 
@@ -276,6 +277,28 @@ export class AgentService {
     const { contexts } = await this.scope();
     if (!(await this.stores.meta.isDigestReferenced([...contexts.keys()], digest))) throw new BlobNotFoundError(digest);
     return this.stores.blobs.get(digest);
+  }
+
+  /** missingBlobs over the session's store: refreshes the stored digests, returns the others. Any digest. */
+  async missingBlobs(digests: readonly Digest[]): Promise<Digest[]> {
+    await this.active();
+    return missingBlobs(this.stores.blobs, digests);
+  }
+
+  /** Stores small blobs as they arrive, each verified (see storeBlobs); returns how many were stored. */
+  async putBlobs(source: AsyncIterable<HeldBlob>): Promise<number> {
+    await this.active();
+    return storeBlobs(this.stores.blobs, source);
+  }
+
+  /**
+   * Small blobs whole, in order (see readBlobs); a digest no version of an in-scope context references is
+   * "notFound", whether or not the store has it, exactly as getBlob.
+   */
+  async readBlobs(digests: readonly Digest[], maxBlobBytes: number): Promise<AsyncGenerator<BatchReadResult>> {
+    await this.active();
+    const contextIds = [...(await this.scope()).contexts.keys()];
+    return readBlobs(this.stores.blobs, digests, (d) => this.stores.meta.isDigestReferenced(contextIds, d), maxBlobBytes);
   }
 
   /** BlobStore.put: stores `body` under `digest`, verified (BlobDigestMismatchError stores nothing). */

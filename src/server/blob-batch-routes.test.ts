@@ -1,0 +1,105 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames, MAX_FRAMED_BLOB_BYTES } from "../api/index.js";
+import type { LocalDirBlobStore } from "../store/index.js";
+import { openTestServer, type TestServer } from "./test-server.js";
+
+const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+const frame = (bytes: Buffer, digest = sha(bytes)) => Buffer.concat([blobFrameHeader(digest, "ok", bytes.length), bytes]);
+
+/** The agent's batch routes, driven by hand with a session token, on the real app and embedded stores. */
+describe("blob batch routes", () => {
+  let t: TestServer;
+  let token: string;
+  beforeEach(async () => {
+    t = await openTestServer();
+    const newContext = async (name: string) => (await t.json<{ id: string }>("POST", apiPaths.contexts, { key: t.keyA, json: { name } })).id;
+    const putFile = async (contextId: string, path: string, content: string) => {
+      const { url } = await t.json<{ url: string }>("POST", apiPaths.contextFileUrls(contextId), { key: t.keyA, json: { path, method: "PUT" } });
+      expect((await t.app.request(url, { method: "PUT", body: content })).status).toBe(200);
+    };
+    const mine = await newContext("mine");
+    const theirs = await newContext("theirs");
+    await putFile(mine, "/w/a.txt", "mine");
+    await putFile(theirs, "/v/b.txt", "theirs");
+    token = (await t.json<{ sessionToken: string }>("POST", apiPaths.sessions, { key: t.keyA, json: { contextSync: [{ contextId: mine, path: "/w" }] } })).sessionToken;
+  });
+  afterEach(() => t.close());
+
+  const sendBatch = (body: Buffer) => t.request("POST", apiPaths.agentBlobsBatch, { key: token, body, headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE } });
+  const isStored = async (digest: string) => (await t.request("HEAD", apiPaths.agentBlob(digest), { key: token })).status === 200;
+
+  it("missing names exactly the digests not stored, in the order asked, and refreshes the stored ones", async () => {
+    const blobs = t.stores.blobs as LocalDirBlobStore;
+    const longAgo = new Date(Date.now() - 48 * 3600_000);
+    fs.utimesSync(path.join(blobs.dir, sha("mine").slice(0, 2), sha("mine")), longAgo, longAgo);
+    const answer = await t.json<{ missing: string[] }>("POST", apiPaths.agentBlobsMissing, { key: token, json: { digests: [sha("x"), sha("mine"), sha("y")] } });
+    expect(answer).toEqual({ missing: [sha("x"), sha("y")] });
+    // Refreshed: a collection that started before the answer must keep it.
+    expect(await blobs.delete(sha("mine"), { ifStoredBeforeMs: Date.now() - 3600_000 })).toBe(false);
+  });
+
+  it("missing refuses an empty list, a malformed digest and more than 4096 digests with 400", async () => {
+    for (const digests of [[], ["abc"], Array.from({ length: 4097 }, (_, i) => sha(String(i)))]) {
+      const res = await t.request("POST", apiPaths.agentBlobsMissing, { key: token, json: { digests } });
+      expect(res.status).toBe(400);
+    }
+  });
+
+  it("batch stores every framed blob, verified, and says how many", async () => {
+    const blobs = [Buffer.from("one"), Buffer.alloc(0), Buffer.alloc(MAX_FRAMED_BLOB_BYTES, 3)];
+    const res = await sendBatch(Buffer.concat(blobs.map((b) => frame(b))));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ stored: 3 });
+    for (const b of blobs) expect(await isStored(sha(b))).toBe(true);
+  });
+
+  it("batch answers 422 BlobDigestMismatch for bytes that do not match, and stores none of them", async () => {
+    const good = Buffer.from("good");
+    const res = await sendBatch(Buffer.concat([frame(good), frame(Buffer.from("evil"), sha("claimed")), frame(Buffer.from("after"))]));
+    expect(res.status).toBe(422);
+    expect(await res.json()).toMatchObject({ code: "BlobDigestMismatch" });
+    expect(await isStored(sha(good))).toBe(true);
+    expect(await isStored(sha("claimed"))).toBe(false);
+    expect(await isStored(sha("evil"))).toBe(false);
+  });
+
+  it("batch answers 413 for a frame over 1 MiB and 400 for a body cut inside a frame, storing neither", async () => {
+    const big = Buffer.alloc(MAX_FRAMED_BLOB_BYTES + 1, 1);
+    const tooBig = await sendBatch(frame(big));
+    expect(tooBig.status).toBe(413);
+    expect(await tooBig.json()).toMatchObject({ code: "PayloadTooLarge" });
+    expect(await isStored(sha(big))).toBe(false);
+
+    const cut = await sendBatch(frame(Buffer.from("cut short")).subarray(0, 40));
+    expect(cut.status).toBe(400);
+    expect(await cut.json()).toMatchObject({ code: "InvalidParameter", message: expect.stringContaining("whole frames") });
+    expect(await isStored(sha("cut short"))).toBe(false);
+  });
+
+  it("fetch answers one frame per digest in order: the session's blobs, notFound for another session's or unknown ones", async () => {
+    const res = await t.request("POST", apiPaths.agentBlobsFetch, { key: token, json: { digests: [sha("theirs"), sha("mine"), sha("nowhere")] } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe(BLOB_FRAMES_CONTENT_TYPE);
+    const frames: [string, string, string][] = [];
+    for await (const f of decodeBlobFrames(res.body as unknown as AsyncIterable<Uint8Array>)) frames.push([f.digest, f.status, f.bytes.toString()]);
+    expect(frames).toEqual([
+      [sha("theirs"), "notFound", ""],
+      [sha("mine"), "ok", "mine"],
+      [sha("nowhere"), "notFound", ""],
+    ]);
+  });
+
+  it("every batch route needs the session token", async () => {
+    for (const [url, key] of [
+      [apiPaths.agentBlobsMissing, t.keyA],
+      [apiPaths.agentBlobsFetch, undefined],
+      [apiPaths.agentBlobsBatch, "cst_wrong"],
+    ] as const) {
+      const res = await t.request("POST", url, { key, json: { digests: [sha("mine")] } });
+      expect(res.status, url).toBe(401);
+    }
+  });
+});
