@@ -252,6 +252,8 @@ export class AgentService {
     }
     // touch, not has: the reference is about to exist, so a concurrent collection must keep the blob.
     for (const d of digests) if (!(await this.stores.blobs.touch(d))) throw new BlobNotFoundError(d);
+    // The agent's flush cannot reach our disk: blobs become durable here, before a generation points at them.
+    if (digests.size > 0) await this.stores.blobs.flush();
     return this.stores.meta.commitGeneration({
       contextId: req.contextId,
       expectedHead: req.expectedHead,
