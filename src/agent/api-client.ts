@@ -1,3 +1,6 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { Readable } from "node:stream";
 import { inspect } from "node:util";
 import { InvalidParameterError } from "../errors/index.js";
 import { RemoteApiError } from "./remote-api-error.js";
@@ -16,6 +19,9 @@ export interface RequestOptions {
   /** Statuses that are answers rather than errors (e.g. 404 for HEAD); 2xx always are. */
   accept?: readonly number[];
 }
+
+/** Keeps connections for stream() open between blobs, as fetch does for request(). */
+const STREAM_AGENTS = { "http:": new HttpAgent({ keepAlive: true }), "https:": new HttpsAgent({ keepAlive: true }) };
 
 /** Longest error body read: enough for any message of ours, bounded against a misbehaving proxy. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -82,6 +88,43 @@ export class ApiClient {
     }
     if (res.ok || opts.accept?.includes(res.status)) return res;
     throw await errorOf(res, method, path, this.origin);
+  }
+
+  /**
+   * A request whose body and answer are Node streams (node:http, not fetch): for bulk bytes, where
+   * fetch's web streams copy every chunk. `body` needs `headers["content-length"]`. Resolves with the
+   * answer when its status is 2xx or accepted (the caller consumes or destroys it), else rejects as
+   * `request` does.
+   */
+  async stream(method: string, path: string, opts: { body?: Readable; headers?: Record<string, string>; signal?: AbortSignal; accept?: readonly number[] } = {}): Promise<IncomingMessage> {
+    const url = new URL(this.url(path));
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const fail = (err: unknown): RemoteApiError =>
+      new RemoteApiError(
+        "StoreUnavailable",
+        `Cannot reach the ctxsync server at ${this.origin} (${method} ${path}): ${describeFetchError({ cause: err })}. Check the endpoint and that the server runs.`,
+        "",
+        0,
+        { cause: err },
+      );
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = send(url, { method, headers: { ...opts.headers, authorization: `Bearer ${this.#token}` }, signal: opts.signal, agent: STREAM_AGENTS[url.protocol as "http:" | "https:"] });
+      req.once("response", resolve);
+      req.once("error", (err) => reject(opts.signal?.aborted ? (opts.signal.reason ?? err) : fail(err)));
+      if (!opts.body) return void req.end();
+      // The body's own failure (a file that vanished) rejects with that error, not as an unreachable server.
+      opts.body.once("error", (err) => {
+        req.destroy();
+        reject(err);
+      });
+      opts.body.pipe(req);
+    });
+    const status = res.statusCode ?? 0;
+    if ((status >= 200 && status < 300) || opts.accept?.includes(status)) return res;
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") headers.set(k, v);
+    const answer = new Response(Readable.toWeb(res) as ReadableStream, { status, statusText: res.statusMessage ?? "", headers });
+    throw await errorOf(answer, method, path, this.origin);
   }
 
   /** Sends a request and parses the JSON answer (undefined for 204). */

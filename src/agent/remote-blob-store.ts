@@ -4,7 +4,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pipeline as pipelineCb } from "node:stream";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames, MAX_FRAMED_BLOB_BYTES, type BlobFrame } from "../api/index.js";
+import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames, MAX_BATCH_BLOBS, MAX_FRAMED_BLOB_BYTES, type BlobFrame } from "../api/index.js";
 import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } from "../errors/index.js";
 import {
   BoundedPool,
@@ -14,6 +14,7 @@ import {
   type BlobStore,
   type Digest,
   type FetchItem,
+  type HeldBlob,
   type IngestItem,
   type IngestResult,
   type ProgressFn,
@@ -87,14 +88,92 @@ export class RemoteBlobStore implements BlobStore {
 
   async get(digest: Digest): Promise<Readable> {
     checkDigest(digest);
-    const res = await this.api.request("GET", apiPaths.agentBlob(digest), { accept: [404], signal: this.signal });
-    if (res.status === 404 || !res.body) {
-      await res.body?.cancel();
+    const res = await this.api.stream("GET", apiPaths.agentBlob(digest), { accept: [404], signal: this.signal });
+    if (res.statusCode === 404) {
+      res.resume();
       throw new BlobNotFoundError(digest);
     }
-    const source = Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>);
     // pipeline (not pipe) so that a broken connection errors the stream the caller reads.
-    return pipelineCb(source, verifyingStream(digest), () => undefined);
+    return pipelineCb(res, verifyingStream(digest), () => undefined);
+  }
+
+  /** POST missing (which refreshes what it finds), MAX_BATCH_BLOBS digests per request. */
+  async touchMany(digests: readonly Digest[]): Promise<boolean[]> {
+    for (const d of digests) checkDigest(d);
+    const answers: boolean[] = [];
+    for (let i = 0; i < digests.length; i += MAX_BATCH_BLOBS) {
+      const chunk = digests.slice(i, i + MAX_BATCH_BLOBS);
+      const { missing } = await this.api.json<{ missing: Digest[] }>("POST", apiPaths.agentBlobsMissing, { json: { digests: chunk }, signal: this.signal });
+      const absent = new Set(missing);
+      for (const d of chunk) answers.push(!absent.has(d));
+    }
+    return answers;
+  }
+
+  /** POST batch: the blobs as frames, split into bodies of at most BATCH_MAX_FILES blobs and BATCH_MAX_BYTES. */
+  async putMany(blobs: readonly HeldBlob[]): Promise<(Error | null)[]> {
+    const results = new Array<Error | null>(blobs.length).fill(null);
+    const sendable: number[] = [];
+    blobs.forEach((b, i) => {
+      if (!isDigest(b.digest)) results[i] = invalidDigest(b.digest);
+      else if (b.bytes.length > MAX_FRAMED_BLOB_BYTES) results[i] = new InvalidParameterError(`Blob ${b.digest} has ${b.bytes.length} bytes; putMany takes blobs up to ${MAX_FRAMED_BLOB_BYTES} bytes (use put).`);
+      else sendable.push(i);
+    });
+    for (const batch of batchesOf(sendable, (i) => blobs[i]!.bytes.length)) {
+      const parts: Buffer[] = [];
+      for (const i of batch) parts.push(blobFrameHeader(blobs[i]!.digest, "ok", blobs[i]!.bytes.length), blobs[i]!.bytes);
+      const { failed } = await this.api.json<{ failed: { index: number; digest: Digest; code: string; message: string }[] }>("POST", apiPaths.agentBlobsBatch, {
+        body: Buffer.concat(parts),
+        headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE },
+        signal: this.signal,
+      });
+      for (const f of failed) {
+        const i = batch[f.index];
+        if (i === undefined || blobs[i]!.digest !== f.digest) throw new Error(`The server refused blob ${f.digest} at position ${f.index} of a batch that has no such blob there.`);
+        results[i] = refusal(f);
+      }
+    }
+    return results;
+  }
+
+  /** POST fetch, BATCH_MAX_FILES digests per request; every blob is verified here. */
+  async getMany(digests: readonly Digest[]): Promise<(Buffer | Error)[]> {
+    const results = new Array<Buffer | Error>(digests.length);
+    const wanted = new Map<Digest, number[]>();
+    digests.forEach((d, i) => {
+      if (!isDigest(d)) return void (results[i] = invalidDigest(d));
+      const list = wanted.get(d);
+      if (list) list.push(i);
+      else wanted.set(d, [i]);
+    });
+    const unique = [...wanted.keys()];
+    for (let i = 0; i < unique.length; i += BATCH_MAX_FILES) {
+      for await (const { digest, result } of this.fetchFrames(unique.slice(i, i + BATCH_MAX_FILES))) {
+        for (const k of wanted.get(digest)!) results[k] = result;
+      }
+    }
+    return results;
+  }
+
+  /**
+   * POST fetch for `digests` (unique): yields each blob verified (or why not) as its frame arrives. An
+   * answer that skips, repeats or invents a digest, or ends early, rejects.
+   */
+  private async *fetchFrames(digests: readonly Digest[]): AsyncGenerator<{ digest: Digest; result: Buffer | Error }> {
+    const res = await this.api.request("POST", apiPaths.agentBlobsFetch, { json: { digests }, signal: this.signal });
+    if (!res.body) throw new Error("The server answered a blob fetch with no body.");
+    const body = Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>);
+    let n = 0;
+    try {
+      for await (const frame of decodeBlobFrames(body)) {
+        if (frame.digest !== digests[n]) throw new Error(`The server answered a blob fetch out of order: blob ${frame.digest} instead of ${digests[n] ?? "nothing"}.`);
+        n++;
+        yield { digest: frame.digest, result: frameResult(frame) };
+      }
+    } finally {
+      body.destroy();
+    }
+    if (n < digests.length) throw new Error(`The server's answer to a blob fetch ended before blob ${digests[n]}.`);
   }
 
   /**
@@ -202,25 +281,15 @@ export class RemoteBlobStore implements BlobStore {
 
   /** Asks which blobs the server lacks (refreshing the rest), sends those, and records every result. */
   private async sendBatch(batch: readonly HeldFile[], results: IngestResult[], progress: ProgressFn): Promise<void> {
-    const digests = [...new Set(batch.map((f) => f.digest))];
-    const { missing } = await this.api.json<{ missing: Digest[] }>("POST", apiPaths.agentBlobsMissing, { json: { digests }, signal: this.signal });
-    const toSend = new Set(missing);
-    if (toSend.size > 0) {
-      const parts: Buffer[] = [];
-      for (const f of batch) {
-        if (!toSend.delete(f.digest)) continue; // present, or already in this body
-        parts.push(blobFrameHeader(f.digest, "ok", f.bytes.length), f.bytes);
-      }
-      const res = await this.api.request("POST", apiPaths.agentBlobsBatch, {
-        body: Buffer.concat(parts),
-        headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE },
-        signal: this.signal,
-      });
-      await res.body?.cancel();
-    }
+    const unique = [...new Map(batch.map((f) => [f.digest, f])).values()];
+    const present = await this.touchMany(unique.map((f) => f.digest));
+    const missing = unique.filter((_, i) => !present[i]);
+    const errors = await this.putMany(missing);
+    const refused = new Map(missing.flatMap((f, i) => (errors[i] ? [[f.digest, errors[i]!] as const] : [])));
     for (const f of batch) {
-      results[f.index] = { digest: f.digest, sizeBytes: f.bytes.length };
-      progress(f.bytes.length);
+      const err = refused.get(f.digest);
+      results[f.index] = err ? { error: err } : { digest: f.digest, sizeBytes: f.bytes.length };
+      if (!err) progress(f.bytes.length);
     }
   }
 
@@ -235,25 +304,20 @@ export class RemoteBlobStore implements BlobStore {
     }
     const writes = new BoundedPool(WRITE_LANES, WRITE_MAX_HELD_BYTES);
     try {
-      const res = await this.api.request("POST", apiPaths.agentBlobsFetch, { json: { digests: [...waiting.keys()] }, signal: this.signal });
-      if (!res.body) throw new Error("The server answered a blob fetch with no body.");
-      const body = Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>);
-      for await (const frame of decodeBlobFrames(body)) {
-        const indices = waiting.get(frame.digest);
-        if (!indices) throw new Error(`The server sent blob ${frame.digest}, which was not asked for (or twice).`);
-        waiting.delete(frame.digest);
-        const problem = frameProblem(frame);
-        if (problem) {
-          for (const i of indices) results[i] = problem;
+      for await (const { digest, result } of this.fetchFrames([...waiting.keys()])) {
+        const indices = waiting.get(digest)!;
+        waiting.delete(digest);
+        if (result instanceof Error) {
+          for (const i of indices) results[i] = result;
           continue;
         }
         for (const i of indices) {
           const target = items[i]!.targetPath;
           await writes.add(
-            frame.bytes.length,
+            result.length,
             async () => {
-              await fs.promises.writeFile(target, frame.bytes, { flag: "wx" });
-              progress(frame.bytes.length);
+              await fs.promises.writeFile(target, result, { flag: "wx" });
+              progress(result.length);
             },
             (err) => {
               // EEXIST: the file at targetPath is not ours (we never created it), so it is not ours to remove.
@@ -263,7 +327,6 @@ export class RemoteBlobStore implements BlobStore {
           );
         }
       }
-      if (waiting.size > 0) throw new Error(`The server's answer ended before blob ${waiting.keys().next().value as string}.`);
     } catch (err) {
       if (isStoreFailure(err)) throw err;
       for (const indices of waiting.values()) for (const i of indices) results[i] ??= toError(err);
@@ -349,12 +412,12 @@ export class RemoteBlobStore implements BlobStore {
       if (n !== sizeBytes) throw (bodyError = new InvalidParameterError(`The body of blob ${digest} has ${n} bytes, not the ${sizeBytes} announced.`));
     }
     try {
-      const res = await this.api.request("PUT", apiPaths.agentBlob(digest), {
-        body: counted(),
+      const res = await this.api.stream("PUT", apiPaths.agentBlob(digest), {
+        body: Readable.from(counted(), { objectMode: false }),
         headers: { "content-type": "application/octet-stream", "content-length": String(sizeBytes) },
         signal: this.signal,
       });
-      await res.body?.cancel();
+      res.resume();
     } catch (err) {
       if (bodyError) throw bodyError;
       if (err instanceof RemoteApiError && err.code === "BlobDigestMismatch") {
@@ -426,13 +489,19 @@ function batchesOf(indices: readonly number[], sizeOf: (i: number) => number): n
   return batches;
 }
 
-/** Why a fetched frame cannot be written, or undefined when its bytes are the blob. */
-function frameProblem(frame: BlobFrame): Error | undefined {
+/** A fetched frame's bytes, verified, or why there are none. */
+function frameResult(frame: BlobFrame): Buffer | Error {
   if (frame.status === "notFound") return new BlobNotFoundError(frame.digest);
   if (frame.status === "unreadable") return new BlobDigestMismatchError(frame.digest, "(unknown)", "while the server read it from its store");
   const actual = createHash("sha256").update(frame.bytes).digest("hex");
   if (actual !== frame.digest) return new BlobDigestMismatchError(frame.digest, actual, "while fetching a blob from the server");
-  return undefined;
+  return frame.bytes;
+}
+
+/** The error for a blob the server refused to store, as its own type where we have one. */
+function refusal(f: { digest: Digest; code: string; message: string }): Error {
+  if (f.code === "BlobDigestMismatch") return new BlobDigestMismatchError(f.digest, /got ([0-9a-f]{64})/.exec(f.message)?.[1] ?? "(unknown)", "while sending a blob to the server");
+  return new RemoteApiError(f.code, f.message, "", 200);
 }
 
 /** Reads a small local file whole; O_NOFOLLOW so a file swapped for a symlink does not pull in outside data. */

@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames, MAX_FRAMED_BLOB_BYTES, STATUS_OF_CODE } from "../api/index.js";
+import { BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames, STATUS_OF_CODE } from "../api/index.js";
 import { CtxSyncError, InvalidParameterError } from "../errors/index.js";
 import { missingBlobs, readBlobs, storeBlobs } from "../service/blob-batches.js";
 import { LocalDirBlobStore, SqliteMetaStore, type BlobStore, type MetaStore } from "../store/index.js";
@@ -135,7 +135,7 @@ function buildApp(s: StubState): Hono {
   });
   app.post("/v1/agent/blobs/batch", async (c) => {
     const frames = decodeBlobFrames(requestBody(c.req.raw));
-    const stored = await storeBlobs(
+    const result = await storeBlobs(
       s.blobs,
       (async function* () {
         for await (const f of frames) {
@@ -144,11 +144,11 @@ function buildApp(s: StubState): Hono {
         }
       })(),
     );
-    return c.json({ stored });
+    return c.json(result);
   });
   app.post("/v1/agent/blobs/fetch", async (c) => {
     const { digests } = await c.req.json<{ digests: string[] }>();
-    const results = readBlobs(s.blobs, digests, async () => true, MAX_FRAMED_BLOB_BYTES);
+    const results = readBlobs(s.blobs, digests, async (chunk) => chunk.map(() => true));
     const body = Readable.from(
       (async function* () {
         for await (const r of results) {

@@ -240,7 +240,13 @@ export const CommitResult = z.object({ generation: z.number().int() }).openapi("
 const DigestBatch = z.array(Digest).min(1).max(4096);
 export const DigestsBody = z.object({ digests: DigestBatch }).openapi("DigestBatch");
 export const MissingBlobs = z.object({ missing: z.array(Digest) }).openapi("MissingBlobs");
-export const StoredBlobs = z.object({ stored: z.number().int().min(0) }).openapi("StoredBlobs");
+export const StoredBlobs = z
+  .object({
+    stored: z.number().int().min(0),
+    /** Blobs refused (e.g. BlobDigestMismatch), by position in the body; the others were stored. */
+    failed: z.array(z.object({ index: z.number().int().min(0), digest: Digest, code: z.string(), message: z.string() })),
+  })
+  .openapi("StoredBlobs");
 
 // ---- additions for the server (history listing and key administration) -------------------------------
 

@@ -1,5 +1,4 @@
 import { Readable } from "node:stream";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { createRoute, z } from "@hono/zod-openapi";
 import {
   AgentPoll,
@@ -15,7 +14,6 @@ import {
   decodeBlobFrames,
   DigestsBody,
   ErrorBody,
-  MAX_FRAMED_BLOB_BYTES,
   MissingBlobs,
   StoredBlobs,
   FileRecordList,
@@ -26,6 +24,7 @@ import {
 } from "../api/index.js";
 import { InvalidParameterError, PayloadTooLargeError } from "../errors/index.js";
 import type { AppDeps } from "./app-deps.js";
+import { requestBody, streamResponse } from "./node-streams.js";
 import {
   commonErrors,
   conflict,
@@ -203,7 +202,7 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       const agent = c.get("agent");
       if (c.req.method === "HEAD") return c.body(null, (await agent.touchBlob(digest)) ? 200 : 404);
       const body = await agent.getBlob(digest);
-      return new Response(Readable.toWeb(body) as ReadableStream, { status: 200, headers: { "Content-Type": "application/octet-stream" } });
+      return streamResponse(c, body, { "Content-Type": "application/octet-stream" });
     },
   );
 
@@ -223,7 +222,7 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       }
       const sizeBytes = Number(length);
       if (sizeBytes > deps.options.maxFileBytes) throw new PayloadTooLargeError(deps.options.maxFileBytes, "The blob");
-      await c.get("agent").putBlob(c.req.valid("param").digest, requestBody(c.req.raw), sizeBytes);
+      await c.get("agent").putBlob(c.req.valid("param").digest, requestBody(c), sizeBytes);
       return c.body(null, 204);
     },
   );
@@ -250,23 +249,24 @@ function registerBlobBatchRoutes(app: App): void {
       ...base,
       method: "post",
       path: "/v1/agent/blobs/batch",
-      summary: "Store many small blobs sent as blob frames (each ≤ 1 MiB; verified, 422 on a mismatch)",
+      summary: "Store many small blobs sent as blob frames (each ≤ 1 MiB, verified; refused ones are listed)",
       description:
         "The body is a sequence of frames: 32-byte raw SHA-256, status byte 0, 4-byte big-endian size, then the bytes (see src/api/blob-frames.ts). " +
-        "Blobs are stored as they arrive; on an error the ones before it stay stored.",
+        "Blobs are stored as they arrive. A blob whose bytes do not hash to its digest is listed under `failed` (BlobDigestMismatch) and not stored; " +
+        "a malformed body is 400 and the blobs before the error stay stored.",
       request: { body: { content: frames, required: true } },
-      responses: { 200: json(StoredBlobs, "How many blobs were stored"), ...commonErrors, ...conflict, 422: json(ErrorBody, "Some bytes do not hash to their digest (BlobDigestMismatch)") },
+      responses: { 200: json(StoredBlobs, "How many blobs were stored, and which were refused"), ...commonErrors, ...conflict },
     }),
     async (c) => {
-      const stored = await c.get("agent").putBlobs(
+      const result = await c.get("agent").putBlobs(
         (async function* () {
-          for await (const f of decodeBlobFrames(requestBody(c.req.raw))) {
+          for await (const f of decodeBlobFrames(requestBody(c))) {
             if (f.status !== "ok") throw new InvalidParameterError(`Blob frame for ${f.digest} must have status 0 in an upload.`);
             yield { digest: f.digest, bytes: f.bytes };
           }
         })(),
       );
-      return c.json({ stored }, 200);
+      return c.json(result, 200);
     },
   );
 
@@ -283,7 +283,7 @@ function registerBlobBatchRoutes(app: App): void {
       responses: { 200: { description: "Blob frames", content: frames }, ...commonErrors, ...conflict },
     }),
     async (c) => {
-      const results = await c.get("agent").readBlobs(c.req.valid("json").digests, MAX_FRAMED_BLOB_BYTES);
+      const results = await c.get("agent").readBlobs(c.req.valid("json").digests);
       const body = Readable.from(
         (async function* () {
           for await (const r of results) {
@@ -296,12 +296,7 @@ function registerBlobBatchRoutes(app: App): void {
           }
         })(),
       );
-      return new Response(Readable.toWeb(body) as ReadableStream, { status: 200, headers: { "Content-Type": BLOB_FRAMES_CONTENT_TYPE } });
+      return streamResponse(c, body, { "Content-Type": BLOB_FRAMES_CONTENT_TYPE });
     },
   );
-}
-
-/** The request body as a Node stream (empty when there is none). */
-export function requestBody(req: Request): Readable {
-  return req.body ? Readable.fromWeb(req.body as WebReadableStream<Uint8Array>) : Readable.from([]);
 }

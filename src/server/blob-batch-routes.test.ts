@@ -52,16 +52,20 @@ describe("blob batch routes", () => {
     const blobs = [Buffer.from("one"), Buffer.alloc(0), Buffer.alloc(MAX_FRAMED_BLOB_BYTES, 3)];
     const res = await sendBatch(Buffer.concat(blobs.map((b) => frame(b))));
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ stored: 3 });
+    expect(await res.json()).toEqual({ stored: 3, failed: [] });
     for (const b of blobs) expect(await isStored(sha(b))).toBe(true);
   });
 
-  it("batch answers 422 BlobDigestMismatch for bytes that do not match, and stores none of them", async () => {
+  it("batch refuses bytes that do not match their digest, naming them, and stores the others", async () => {
     const good = Buffer.from("good");
     const res = await sendBatch(Buffer.concat([frame(good), frame(Buffer.from("evil"), sha("claimed")), frame(Buffer.from("after"))]));
-    expect(res.status).toBe(422);
-    expect(await res.json()).toMatchObject({ code: "BlobDigestMismatch" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      stored: 2,
+      failed: [{ index: 1, digest: sha("claimed"), code: "BlobDigestMismatch", message: expect.stringContaining(sha("evil")) }],
+    });
     expect(await isStored(sha(good))).toBe(true);
+    expect(await isStored(sha("after"))).toBe(true);
     expect(await isStored(sha("claimed"))).toBe(false);
     expect(await isStored(sha("evil"))).toBe(false);
   });

@@ -5,6 +5,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { STATUS_OF_CODE } from "../api/index.js";
 import { CtxSyncError, ForbiddenError, InvalidParameterError } from "../errors/index.js";
 import type { ServerEnv } from "./server-env.js";
+import { isAlreadySent } from "./node-streams.js";
 
 /** The body of every error response: `{ code, message, requestId }`. */
 export interface ErrorBodyJson {
@@ -27,7 +28,9 @@ export const requestIdMiddleware: MiddlewareHandler<ServerEnv> = async (c, next)
   const id = `req-${randomBytes(8).toString("hex")}`;
   c.set("requestId", id);
   await next();
-  c.header("X-Request-Id", id);
+  // A handler that streamed its answer itself (node-streams.ts) already sent the id with its headers;
+  // touching the response now would make the adapter send headers twice.
+  if (!isAlreadySent(c.res)) c.header("X-Request-Id", id);
 };
 
 /**

@@ -1,11 +1,10 @@
-import { Readable } from "node:stream";
 import { createRoute, z } from "@hono/zod-openapi";
 import { ErrorBody, FileUrl, FileUrlBody } from "../api/index.js";
 import { PayloadTooLargeError } from "../errors/index.js";
 import { normalizeSessionPath } from "../policy/index.js";
 import { ContextService } from "../service/index.js";
 import type { AppDeps } from "./app-deps.js";
-import { requestBody } from "./agent-routes.js";
+import { requestBody, streamResponse } from "./node-streams.js";
 import { apiKeySecurity, commonErrors, ContextIdParams, IdParams, json, jsonBody, notFound, octets, type App } from "./openapi-parts.js";
 import { signFileUrl, verifyFileUrl } from "./signed-url.js";
 import { contextsOf } from "./tenant-services.js";
@@ -67,7 +66,7 @@ export function registerFileRoutes(app: App, deps: AppDeps): void {
         body.destroy(); // HEAD answers with the headers only; release the open blob now
         return new Response(null, { status: 200, headers });
       }
-      return new Response(Readable.toWeb(body) as ReadableStream, { status: 200, headers });
+      return streamResponse(c, body, headers);
     },
   );
 
@@ -87,7 +86,7 @@ export function registerFileRoutes(app: App, deps: AppDeps): void {
       const declared = c.req.header("content-length");
       if (declared !== undefined && Number(declared) > max) throw new PayloadTooLargeError(max, "The file");
       const svc = new ContextService(deps.stores, f.tenantId, deps.clock);
-      const r = await svc.writeFile(contextId, f.key, requestBody(c.req.raw), { maxBytes: max, tmpDir: deps.tmpDir });
+      const r = await svc.writeFile(contextId, f.key, requestBody(c), { maxBytes: max, tmpDir: deps.tmpDir });
       return c.body(null, 200, { ETag: `"${r.digest}"` });
     },
   );

@@ -16,6 +16,7 @@ import type {
   Digest,
   FileChange,
   FileRecord,
+  HeldBlob,
   MountRecord,
   SessionRecord,
   SessionStatus,
@@ -24,7 +25,7 @@ import type {
 } from "../store/index.js";
 import type { Stores } from "./embedded-stores.js";
 import { externalSessionOptionsWithDefaults, type ExternalSessionOptions } from "./external-tasks.js";
-import { missingBlobs, readBlobs, storeBlobs, type BatchReadResult, type HeldBlob } from "./blob-batches.js";
+import { missingBlobs, readBlobs, storeBlobs, type BatchPutFailure, type BatchReadResult } from "./blob-batches.js";
 import { hashSecret } from "./secret-token.js";
 import { toSpec } from "./session-service.js";
 
@@ -287,8 +288,8 @@ export class AgentService {
     return missingBlobs(this.stores.blobs, digests);
   }
 
-  /** Stores small blobs as they arrive, each verified (see storeBlobs); returns how many were stored. */
-  async putBlobs(source: AsyncIterable<HeldBlob>): Promise<number> {
+  /** Stores small blobs as they arrive, each verified (see storeBlobs); says which were refused. */
+  async putBlobs(source: AsyncIterable<HeldBlob>): Promise<{ stored: number; failed: BatchPutFailure[] }> {
     await this.active();
     return storeBlobs(this.stores.blobs, source);
   }
@@ -297,10 +298,10 @@ export class AgentService {
    * Small blobs whole, in order (see readBlobs); a digest no version of an in-scope context references is
    * "notFound", whether or not the store has it, exactly as getBlob.
    */
-  async readBlobs(digests: readonly Digest[], maxBlobBytes: number): Promise<AsyncGenerator<BatchReadResult>> {
+  async readBlobs(digests: readonly Digest[]): Promise<AsyncGenerator<BatchReadResult>> {
     await this.active();
     const contextIds = [...(await this.scope()).contexts.keys()];
-    return readBlobs(this.stores.blobs, digests, (d) => this.stores.meta.isDigestReferenced(contextIds, d), maxBlobBytes);
+    return readBlobs(this.stores.blobs, digests, (chunk) => Promise.all(chunk.map((d) => this.stores.meta.isDigestReferenced(contextIds, d))));
   }
 
   /** BlobStore.put: stores `body` under `digest`, verified (BlobDigestMismatchError stores nothing). */

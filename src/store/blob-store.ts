@@ -30,6 +30,15 @@ export interface FetchItem {
   sizeBytes: number;
 }
 
+/** A small blob held in memory whole (≤ SMALL_BLOB_MAX_BYTES), as the batch methods take it. */
+export interface HeldBlob {
+  digest: Digest;
+  bytes: Buffer;
+}
+
+/** Largest blob the batch methods (touchMany aside) move: small enough to hold whole, many at a time. */
+export const SMALL_BLOB_MAX_BYTES = 1 << 20;
+
 /** One stored blob, as `list()` yields it. */
 export interface StoredBlob {
   digest: Digest;
@@ -84,6 +93,23 @@ export interface BlobStore {
    * A failed item leaves no file at its targetPath.
    */
   fetchFiles(items: readonly FetchItem[], onProgress?: ProgressFn): Promise<(Error | null)[]>;
+  /**
+   * touch for many blobs at once: one answer per digest, in order. Batch callers (an agent, via the
+   * server) use it before referencing blobs they did not just store.
+   */
+  touchMany(digests: readonly Digest[]): Promise<boolean[]>;
+  /**
+   * Stores many small blobs held in memory (each ≤ SMALL_BLOB_MAX_BYTES), each verified against its
+   * digest, and returns one error-or-null per blob, in order: a mismatch is a BlobDigestMismatchError
+   * result and stores nothing for that blob. Rejects only when the store itself fails.
+   */
+  putMany(blobs: readonly HeldBlob[]): Promise<(Error | null)[]>;
+  /**
+   * Reads many small blobs whole, verified, in order: the bytes, or a BlobNotFoundError /
+   * BlobDigestMismatchError / InvalidParameterError (malformed digest) result per digest. A blob larger
+   * than SMALL_BLOB_MAX_BYTES is an InvalidParameterError result (stream it with `get`).
+   */
+  getMany(digests: readonly Digest[]): Promise<(Buffer | Error)[]>;
   /**
    * Removes a blob and returns true; removing a missing one succeeds and returns false. Only garbage
    * collection calls this. With `ifStoredBeforeMs`, the blob is removed only when its `storedAtMs` is still

@@ -217,6 +217,61 @@ export function runBlobStoreContract(
       });
     });
 
+    describe("batch methods for small blobs", () => {
+      const OTHER = patternBytes(5000, 9);
+
+      test("touchMany answers per digest, in order, and refreshes the stored ones", async () => {
+        await putBytes(SMALL);
+        await putBytes(ONE_MIB);
+        await harness.backdate(sha256(SMALL), Date.now() - 48 * HOUR_MS);
+        expect(await store.touchMany([sha256(SMALL), sha256(OTHER), sha256(ONE_MIB), sha256(SMALL)])).toEqual([true, false, true, true]);
+        const small = (await collect(store.list())).find((b) => b.digest === sha256(SMALL));
+        expect(small?.storedAtMs).toBeGreaterThanOrEqual(Date.now() - CLOCK_SLACK_MS);
+        expect(await store.has(sha256(OTHER))).toBe(false);
+        expect(await store.touchMany([])).toEqual([]);
+      });
+
+      test("putMany stores each blob verified, refusing only those whose bytes do not match", async () => {
+        const results = await store.putMany([
+          { digest: sha256(SMALL), bytes: SMALL },
+          { digest: sha256(SMALL), bytes: OTHER }, // wrong bytes for the digest
+          { digest: sha256(EMPTY), bytes: EMPTY },
+          { digest: sha256(ONE_MIB), bytes: ONE_MIB },
+          { digest: sha256(SMALL), bytes: SMALL }, // twice in one call
+        ]);
+        expect(results.map((r) => r?.constructor.name ?? null)).toEqual([null, "BlobDigestMismatchError", null, null, null]);
+        expect((await listDigests(store)).sort()).toEqual([sha256(SMALL), sha256(EMPTY), sha256(ONE_MIB)].sort());
+        for (const b of [SMALL, EMPTY, ONE_MIB]) expect((await readAll(await store.get(sha256(b)))).equals(b)).toBe(true);
+        expect(await store.has(sha256(OTHER))).toBe(false);
+      });
+
+      test("putMany refuses a blob over 1 MiB and a malformed digest per blob, storing the rest", async () => {
+        const results = await store.putMany([
+          { digest: sha256(JUST_OVER), bytes: JUST_OVER },
+          { digest: "../escape", bytes: SMALL },
+          { digest: sha256(SMALL), bytes: SMALL },
+        ]);
+        expect(results[0]).toBeInstanceOf(InvalidParameterError);
+        expect(results[1]).toBeInstanceOf(InvalidParameterError);
+        expect(results[2]).toBeNull();
+        expect(await listDigests(store)).toEqual([sha256(SMALL)]);
+      });
+
+      test("getMany reads each blob whole, in order, with a per-digest error for missing, malformed and large ones", async () => {
+        await putBytes(SMALL);
+        await putBytes(EMPTY);
+        await putBytes(JUST_OVER);
+        const results = await store.getMany([sha256(SMALL), sha256(OTHER), sha256(EMPTY), "nope", sha256(JUST_OVER), sha256(SMALL)]);
+        expect(Buffer.isBuffer(results[0]) && results[0].equals(SMALL)).toBe(true);
+        expect(results[1]).toBeInstanceOf(BlobNotFoundError);
+        expect(Buffer.isBuffer(results[2]) && results[2].length === 0).toBe(true);
+        expect(results[3]).toBeInstanceOf(InvalidParameterError);
+        expect(results[4]).toBeInstanceOf(Error);
+        expect(Buffer.isBuffer(results[4])).toBe(false);
+        expect(Buffer.isBuffer(results[5]) && results[5].equals(SMALL)).toBe(true);
+      });
+    });
+
     describe("storedAtMs, touch and conditional delete", () => {
       const storedAt = async (digest: Digest): Promise<number | undefined> =>
         (await collect(store.list())).find((b) => b.digest === digest)?.storedAtMs;

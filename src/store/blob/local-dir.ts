@@ -8,8 +8,8 @@ import { pipeline } from "node:stream/promises";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { promisify } from "node:util";
 import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } from "../../errors/index.js";
-import type { BlobStore, Digest, FetchItem, IngestItem, IngestResult, ProgressFn, StoredBlob } from "../blob-store.js";
-import { isDigest } from "../blob-store.js";
+import type { BlobStore, Digest, FetchItem, HeldBlob, IngestItem, IngestResult, ProgressFn, StoredBlob } from "../blob-store.js";
+import { isDigest, SMALL_BLOB_MAX_BYTES } from "../blob-store.js";
 import { BoundedPool } from "./bounded-pool.js";
 import { readAllSync } from "./read-all-sync.js";
 import { verifyingStream } from "./verifying-stream.js";
@@ -17,7 +17,7 @@ import { verifyingStream } from "./verifying-stream.js";
 const execFileAsync = promisify(execFile);
 
 /** Files up to this size are read whole with one synchronous call: small, bounded, and far cheaper than a stream. */
-const WHOLE_READ_MAX_BYTES = 1 << 20;
+const WHOLE_READ_MAX_BYTES = SMALL_BLOB_MAX_BYTES;
 /** Chunk size for larger files; 1 MiB keeps memory flat and syscalls few. */
 const CHUNK_BYTES = 1 << 20;
 /** Small files created at once: enough to hide file-creation latency, few enough for libuv's 4 threads. */
@@ -329,6 +329,77 @@ export class LocalDirBlobStore implements BlobStore {
       return undefined;
     } finally {
       fs.closeSync(src);
+    }
+  }
+
+  async touchMany(digests: readonly Digest[]): Promise<boolean[]> {
+    const answers: boolean[] = [];
+    const pacer = new Pacer();
+    for (const digest of digests) {
+      answers.push(this.freshenSync(this.blobPath(digest)));
+      await pacer.tick(0);
+    }
+    return answers;
+  }
+
+  async putMany(blobs: readonly HeldBlob[]): Promise<(Error | null)[]> {
+    const results = new Array<Error | null>(blobs.length).fill(null);
+    const pacer = new Pacer();
+    const writes = new BoundedPool(WRITE_LANES, WRITE_MAX_HELD_BYTES);
+    for (let i = 0; i < blobs.length; i++) {
+      const { digest, bytes } = blobs[i]!;
+      try {
+        const finalPath = this.blobPath(digest);
+        if (bytes.length > SMALL_BLOB_MAX_BYTES) throw new InvalidParameterError(`Blob ${digest} has ${bytes.length} bytes; putMany takes blobs up to ${SMALL_BLOB_MAX_BYTES} bytes (use put).`);
+        const actual = createHash("sha256").update(bytes).digest("hex");
+        if (actual !== digest) throw new BlobDigestMismatchError(digest, actual, "while storing a blob");
+        if (!this.freshenSync(finalPath)) {
+          await writes.add(bytes.length, () => this.writeBlob(finalPath, bytes), (err) => (results[i] = toError(err)));
+        }
+      } catch (err) {
+        results[i] = toError(err);
+      }
+      await pacer.tick(bytes.length);
+    }
+    await writes.drain();
+    return results;
+  }
+
+  async getMany(digests: readonly Digest[]): Promise<(Buffer | Error)[]> {
+    const results: (Buffer | Error)[] = [];
+    const pacer = new Pacer();
+    for (const digest of digests) {
+      let bytes = 0;
+      try {
+        const buf = this.readSmallSync(digest);
+        bytes = buf.length;
+        results.push(buf);
+      } catch (err) {
+        results.push(toError(err));
+      }
+      await pacer.tick(bytes);
+    }
+    return results;
+  }
+
+  /** One small blob, read whole and verified. */
+  private readSmallSync(digest: Digest): Buffer {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.blobPath(digest), "r");
+    } catch (err) {
+      if (isNotFound(err)) throw new BlobNotFoundError(digest);
+      throw err;
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      if (size > SMALL_BLOB_MAX_BYTES) throw new InvalidParameterError(`Blob ${digest} has ${size} bytes; getMany reads blobs up to ${SMALL_BLOB_MAX_BYTES} bytes (use get).`);
+      const buf = readAllSync(fd, size);
+      const actual = createHash("sha256").update(buf).digest("hex");
+      if (actual !== digest) throw new BlobDigestMismatchError(digest, actual, "while reading a blob");
+      return buf;
+    } finally {
+      fs.closeSync(fd);
     }
   }
 
