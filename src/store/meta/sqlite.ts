@@ -63,6 +63,8 @@ const TASK_COLUMNS: Record<keyof TaskUpdate, string> = {
 };
 
 const LIVE_FILE_COLUMNS = "key, gen_from, type, digest, size, mode, mtime_ms, link_target, written_at, expires_at";
+/** Statements kept prepared at most (see stmt). */
+const MAX_CACHED_STATEMENTS = 256;
 
 /**
  * MetaStore on one SQLite file (better-sqlite3, WAL). Calls are synchronous underneath and short: no
@@ -70,7 +72,25 @@ const LIVE_FILE_COLUMNS = "key, gen_from, type, digest, size, mode, mtime_ms, li
  * lock for milliseconds at most (busy_timeout covers the wait).
  */
 export class SqliteMetaStore implements MetaStore {
+  /** Prepared statements by SQL text: preparing costs more than running most of our queries. */
+  private readonly statements = new Map<string, Database.Statement>();
+
   private constructor(private readonly db: Database.Database) {}
+
+  /**
+   * The prepared statement for `sql`, prepared once. Not for pluck/raw/iterate: those change or hold
+   * the statement, so such callers prepare their own.
+   */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      // SQL built with a variable number of placeholders could grow this without end; a full cache starts over.
+      if (this.statements.size >= MAX_CACHED_STATEMENTS) this.statements.clear();
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
 
   /** Opens (creating and migrating if needed) the database at `file`; ":memory:" works for tests. */
   static open(file: string): SqliteMetaStore {
@@ -92,18 +112,18 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async ensureTenant(name: string): Promise<string> {
-    const found = this.db.prepare("SELECT id FROM tenants WHERE name = ?").get(name) as { id: string } | undefined;
+    const found = this.stmt("SELECT id FROM tenants WHERE name = ?").get(name) as { id: string } | undefined;
     if (found) return found.id;
     const id = newId("tnt");
-    this.db.prepare("INSERT INTO tenants (id, name) VALUES (?, ?) ON CONFLICT (name) DO NOTHING").run(id, name);
-    return (this.db.prepare("SELECT id FROM tenants WHERE name = ?").get(name) as { id: string }).id;
+    this.stmt("INSERT INTO tenants (id, name) VALUES (?, ?) ON CONFLICT (name) DO NOTHING").run(id, name);
+    return (this.stmt("SELECT id FROM tenants WHERE name = ?").get(name) as { id: string }).id;
   }
 
   async createContext(tenantId: string, name: string, nowMs: EpochMs): Promise<ContextRecord> {
     const id = newId("ctx", nowMs);
     try {
-      this.db
-        .prepare("INSERT INTO contexts (id, tenant_id, name, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)")
+      this
+        .stmt("INSERT INTO contexts (id, tenant_id, name, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)")
         .run(id, tenantId, name, nowMs, nowMs);
     } catch (err) {
       if (isUniqueViolation(err)) throw new ContextNameConflictError(name);
@@ -113,22 +133,22 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async getContext(tenantId: string, contextId: string): Promise<ContextRecord | undefined> {
-    const row = this.db.prepare("SELECT * FROM contexts WHERE id = ? AND tenant_id = ?").get(contextId, tenantId);
+    const row = this.stmt("SELECT * FROM contexts WHERE id = ? AND tenant_id = ?").get(contextId, tenantId);
     return row ? toContext(row as ContextRow) : undefined;
   }
 
   async getContextByName(tenantId: string, name: string): Promise<ContextRecord | undefined> {
-    const row = this.db.prepare("SELECT * FROM contexts WHERE name = ? AND tenant_id = ?").get(name, tenantId);
+    const row = this.stmt("SELECT * FROM contexts WHERE name = ? AND tenant_id = ?").get(name, tenantId);
     return row ? toContext(row as ContextRow) : undefined;
   }
 
   async listContexts(tenantId: string, opts: { limit: number; nextToken?: string }): Promise<Page<ContextRecord>> {
     const after = opts.nextToken ? decodeToken(opts.nextToken) : "";
-    const rows = this.db
-      .prepare("SELECT * FROM contexts WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?")
+    const rows = this
+      .stmt("SELECT * FROM contexts WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?")
       .all(tenantId, after, opts.limit + 1) as ContextRow[];
     const totalCount = (
-      this.db.prepare("SELECT COUNT(*) AS n FROM contexts WHERE tenant_id = ?").get(tenantId) as { n: number }
+      this.stmt("SELECT COUNT(*) AS n FROM contexts WHERE tenant_id = ?").get(tenantId) as { n: number }
     ).n;
     const hasMore = rows.length > opts.limit;
     const items = rows.slice(0, opts.limit).map(toContext);
@@ -139,8 +159,8 @@ export class SqliteMetaStore implements MetaStore {
   async renameContext(tenantId: string, contextId: string, name: string): Promise<void> {
     let changes: number;
     try {
-      changes = this.db
-        .prepare("UPDATE contexts SET name = ? WHERE id = ? AND tenant_id = ?")
+      changes = this
+        .stmt("UPDATE contexts SET name = ? WHERE id = ? AND tenant_id = ?")
         .run(name, contextId, tenantId).changes;
     } catch (err) {
       if (isUniqueViolation(err)) throw new ContextNameConflictError(name);
@@ -150,26 +170,26 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async deleteContext(tenantId: string, contextId: string): Promise<boolean> {
-    return this.db.prepare("DELETE FROM contexts WHERE id = ? AND tenant_id = ?").run(contextId, tenantId).changes > 0;
+    return this.stmt("DELETE FROM contexts WHERE id = ? AND tenant_id = ?").run(contextId, tenantId).changes > 0;
   }
 
   async touchContext(contextId: string, nowMs: EpochMs): Promise<void> {
-    this.db.prepare("UPDATE contexts SET last_used_at = ? WHERE id = ?").run(nowMs, contextId);
+    this.stmt("UPDATE contexts SET last_used_at = ? WHERE id = ?").run(nowMs, contextId);
   }
 
   async setContextState(contextId: string, state: ContextState, from?: readonly ContextState[]): Promise<boolean> {
     if (from === undefined) {
-      return this.db.prepare("UPDATE contexts SET state = ? WHERE id = ?").run(state, contextId).changes > 0;
+      return this.stmt("UPDATE contexts SET state = ? WHERE id = ?").run(state, contextId).changes > 0;
     }
     if (from.length === 0) return false;
     const marks = from.map(() => "?").join(", ");
     return (
-      this.db.prepare(`UPDATE contexts SET state = ? WHERE id = ? AND state IN (${marks})`).run(state, contextId, ...from).changes > 0
+      this.stmt(`UPDATE contexts SET state = ? WHERE id = ? AND state IN (${marks})`).run(state, contextId, ...from).changes > 0
     );
   }
 
   async listContextsInState(state: ContextState): Promise<ContextRecord[]> {
-    const rows = this.db.prepare("SELECT * FROM contexts WHERE state = ? ORDER BY id").all(state) as ContextRow[];
+    const rows = this.stmt("SELECT * FROM contexts WHERE state = ? ORDER BY id").all(state) as ContextRow[];
     return rows.map(toContext);
   }
 
@@ -181,9 +201,9 @@ export class SqliteMetaStore implements MetaStore {
   private versionsUnder(where: string, params: Record<string, unknown>, prefix: string): FileRecord[] {
     const rows =
       prefix === "/"
-        ? this.db.prepare(`SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${where} ORDER BY key`).all(params)
-        : this.db
-            .prepare(
+        ? this.stmt(`SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${where} ORDER BY key`).all(params)
+        : this
+            .stmt(
               `SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${where}
                AND (key = @p OR (key >= @lo AND key < @hi)) ORDER BY key`,
             )
@@ -193,8 +213,8 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async getLiveFile(contextId: string, key: string, nowMs: EpochMs): Promise<FileRecord | undefined> {
-    const row = this.db
-      .prepare(
+    const row = this
+      .stmt(
         `SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = ? AND key = ? AND gen_to IS NULL
          AND (expires_at IS NULL OR expires_at > ?)`,
       )
@@ -204,7 +224,7 @@ export class SqliteMetaStore implements MetaStore {
 
   async commitGeneration(req: CommitRequest): Promise<number> {
     const run = this.db.transaction((r: CommitRequest): number => {
-      const ctx = this.db.prepare("SELECT head FROM contexts WHERE id = ?").get(r.contextId) as
+      const ctx = this.stmt("SELECT head FROM contexts WHERE id = ?").get(r.contextId) as
         | { head: number }
         | undefined;
       if (!ctx) throw new ContextNotFoundError(r.contextId);
@@ -216,13 +236,13 @@ export class SqliteMetaStore implements MetaStore {
       if (r.changes.length === 0) return ctx.head;
 
       const gen = ctx.head + 1;
-      const findLive = this.db.prepare(
+      const findLive = this.stmt(
         "SELECT expires_at FROM file_versions WHERE context_id = ? AND key = ? AND gen_to IS NULL",
       );
-      const close = this.db.prepare(
+      const close = this.stmt(
         "UPDATE file_versions SET gen_to = ? WHERE context_id = ? AND key = ? AND gen_to IS NULL",
       );
-      const insert = this.db.prepare(
+      const insert = this.stmt(
         `INSERT INTO file_versions (context_id, key, gen_from, type, digest, size, mode, mtime_ms, link_target, written_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
@@ -243,10 +263,10 @@ export class SqliteMetaStore implements MetaStore {
           removed++;
         }
       }
-      this.db
-        .prepare("INSERT INTO generations (context_id, generation, time, session_id, added, changed, removed) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      this
+        .stmt("INSERT INTO generations (context_id, generation, time, session_id, added, changed, removed) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .run(r.contextId, gen, r.timeMs, r.sessionId, added, changed, removed);
-      this.db.prepare("UPDATE contexts SET head = ?, last_used_at = ? WHERE id = ?").run(gen, r.timeMs, r.contextId);
+      this.stmt("UPDATE contexts SET head = ?, last_used_at = ? WHERE id = ?").run(gen, r.timeMs, r.contextId);
       return gen;
     });
     // IMMEDIATE takes the write lock up front, so the head check and the writes see one state.
@@ -254,15 +274,15 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async listGenerations(contextId: string, limit: number): Promise<GenerationRecord[]> {
-    const rows = this.db
-      .prepare("SELECT * FROM generations WHERE context_id = ? ORDER BY generation DESC LIMIT ?")
+    const rows = this
+      .stmt("SELECT * FROM generations WHERE context_id = ? ORDER BY generation DESC LIMIT ?")
       .all(contextId, limit) as GenerationRow[];
     return rows.map(toGeneration);
   }
 
   async getGeneration(contextId: string, generation: number): Promise<GenerationRecord | undefined> {
-    const row = this.db
-      .prepare("SELECT * FROM generations WHERE context_id = ? AND generation = ?")
+    const row = this
+      .stmt("SELECT * FROM generations WHERE context_id = ? AND generation = ?")
       .get(contextId, generation) as GenerationRow | undefined;
     return row ? toGeneration(row) : undefined;
   }
@@ -275,15 +295,15 @@ export class SqliteMetaStore implements MetaStore {
   async pruneHistory(contextId: string | null, cutoffMs: EpochMs): Promise<PruneResult> {
     const ids =
       contextId === null
-        ? (this.db.prepare("SELECT id FROM contexts ORDER BY id").all() as { id: string }[]).map((r) => r.id)
+        ? (this.stmt("SELECT id FROM contexts ORDER BY id").all() as { id: string }[]).map((r) => r.id)
         : [contextId];
     // Newest generation before the cutoff: the head at the cutoff, kept so that state stays restorable.
     // By number, not time, so a committer's clock running behind cannot make the kept range non-contiguous.
-    const keptFrom = this.db.prepare("SELECT MAX(generation) AS g FROM generations WHERE context_id = ? AND time < ?");
+    const keptFrom = this.stmt("SELECT MAX(generation) AS g FROM generations WHERE context_id = ? AND time < ?");
     // A version closed at or before the kept generation shows in no kept generation (visible at G means
     // gen_from <= G < gen_to). Live versions have gen_to NULL and never match.
-    const dropVersions = this.db.prepare("DELETE FROM file_versions WHERE context_id = ? AND gen_to IS NOT NULL AND gen_to <= ?");
-    const dropGenerations = this.db.prepare("DELETE FROM generations WHERE context_id = ? AND generation < ?");
+    const dropVersions = this.stmt("DELETE FROM file_versions WHERE context_id = ? AND gen_to IS NOT NULL AND gen_to <= ?");
+    const dropGenerations = this.stmt("DELETE FROM generations WHERE context_id = ? AND generation < ?");
     const pruneOne = this.db.transaction((id: string): PruneResult => {
       const g = (keptFrom.get(id, cutoffMs) as { g: number | null }).g;
       if (g === null) return { versions: 0, generations: 0 };
@@ -302,8 +322,8 @@ export class SqliteMetaStore implements MetaStore {
   async deleteExpired(nowMs: EpochMs): Promise<ExpireResult> {
     const run = this.db.transaction((now: number): ExpireResult => {
       const expired = "expires_at IS NOT NULL AND expires_at <= ?";
-      const liveVersions = this.db.prepare(`DELETE FROM file_versions WHERE ${expired} AND gen_to IS NULL`).run(now).changes;
-      const historicalVersions = this.db.prepare(`DELETE FROM file_versions WHERE ${expired}`).run(now).changes;
+      const liveVersions = this.stmt(`DELETE FROM file_versions WHERE ${expired} AND gen_to IS NULL`).run(now).changes;
+      const historicalVersions = this.stmt(`DELETE FROM file_versions WHERE ${expired}`).run(now).changes;
       return { liveVersions, historicalVersions };
     });
     return run.immediate(nowMs);
@@ -319,8 +339,8 @@ export class SqliteMetaStore implements MetaStore {
 
   async createSession(session: SessionRecord, mounts: readonly MountRecord[], opts: { tokenHash?: string } = {}): Promise<void> {
     this.db.transaction(() => {
-      this.db
-        .prepare(
+      this
+        .stmt(
           `INSERT INTO sessions (id, tenant_id, status, root, labels, created_at, agent, token_hash, last_heartbeat)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
@@ -333,17 +353,17 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async getSessionByTokenHash(tokenHash: string): Promise<SessionRecord | undefined> {
-    const row = this.db.prepare("SELECT * FROM sessions WHERE token_hash = ?").get(tokenHash);
+    const row = this.stmt("SELECT * FROM sessions WHERE token_hash = ?").get(tokenHash);
     return row ? toSession(row as SessionRow) : undefined;
   }
 
   async recordHeartbeat(sessionId: string, nowMs: EpochMs): Promise<void> {
-    this.db.prepare("UPDATE sessions SET last_heartbeat = ? WHERE id = ?").run(nowMs, sessionId);
+    this.stmt("UPDATE sessions SET last_heartbeat = ? WHERE id = ?").run(nowMs, sessionId);
   }
 
   async listStaleSessions(heartbeatCutoffMs: EpochMs, startCutoffMs: EpochMs): Promise<SessionRecord[]> {
-    const rows = this.db
-      .prepare(
+    const rows = this
+      .stmt(
         `SELECT * FROM sessions WHERE agent = 'external' AND status IN ('running', 'releasing')
          AND ((last_heartbeat IS NOT NULL AND last_heartbeat < ?) OR (last_heartbeat IS NULL AND created_at < ?))
          ORDER BY id`,
@@ -354,12 +374,12 @@ export class SqliteMetaStore implements MetaStore {
 
   async markSessionLost(sessionId: string, nowMs: EpochMs, errorMessage: string): Promise<boolean> {
     const run = this.db.transaction((): boolean => {
-      const changed = this.db
-        .prepare("UPDATE sessions SET status = 'lost' WHERE id = ? AND status IN ('running', 'releasing')")
+      const changed = this
+        .stmt("UPDATE sessions SET status = 'lost' WHERE id = ? AND status IN ('running', 'releasing')")
         .run(sessionId).changes;
       if (changed === 0) return false;
-      this.db
-        .prepare(
+      this
+        .stmt(
           `UPDATE tasks SET status = 'Failed', finish_time = ?, error_message = ?
            WHERE session_id = ? AND status IN ('Pending', 'Running')`,
         )
@@ -370,17 +390,17 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async getSession(tenantId: string, sessionId: string): Promise<SessionRecord | undefined> {
-    const row = this.db.prepare("SELECT * FROM sessions WHERE id = ? AND tenant_id = ?").get(sessionId, tenantId);
+    const row = this.stmt("SELECT * FROM sessions WHERE id = ? AND tenant_id = ?").get(sessionId, tenantId);
     return row ? toSession(row as SessionRow) : undefined;
   }
 
   async listSessions(tenantId: string): Promise<SessionRecord[]> {
-    const rows = this.db.prepare("SELECT * FROM sessions WHERE tenant_id = ? ORDER BY id").all(tenantId) as SessionRow[];
+    const rows = this.stmt("SELECT * FROM sessions WHERE tenant_id = ? ORDER BY id").all(tenantId) as SessionRow[];
     return rows.map(toSession);
   }
 
   async setSessionStatus(sessionId: string, status: SessionStatus): Promise<void> {
-    this.db.prepare("UPDATE sessions SET status = ? WHERE id = ?").run(status, sessionId);
+    this.stmt("UPDATE sessions SET status = ? WHERE id = ?").run(status, sessionId);
   }
 
   async addMount(mount: MountRecord): Promise<void> {
@@ -389,8 +409,8 @@ export class SqliteMetaStore implements MetaStore {
 
   private insertMount(m: MountRecord): void {
     try {
-      this.db
-        .prepare(
+      this
+        .stmt(
           "INSERT INTO mounts (session_id, path, context_id, policy, wait_for_completion, bind_time) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .run(m.sessionId, m.path, m.contextId, m.policyJson, m.waitForCompletion ? 1 : 0, m.bindTimeMs);
@@ -401,7 +421,7 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async listMounts(sessionId: string): Promise<MountRecord[]> {
-    const rows = this.db.prepare("SELECT * FROM mounts WHERE session_id = ? ORDER BY bind_time, path").all(sessionId) as {
+    const rows = this.stmt("SELECT * FROM mounts WHERE session_id = ? ORDER BY bind_time, path").all(sessionId) as {
       session_id: string;
       path: string;
       context_id: string;
@@ -420,8 +440,8 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async getBase(sessionId: string, mountPath: string): Promise<Map<string, BaseEntry>> {
-    const rows = this.db
-      .prepare("SELECT key, type, digest, size, mode, mtime_ms, link_target FROM bases WHERE session_id = ? AND mount_path = ?")
+    const rows = this
+      .stmt("SELECT key, type, digest, size, mode, mtime_ms, link_target FROM bases WHERE session_id = ? AND mount_path = ?")
       .all(sessionId, mountPath) as Omit<FileRow, "gen_from" | "written_at" | "expires_at">[];
     const base = new Map<string, BaseEntry>();
     for (const r of rows) {
@@ -443,9 +463,9 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   private applyBase(u: BaseUpdate): void {
-    const del = this.db.prepare("DELETE FROM bases WHERE session_id = ? AND mount_path = ? AND key = ?");
+    const del = this.stmt("DELETE FROM bases WHERE session_id = ? AND mount_path = ? AND key = ?");
     for (const key of u.deletes) del.run(u.sessionId, u.mountPath, key);
-    const upsert = this.db.prepare(
+    const upsert = this.stmt(
       `INSERT OR REPLACE INTO bases (session_id, mount_path, key, type, digest, size, mode, mtime_ms, link_target)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -455,8 +475,8 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async createTask(t: TaskRecord): Promise<void> {
-    this.db
-      .prepare(
+    this
+      .stmt(
         `INSERT INTO tasks (id, session_id, context_id, path, task_type, status, start_time, finish_time, error_message,
            files_done, files_total, bytes_done, bytes_total, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -470,7 +490,7 @@ export class SqliteMetaStore implements MetaStore {
   async updateTask(taskId: string, update: TaskUpdate): Promise<void> {
     const { sets, values } = taskSets(update);
     if (sets.length === 0) return;
-    this.db.prepare(`UPDATE tasks SET ${sets.join(", ")} WHERE id = ?`).run(...values, taskId);
+    this.stmt(`UPDATE tasks SET ${sets.join(", ")} WHERE id = ?`).run(...values, taskId);
   }
 
   async updateTaskIf(taskId: string, from: readonly TaskStatus[], update: TaskUpdate): Promise<boolean> {
@@ -482,22 +502,22 @@ export class SqliteMetaStore implements MetaStore {
       sets.length === 0
         ? `SELECT 1 FROM tasks WHERE id = ? AND status IN (${marks})`
         : `UPDATE tasks SET ${sets.join(", ")} WHERE id = ? AND status IN (${marks})`;
-    if (sets.length === 0) return this.db.prepare(sql).get(taskId, ...from) !== undefined;
-    return this.db.prepare(sql).run(...values, taskId, ...from).changes > 0;
+    if (sets.length === 0) return this.stmt(sql).get(taskId, ...from) !== undefined;
+    return this.stmt(sql).run(...values, taskId, ...from).changes > 0;
   }
 
   async getTask(sessionId: string, taskId: string): Promise<TaskRecord | undefined> {
-    const row = this.db.prepare("SELECT * FROM tasks WHERE id = ? AND session_id = ?").get(taskId, sessionId);
+    const row = this.stmt("SELECT * FROM tasks WHERE id = ? AND session_id = ?").get(taskId, sessionId);
     return row ? toTask(row as TaskRow) : undefined;
   }
 
   async claimPendingTasks(sessionId: string, nowMs: EpochMs): Promise<TaskRecord[]> {
     const run = this.db.transaction((): TaskRecord[] => {
-      const rows = this.db
-        .prepare("SELECT * FROM tasks WHERE session_id = ? AND status = 'Pending' ORDER BY created_at, id")
+      const rows = this
+        .stmt("SELECT * FROM tasks WHERE session_id = ? AND status = 'Pending' ORDER BY created_at, id")
         .all(sessionId) as TaskRow[];
       if (rows.length === 0) return [];
-      const claim = this.db.prepare("UPDATE tasks SET status = 'Running', start_time = ? WHERE id = ?");
+      const claim = this.stmt("UPDATE tasks SET status = 'Running', start_time = ? WHERE id = ?");
       for (const r of rows) claim.run(nowMs, r.id);
       return rows.map((r) => ({ ...toTask(r), status: "Running" as const, startTimeMs: nowMs }));
     });
@@ -523,8 +543,8 @@ export class SqliteMetaStore implements MetaStore {
       where.push("task_type = ?");
       args.push(filter.taskType);
     }
-    const rows = this.db
-      .prepare(`SELECT * FROM tasks WHERE ${where.join(" AND ")} ORDER BY created_at, id`)
+    const rows = this
+      .stmt(`SELECT * FROM tasks WHERE ${where.join(" AND ")} ORDER BY created_at, id`)
       .all(...args) as TaskRow[];
     return rows.map(toTask);
   }
@@ -532,39 +552,39 @@ export class SqliteMetaStore implements MetaStore {
   async isDigestReferenced(contextIds: readonly string[], digest: Digest): Promise<boolean> {
     if (contextIds.length === 0) return false;
     const marks = contextIds.map(() => "?").join(", ");
-    const row = this.db
-      .prepare(`SELECT 1 FROM file_versions WHERE digest = ? AND context_id IN (${marks}) LIMIT 1`)
+    const row = this
+      .stmt(`SELECT 1 FROM file_versions WHERE digest = ? AND context_id IN (${marks}) LIMIT 1`)
       .get(digest, ...contextIds);
     return row !== undefined;
   }
 
   async createApiKey(key: Omit<ApiKeyRecord, "tenantName">): Promise<void> {
-    this.db
-      .prepare("INSERT INTO api_keys (id, tenant_id, hash, is_admin, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)")
+    this
+      .stmt("INSERT INTO api_keys (id, tenant_id, hash, is_admin, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)")
       .run(key.id, key.tenantId, key.hash, key.isAdmin ? 1 : 0, key.createdAtMs, key.revokedAtMs);
   }
 
   async getApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
-    const row = this.db.prepare(`${API_KEY_SELECT} WHERE k.hash = ?`).get(hash) as ApiKeyRow | undefined;
+    const row = this.stmt(`${API_KEY_SELECT} WHERE k.hash = ?`).get(hash) as ApiKeyRow | undefined;
     return row ? toApiKey(row) : undefined;
   }
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {
-    const rows = this.db.prepare(`${API_KEY_SELECT} ORDER BY k.created_at, k.id`).all() as ApiKeyRow[];
+    const rows = this.stmt(`${API_KEY_SELECT} ORDER BY k.created_at, k.id`).all() as ApiKeyRow[];
     return rows.map(toApiKey);
   }
 
   async revokeApiKey(keyId: string, nowMs: EpochMs): Promise<boolean> {
-    const found = this.db.prepare("SELECT revoked_at FROM api_keys WHERE id = ?").get(keyId) as
+    const found = this.stmt("SELECT revoked_at FROM api_keys WHERE id = ?").get(keyId) as
       | { revoked_at: number | null }
       | undefined;
     if (!found) return false;
-    this.db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(nowMs, keyId);
+    this.stmt("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(nowMs, keyId);
     return true;
   }
 
   async countApiKeys(): Promise<number> {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM api_keys").get() as { n: number }).n;
+    return (this.stmt("SELECT COUNT(*) AS n FROM api_keys").get() as { n: number }).n;
   }
 
   async close(): Promise<void> {
