@@ -132,7 +132,10 @@ export class LocalDirBlobStore implements BlobStore {
     const tmp = this.tempPath();
     const hash = createHash("sha256");
     let seen = 0;
+    // Buffers of a chunk or more between hashing and writing, so neither waits on the other for every
+    // 64 KiB a socket delivers.
     const counter = new Transform({
+      highWaterMark: CHUNK_BYTES,
       transform(chunk: Buffer, _enc, cb) {
         hash.update(chunk);
         seen += chunk.length;
@@ -140,7 +143,7 @@ export class LocalDirBlobStore implements BlobStore {
       },
     });
     try {
-      await pipeline(body, counter, fs.createWriteStream(tmp, { flags: "wx" }));
+      await pipeline(body, counter, fs.createWriteStream(tmp, { flags: "wx", highWaterMark: CHUNK_BYTES }));
       const actual = hash.digest("hex");
       if (actual !== digest) throw new BlobDigestMismatchError(digest, actual, "while storing a blob");
       if (seen !== sizeBytes) {
@@ -166,7 +169,7 @@ export class LocalDirBlobStore implements BlobStore {
     const verified = verifyingStream(digest);
     // pipeline destroys `verified` with any read error, so the consumer sees it there; the promise's own
     // rejection carries the same error and needs no second handler.
-    pipeline(handle.createReadStream(), verified).catch(() => undefined);
+    pipeline(handle.createReadStream({ highWaterMark: CHUNK_BYTES }), verified).catch(() => undefined);
     return verified;
   }
 
