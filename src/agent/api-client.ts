@@ -92,11 +92,15 @@ export class ApiClient {
 
   /**
    * A request whose body and answer are Node streams (node:http, not fetch): for bulk bytes, where
-   * fetch's web streams copy every chunk. `body` needs `headers["content-length"]`. Resolves with the
+   * fetch's web streams copy every chunk. `body` needs `headers["content-length"]`; `json` is sent as JSON. Resolves with the
    * answer when its status is 2xx or accepted (the caller consumes or destroys it), else rejects as
    * `request` does.
    */
-  async stream(method: string, path: string, opts: { body?: Readable; headers?: Record<string, string>; signal?: AbortSignal; accept?: readonly number[] } = {}): Promise<IncomingMessage> {
+  async stream(
+    method: string,
+    path: string,
+    opts: { body?: Readable; json?: unknown; headers?: Record<string, string>; signal?: AbortSignal; accept?: readonly number[] } = {},
+  ): Promise<IncomingMessage> {
     const url = new URL(this.url(path));
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
     const fail = (err: unknown): RemoteApiError =>
@@ -108,10 +112,13 @@ export class ApiClient {
         { cause: err },
       );
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = send(url, { method, headers: { ...opts.headers, authorization: `Bearer ${this.#token}` }, signal: opts.signal, agent: STREAM_AGENTS[url.protocol as "http:" | "https:"] });
+      const headers: Record<string, string> = { ...opts.headers, authorization: `Bearer ${this.#token}` };
+      const json = opts.json === undefined ? undefined : Buffer.from(JSON.stringify(opts.json));
+      if (json) Object.assign(headers, { "content-type": "application/json", "content-length": String(json.length) });
+      const req = send(url, { method, headers, signal: opts.signal, agent: STREAM_AGENTS[url.protocol as "http:" | "https:"] });
       req.once("response", resolve);
       req.once("error", (err) => reject(opts.signal?.aborted ? (opts.signal.reason ?? err) : fail(err)));
-      if (!opts.body) return void req.end();
+      if (!opts.body) return void req.end(json);
       // The body's own failure (a file that vanished) rejects with that error, not as an unreachable server.
       opts.body.once("error", (err) => {
         req.destroy();

@@ -7,7 +7,6 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames, MAX_BATCH_BLOBS, MAX_FRAMED_BLOB_BYTES, type BlobFrame } from "../api/index.js";
 import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } from "../errors/index.js";
 import {
-  BoundedPool,
   isDigest,
   readAllSync,
   verifyingStream,
@@ -160,9 +159,7 @@ export class RemoteBlobStore implements BlobStore {
    * answer that skips, repeats or invents a digest, or ends early, rejects.
    */
   private async *fetchFrames(digests: readonly Digest[]): AsyncGenerator<{ digest: Digest; result: Buffer | Error }> {
-    const res = await this.api.request("POST", apiPaths.agentBlobsFetch, { json: { digests }, signal: this.signal });
-    if (!res.body) throw new Error("The server answered a blob fetch with no body.");
-    const body = Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>);
+    const body = await this.api.stream("POST", apiPaths.agentBlobsFetch, { json: { digests }, signal: this.signal });
     let n = 0;
     try {
       for await (const frame of decodeBlobFrames(body)) {
@@ -208,7 +205,9 @@ export class RemoteBlobStore implements BlobStore {
       return false;
     };
     await settleAll([
-      mapConcurrent(batchesOf(small.filter(wellFormed), (i) => items[i]!.sizeBytes), BATCHES_IN_FLIGHT, (batch) => this.fetchBatch(items, batch, results, progress)),
+      mapConcurrent(batchesOf(small.filter(wellFormed), (i) => items[i]!.sizeBytes, FETCH_BATCH_FILES), BATCHES_IN_FLIGHT, (batch) =>
+        this.fetchBatch(items, batch, results, progress),
+      ),
       mapConcurrent(large, this.concurrency, async (i) => {
         try {
           await this.fetchOne(items[i]!, progress);
@@ -293,7 +292,11 @@ export class RemoteBlobStore implements BlobStore {
     }
   }
 
-  /** Fetches one batch of small blobs and creates their files, a few at a time, as the frames arrive. */
+  /**
+   * Fetches one batch of small blobs and creates their files as the frames arrive. Files are written
+   * with synchronous calls: here, unlike in the local-dir store, the thread pool's hops cost more than
+   * they hide (measured), and the socket keeps receiving meanwhile.
+   */
   private async fetchBatch(items: readonly FetchItem[], batch: readonly number[], results: (Error | null)[], progress: ProgressFn): Promise<void> {
     const waiting = new Map<Digest, number[]>();
     for (const i of batch) {
@@ -302,36 +305,15 @@ export class RemoteBlobStore implements BlobStore {
       if (list) list.push(i);
       else waiting.set(d, [i]);
     }
-    const writes = new BoundedPool(WRITE_LANES, WRITE_MAX_HELD_BYTES);
     try {
       for await (const { digest, result } of this.fetchFrames([...waiting.keys()])) {
         const indices = waiting.get(digest)!;
         waiting.delete(digest);
-        if (result instanceof Error) {
-          for (const i of indices) results[i] = result;
-          continue;
-        }
-        for (const i of indices) {
-          const target = items[i]!.targetPath;
-          await writes.add(
-            result.length,
-            async () => {
-              await fs.promises.writeFile(target, result, { flag: "wx" });
-              progress(result.length);
-            },
-            (err) => {
-              // EEXIST: the file at targetPath is not ours (we never created it), so it is not ours to remove.
-              if ((err as NodeJS.ErrnoException).code !== "EEXIST") fs.rmSync(target, { force: true });
-              results[i] = toError(err);
-            },
-          );
-        }
+        for (const i of indices) results[i] = result instanceof Error ? result : writeNewFileSync(items[i]!.targetPath, result, progress);
       }
     } catch (err) {
       if (isStoreFailure(err)) throw err;
       for (const indices of waiting.values()) for (const i of indices) results[i] ??= toError(err);
-    } finally {
-      await writes.drain();
     }
   }
 
@@ -450,9 +432,11 @@ const BATCH_MAX_FILES = 1024;
 const BATCH_MAX_BYTES = 8 << 20;
 /** Batches in flight at once: reading (or writing) one overlaps with the transfer of the next. */
 const BATCHES_IN_FLIGHT = 2;
-/** Files created at once from a fetched batch, and the bytes they may hold (as the local-dir store). */
-const WRITE_LANES = 8;
-const WRITE_MAX_HELD_BYTES = 32 << 20;
+/**
+ * Files per fetch request: smaller than upload batches, so that even one engine call (a few hundred files)
+ * spans several requests and the server reads the next batch while this process writes the last.
+ */
+const FETCH_BATCH_FILES = 128;
 /** Synchronous reads between event-loop turns. */
 const YIELD_EVERY_FILES = 128;
 
@@ -472,12 +456,12 @@ function splitBySize(items: readonly { sizeBytes: number }[]): { small: number[]
 }
 
 /** Cuts indices into batches of at most BATCH_MAX_FILES items and (about) BATCH_MAX_BYTES bytes. */
-function batchesOf(indices: readonly number[], sizeOf: (i: number) => number): number[][] {
+function batchesOf(indices: readonly number[], sizeOf: (i: number) => number, maxFiles = BATCH_MAX_FILES): number[][] {
   const batches: number[][] = [];
   let current: number[] = [];
   let bytes = 0;
   for (const i of indices) {
-    if (current.length > 0 && (current.length >= BATCH_MAX_FILES || bytes + sizeOf(i) > BATCH_MAX_BYTES)) {
+    if (current.length > 0 && (current.length >= maxFiles || bytes + sizeOf(i) > BATCH_MAX_BYTES)) {
       batches.push(current);
       current = [];
       bytes = 0;
@@ -502,6 +486,19 @@ function frameResult(frame: BlobFrame): Buffer | Error {
 function refusal(f: { digest: Digest; code: string; message: string }): Error {
   if (f.code === "BlobDigestMismatch") return new BlobDigestMismatchError(f.digest, /got ([0-9a-f]{64})/.exec(f.message)?.[1] ?? "(unknown)", "while sending a blob to the server");
   return new RemoteApiError(f.code, f.message, "", 200);
+}
+
+/** Creates `target` with `bytes`; null, or the error (a failed write leaves no file we created). */
+function writeNewFileSync(target: string, bytes: Buffer, progress: ProgressFn): Error | null {
+  try {
+    fs.writeFileSync(target, bytes, { flag: "wx" });
+    progress(bytes.length);
+    return null;
+  } catch (err) {
+    // EEXIST: the file at targetPath is not ours (we never created it), so it is not ours to remove.
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") fs.rmSync(target, { force: true });
+    return toError(err);
+  }
 }
 
 /** Reads a small local file whole; O_NOFOLLOW so a file swapped for a symlink does not pull in outside data. */
