@@ -48,7 +48,8 @@ const MAX_RETRY_DELAY_MS = 15_000;
  * The agent of one session: runs where the session's filesystem is (in the SDK's process for local
  * sessions, `ctxsync agent` in a sandbox) and does the session's transfers with the engine.
  *
- * 1. Reads its session (`GET /v1/agent/session`); a token the server refuses rejects here.
+ * 1. Attaches to its session (`POST /v1/agent/session`), which re-offers tasks a previous agent of the
+ *    session left Running; a token the server refuses rejects here.
  * 2. Long-polls `GET /v1/agent/tasks?waitSeconds=25`, which claims pending tasks and is the agent's
  *    heartbeat: a session whose agent stops polling becomes `lost`. Polling goes on while tasks run.
  * 3. Runs each task with the engine's uploadMount/downloadMount over the HTTP stores (RemoteMetaStore,
@@ -60,7 +61,8 @@ export async function runAgent(opts: RunAgentOptions): Promise<AgentExit> {
   const log: AgentLog = opts.onLog ?? (() => undefined);
   const signal = opts.signal ?? new AbortController().signal;
   const api = new ApiClient(opts.endpoint, opts.sessionToken);
-  const session = await api.json<AgentSessionView>("GET", apiPaths.agentSession, { signal });
+  // POST: attaching offers again any task an earlier agent of this session claimed and never finished.
+  const session = await api.json<AgentSessionView>("POST", apiPaths.agentSession, { signal });
   log("info", `agent for session ${session.sessionId} (${session.status}, ${session.mounts.length} mounts) on ${api.origin}`);
   opts.onReady?.(session);
   if (session.status === "released" || session.status === "lost") return { sessionId: session.sessionId, reason: session.status };

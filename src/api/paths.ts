@@ -23,6 +23,7 @@
  * | GET | /v1/sessions/{id}/tasks?contextId&path&taskType | → TaskList (latest per mount and type) |
  * | POST, GET | /v1/sessions/{id}/bindings | BindRequest → TaskList; → BindingList |
  * | GET | /v1/agent/session | → AgentSession |
+ * | POST | /v1/agent/session | → AgentSession (attach: re-offers tasks an earlier agent left Running) |
  * | GET | /v1/agent/tasks?waitSeconds | → AgentPoll (long poll; claims tasks; counts as a heartbeat) |
  * | POST | /v1/agent/tasks/{id}/progress | TaskProgress → 204 |
  * | POST | /v1/agent/tasks/{id}/finish | TaskFinish → 204 |

@@ -70,6 +70,22 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
     expect(again.status).toBe(400);
   });
 
+  it("offers a task again when a new agent attaches after the one that claimed it went away", async () => {
+    const { session, sessionToken } = await createSession();
+    const [claimed] = (await poll(sessionToken)).tasks;
+    expect(await tasksOf(session.id)).toMatchObject([{ id: claimed!.id, status: "Running" }]);
+    expect((await poll(sessionToken)).tasks).toEqual([]);
+
+    const attached = await t.json<{ sessionId: string; status: string }>("POST", apiPaths.agentSession, { key: sessionToken });
+    expect(attached).toMatchObject({ sessionId: session.id, status: "running" });
+    expect(await tasksOf(session.id)).toMatchObject([{ id: claimed!.id, status: "Pending" }]);
+    expect((await poll(sessionToken)).tasks).toMatchObject([{ id: claimed!.id, taskType: "download" }]);
+    expect((await finish(sessionToken, claimed!.id)).status).toBe(204);
+    // A finished task stays finished when yet another agent attaches.
+    await t.json("POST", apiPaths.agentSession, { key: sessionToken });
+    expect(await tasksOf(session.id)).toMatchObject([{ id: claimed!.id, status: "Success" }]);
+  });
+
   it("uploads through blob PUT and commit, stamped with the session; a stale head is 409 CommitConflict", async () => {
     const { session, sessionToken } = await createSession([{ contextId: ctx, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }]);
     expect(await tasksOf(session.id)).toEqual([]);

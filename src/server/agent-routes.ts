@@ -62,6 +62,18 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
   app.openapi(
     createRoute({
       ...base,
+      method: "post",
+      path: "/v1/agent/session",
+      summary: "Attach an agent: tasks an earlier agent of this session left Running are offered again",
+      description: "An agent calls this once when it starts. One agent per session: a second one attaching takes over the first one's unfinished tasks.",
+      responses: { 200: json(AgentSession, "The session"), ...commonErrors },
+    }),
+    async (c) => c.json(await c.get("agent").attach(), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      ...base,
       method: "get",
       path: "/v1/agent/tasks",
       summary: "Long poll: claim the session's Pending tasks",

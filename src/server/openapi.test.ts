@@ -28,6 +28,7 @@ const EXPECTED_ROUTES = [
   ["post", apiPaths.sessionBindings("{id}")],
   ["get", apiPaths.sessionBindings("{id}")],
   ["get", apiPaths.agentSession],
+  ["post", apiPaths.agentSession],
   ["get", apiPaths.agentTasks],
   ["post", apiPaths.agentTaskProgress("{id}")],
   ["post", apiPaths.agentTaskFinish("{id}")],

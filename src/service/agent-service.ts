@@ -119,6 +119,16 @@ export class AgentService {
     this.session.lastHeartbeatMs = now;
   }
 
+  /**
+   * An agent (re)starts for this session: tasks an earlier agent claimed and never finished are offered
+   * again (it is gone: one agent per session). Uploads and downloads are safe to run twice. Returns the
+   * session as describe() does.
+   */
+  async attach(): Promise<AgentSessionInfo> {
+    if (ACTIVE.includes(await this.status())) await this.stores.meta.requeueRunningTasks(this.session.id);
+    return this.describe();
+  }
+
   /** The session's status and mounts. */
   async describe(): Promise<AgentSessionInfo> {
     const status = await this.status();
@@ -131,9 +141,7 @@ export class AgentService {
    * mount; waits up to `waitSeconds` for some to appear, recording heartbeats meanwhile. Returns at once,
    * with no tasks, when the session is no longer running or releasing (the agent should then exit), or
    * when `signal` aborts (the server is stopping).
-   * TODO(#4): a task is handed out once. If the response is lost, or the agent restarts mid-task, the task
-   * stays Running until the session is released or lost; re-offering Running tasks to a restarted agent
-   * needs an agent instance id in the poll.
+   * A task is handed out once; an agent that restarts mid-task gets it again through attach().
    */
   async claimTasks(waitSeconds: number, signal?: AbortSignal): Promise<{ sessionStatus: SessionStatus; tasks: AgentTaskInfo[] }> {
     const deadline = Date.now() + Math.max(0, waitSeconds) * 1000;

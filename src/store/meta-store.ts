@@ -299,6 +299,11 @@ export interface MetaStore {
    * transaction: two concurrent claims never return the same task.
    */
   claimPendingTasks(sessionId: string, nowMs: EpochMs): Promise<TaskRecord[]>;
+  /**
+   * Puts the session's Running tasks back to Pending (startTimeMs null) and returns how many: the agent
+   * that claimed them is gone (a new one attached), so the next claim hands them out again.
+   */
+  requeueRunningTasks(sessionId: string): Promise<number>;
   /** Tasks of a session, oldest first, optionally filtered. */
   listTasks(
     sessionId: string,

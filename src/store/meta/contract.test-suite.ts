@@ -828,6 +828,26 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
         expect(await store.getTask(sess.id, first.id)).toEqual(claimed[0]);
       });
 
+      it("requeueRunningTasks puts a session's Running tasks back for the next claim, and only those", async () => {
+        const sess = external();
+        const other = external();
+        await store.createSession(sess, []);
+        await store.createSession(other, []);
+        const running = task(sess.id, ctx, { createdAtMs: T0 + 1 });
+        const done = task(sess.id, ctx, { status: "Success" });
+        const othersRunning = task(other.id, ctx);
+        for (const t of [running, done, othersRunning]) await store.createTask(t);
+        await store.claimPendingTasks(sess.id, T0 + 50);
+        await store.claimPendingTasks(other.id, T0 + 50);
+        expect(await store.requeueRunningTasks(sess.id)).toBe(1);
+        expect(await store.getTask(sess.id, running.id)).toEqual({ ...running, status: "Pending", startTimeMs: null });
+        expect(await store.getTask(sess.id, done.id)).toEqual(done);
+        expect(await store.getTask(other.id, othersRunning.id)).toMatchObject({ status: "Running" });
+        expect(await store.claimPendingTasks(sess.id, T0 + 70)).toEqual([{ ...running, status: "Running", startTimeMs: T0 + 70 }]);
+        expect(await store.requeueRunningTasks(sess.id)).toBe(1);
+        expect(await store.requeueRunningTasks(other.id)).toBe(1);
+      });
+
       it("getTask finds only the session's own tasks", async () => {
         const a = external();
         const b = external();

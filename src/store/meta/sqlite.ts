@@ -525,6 +525,10 @@ export class SqliteMetaStore implements MetaStore {
     return run.immediate();
   }
 
+  async requeueRunningTasks(sessionId: string): Promise<number> {
+    return this.stmt("UPDATE tasks SET status = 'Pending', start_time = NULL WHERE session_id = ? AND status = 'Running'").run(sessionId).changes;
+  }
+
   async listTasks(
     sessionId: string,
     filter: { contextId?: string; path?: string; taskType?: TaskType } = {},
