@@ -11,7 +11,7 @@ import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } fro
 import type { BlobStore, Digest, FetchItem, HeldBlob, IngestItem, IngestResult, ProgressFn, StoredBlob } from "../blob-store.js";
 import { isDigest, SMALL_BLOB_MAX_BYTES } from "../blob-store.js";
 import { BoundedPool } from "./bounded-pool.js";
-import { readAllSync } from "./read-all-sync.js";
+import { readAllSync, writeAllSync } from "./sync-file-io.js";
 import { verifyingStream } from "./verifying-stream.js";
 
 const execFileAsync = promisify(execFile);
@@ -489,11 +489,6 @@ function renameIntoShard(tmp: string, finalPath: string): void {
     fs.mkdirSync(path.dirname(finalPath), { recursive: true });
     fs.renameSync(tmp, finalPath);
   }
-}
-
-function writeAllSync(fd: number, buf: Buffer): void {
-  let off = 0;
-  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
 }
 
 function closeQuietly(fd: number): void {

@@ -24,3 +24,9 @@ export function readAllSync(fd: number, expected: number): Buffer {
   }
   return Buffer.concat(chunks);
 }
+
+/** Writes all of `buf` at the descriptor's position; writeSync may write less than asked. */
+export function writeAllSync(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+}
