@@ -7,6 +7,7 @@ import { BlobDigestMismatchError } from "../../errors/index.js";
 import type { BlobStore, Digest } from "../../store/index.js";
 import { encodeManifest, MANIFEST_NAME, type ManifestEntry } from "./manifest.js";
 import { readArchive } from "./read-archive.js";
+import { SwitchableGzip } from "./switchable-gzip.js";
 
 /** What pack.entry takes: a name plus any header fields. */
 type EntryHeader = Partial<tar.Header> & Pick<tar.Header, "name">;
@@ -46,7 +47,7 @@ export async function writeArchive(
   onBytes?: (n: number) => void,
 ): Promise<void> {
   const pack = tar.pack();
-  const gzip = zlib.createGzip({ level: LEVEL_COMPRESS });
+  const gzip = new SwitchableGzip(LEVEL_COMPRESS);
   const written = pipeline(pack, gzip, fs.createWriteStream(outPath, { flags: "wx" }));
   // If the file side fails (disk full), entry callbacks may never fire: every wait also races this.
   const writeFailed = written.then(() => new Promise<never>(() => {}));
@@ -83,7 +84,7 @@ export async function writeArchive(
       if (e.sizeBytes <= WHOLE_READ_MAX_BYTES) {
         const buf = fs.readFileSync(item.path);
         checkDigest(e, createHash("sha256").update(buf).digest("hex"));
-        if (e.sizeBytes >= SAMPLE_BYTES || smallSeen++ % SMALL_FILE_SAMPLE_EVERY === 0) await guard(level.decide(buf));
+        if (e.sizeBytes >= SAMPLE_BYTES || smallSeen++ % SMALL_FILE_SAMPLE_EVERY === 0) level.decide(buf);
         // Waiting for every small entry to drain costs a round trip each; waiting per 8 MiB bounds memory.
         const added = addBuffer(pack, headerOf(e), buf);
         queuedBytes += buf.length + 512;
@@ -95,7 +96,7 @@ export async function writeArchive(
         }
       } else {
         queuedBytes = 0;
-        await guard(level.decide(readSample(item.path)));
+        level.decide(readSample(item.path));
         await guard(addStream(pack, e, fs.createReadStream(item.path)));
       }
       onBytes?.(e.sizeBytes);
@@ -160,17 +161,11 @@ function readSample(file: string): Buffer {
 
 /** Switches the gzip level between entries, so random data is stored and text is compressed. */
 class LevelSwitch {
-  private current = LEVEL_COMPRESS;
-  constructor(private readonly gzip: zlib.Gzip) {}
+  constructor(private readonly gzip: SwitchableGzip) {}
 
-  async decide(sample: Buffer): Promise<void> {
+  decide(sample: Buffer): void {
     if (sample.length === 0) return;
     const deflated = zlib.deflateRawSync(sample, { level: 1 }).length;
-    const want = deflated > sample.length * INCOMPRESSIBLE_RATIO ? LEVEL_STORE : LEVEL_COMPRESS;
-    if (want === this.current) return;
-    this.current = want;
-    // params() exists on every zlib stream; @types/node 20 only lacks its declaration on Gzip.
-    const gz = this.gzip as unknown as { params(level: number, strategy: number, cb: () => void): void };
-    await new Promise<void>((resolve) => gz.params(want, zlib.constants.Z_DEFAULT_STRATEGY, () => resolve()));
+    this.gzip.setLevel(deflated > sample.length * INCOMPRESSIBLE_RATIO ? LEVEL_STORE : LEVEL_COMPRESS);
   }
 }
