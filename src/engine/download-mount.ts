@@ -1,12 +1,12 @@
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { pipeline } from "node:stream/promises";
-import { BlobDigestMismatchError, describeError } from "../errors/index.js";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { describeError } from "../errors/index.js";
 import type { BaseEntry, BlobStore, MetaStore } from "../store/index.js";
 import { ARCHIVE_NAME } from "./archive/manifest.js";
 import { readArchive } from "./archive/read-archive.js";
-import { extractDownloadedArchives } from "./extract/index.js";
+import { writeEntryFile } from "./archive/write-entry-file.js";
+import { archiveKindOf, extractDownloadedArchives } from "./extract/index.js";
 import type { Clock } from "./clock.js";
 import { hashFileSync } from "./hash-file.js";
 import { LocalDirs } from "./local-dirs.js";
@@ -84,17 +84,24 @@ export async function downloadMount(
     bytesTotal: writes.reduce((n, w) => n + w.file.sizeBytes, 0),
   });
   const written: PendingWrite[] = [];
+  const placed = (w: PendingWrite) => {
+    seen.push(toBase(w.file));
+    written.push(w);
+    meter.addFiles(1);
+  };
+  const failed = (w: PendingWrite, err: unknown) => {
+    fs.rmSync(w.tmp, { force: true });
+    problems.push({ key: w.file.key, message: describeError(err) });
+    meter.addFiles(1);
+  };
   const place = (w: PendingWrite, err: Error | null) => {
     try {
       if (err) throw err;
       placeFile(w, layout.localPath(w.rel));
-      seen.push(toBase(w.file));
-      written.push(w);
+      placed(w);
     } catch (e) {
-      fs.rmSync(w.tmp, { force: true });
-      problems.push({ key: w.file.key, message: describeError(e) });
+      failed(w, e);
     }
-    meter.addFiles(1);
   };
   const fromBlobs = writes.filter((w) => w.file.source === "blob");
   for (let i = 0; i < fromBlobs.length; i += FETCH_BATCH) {
@@ -109,17 +116,20 @@ export async function downloadMount(
   }
   const fromArchive = new Map(writes.filter((w) => w.file.source === "archive").map((w) => [w.file.key, w]));
   if (fromArchive.size > 0 && view.archive?.digest) {
+    const pacer = new Pacer();
     await readArchive(deps.blobs, view.archive.digest, async ({ entry, body }) => {
       const w = fromArchive.get(layout.keyOf(entry.rel));
       if (!w) return;
       fromArchive.delete(w.file.key);
-      let err: Error | null = null;
+      if (w.file.type !== "file") return place(w, null);
       try {
-        if (w.file.type === "file") await writeVerified(body, w.file.sizeBytes, w.tmp, w.file.digest!, (n) => meter.addBytes(n));
+        await writeEntryFile(body, w.file, w.tmp, (n) => meter.addBytes(n));
+        renameIntoPlace(w.tmp, layout.localPath(w.rel)); // mode and mtime are set already
+        placed(w);
       } catch (e) {
-        err = e as Error;
+        failed(w, e);
       }
-      place(w, err);
+      await pacer.tick(w.file.sizeBytes);
     });
   }
   for (const w of fromArchive.values()) place(w, new Error("missing from the context's archive; upload it again from a session that has it"));
@@ -131,7 +141,10 @@ export async function downloadMount(
   problems.push(...extractProblems.map((p) => ({ key: layout.keyOf(p.key), message: p.message })));
   // An archive removed by deleteSrcFile is forgotten from the base: the next upload must not take its
   // absence for a deletion, since the context keeps its copy.
-  const removedSources = new Set(fresh.filter((rel) => !fs.existsSync(layout.localPath(rel))).map((rel) => layout.keyOf(rel)));
+  // Only files named like archives can have been removed; checking those alone spares a stat per file.
+  const removedSources = new Set(
+    fresh.filter((rel) => archiveKindOf(path.posix.basename(rel)) !== null && !fs.existsSync(layout.localPath(rel))).map((rel) => layout.keyOf(rel)),
+  );
   await deps.meta.updateBase({
     sessionId: args.sessionId,
     mountPath: layout.spec.path,
@@ -152,11 +165,16 @@ function placeFile(w: PendingWrite, target: string): void {
     fs.chmodSync(w.tmp, f.mode);
     fs.utimesSync(w.tmp, mtime, mtime);
   }
+  renameIntoPlace(w.tmp, target);
+}
+
+/** Renames a finished temp file over `target`, unless a directory or special file is in the way. */
+function renameIntoPlace(tmp: string, target: string): void {
   const existing = fs.lstatSync(target, { throwIfNoEntry: false });
   if (existing && !existing.isFile() && !existing.isSymbolicLink()) {
     throw new Error(`cannot replace ${target}: a directory or special file is in the way; move it and download again`);
   }
-  fs.renameSync(w.tmp, target);
+  fs.renameSync(tmp, target);
 }
 
 /**
@@ -173,41 +191,23 @@ function isIdenticalOnDisk(abs: string, rel: string, f: ViewEntry, b: BaseEntry 
   return hashFileSync(abs) === f.digest;
 }
 
-/** Entries up to this size are gathered in memory and written with one call: far cheaper than a stream each. */
-const WHOLE_WRITE_MAX_BYTES = 1 << 20;
+/** Give the event loop a turn after this many files or bytes written synchronously, so timers and other
+ *  I/O keep flowing during a large download. */
+const YIELD_EVERY_FILES = 128;
+const YIELD_EVERY_BYTES = 8 << 20;
 
-/** Writes an archive entry to a new file, failing if its bytes do not hash to `digest`. */
-async function writeVerified(
-  body: AsyncIterable<Buffer>,
-  sizeBytes: number,
-  target: string,
-  digest: string,
-  onBytes: (n: number) => void,
-): Promise<void> {
-  const hash = createHash("sha256");
-  if (sizeBytes <= WHOLE_WRITE_MAX_BYTES) {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    for await (const chunk of body) {
-      n += chunk.length;
-      if (n > WHOLE_WRITE_MAX_BYTES) throw new Error(`archive entry is larger than its manifest says (${sizeBytes} bytes)`);
-      chunks.push(chunk);
+class Pacer {
+  private files = 0;
+  private bytes = 0;
+  async tick(sizeBytes: number): Promise<void> {
+    this.files += 1;
+    this.bytes += sizeBytes;
+    if (this.files >= YIELD_EVERY_FILES || this.bytes >= YIELD_EVERY_BYTES) {
+      this.files = 0;
+      this.bytes = 0;
+      await yieldToEventLoop();
     }
-    const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    hash.update(buf);
-    fs.writeFileSync(target, buf, { flag: "wx" });
-    onBytes(buf.length);
-  } else {
-    await pipeline(async function* () {
-      for await (const chunk of body) {
-        hash.update(chunk);
-        onBytes(chunk.length);
-        yield chunk;
-      }
-    }, fs.createWriteStream(target, { flags: "wx" }));
   }
-  const actual = hash.digest("hex");
-  if (actual !== digest) throw new BlobDigestMismatchError(digest, actual, `while extracting ${target} from an archive`);
 }
 
 function toBase(f: ViewEntry): BaseEntry {
