@@ -3,7 +3,7 @@
  * session, against rsync and rclone doing the same to the same data in the same run.
  *
  *   npm run bench -- [--scale N] [--data DIR] [--keep] [--json FILE] [--runs N] [--cpu-prof DIR] [--work-dir DIR] [--quiet-wait S]
- *                    [--archive] [--remote]
+ *                    [--archive] [--remote] [--only archive]
  *
  * --scale N     data set size (1 = 10,000 small files + 2 × 100 MiB); default 1
  * --data DIR    keep the data set in DIR and reuse it next time (default: a temp dir, removed at the end)
@@ -19,6 +19,8 @@
  *               `tar czf` / `tar xzf` of the same tree (target ≤ 1.3× tar)
  * --remote      also time the initial upload and the download through `ctxsync serve` (child process,
  *               loopback) and the SDK's in-process agent, against the embedded figures (target ≤ 1.5×)
+ * --only archive  time only the ARCHIVE-mode ops against tar (implies --archive): skips the FILE-mode
+ *               ops and their rsync/rclone anchors, for quick iteration on ARCHIVE mode
  *
  * Method: before every timed op the op's source tree is read once (warm page cache: dropping caches
  * needs privileges a CI box may lack), `sync` flushes earlier write-back, and the bench waits for idle
@@ -70,6 +72,8 @@ interface Config {
   archive: boolean;
   /** Also run the initial upload and the download through a loopback server. */
   remote: boolean;
+  /** Only the ARCHIVE-mode comparison: no FILE-mode ops, no anchors (--only archive). */
+  archiveOnly: boolean;
 }
 
 /** The data set's home: the tree sits at `root/home/user/data`, so `root` serves as session R1 directly. */
@@ -111,8 +115,12 @@ function parseConfig(argv: string[]): Config {
       "work-dir": { type: "string", default: os.tmpdir() },
       archive: { type: "boolean", default: false },
       remote: { type: "boolean", default: false },
+      only: { type: "string" },
     },
   });
+  if (values.only !== undefined && values.only !== "archive") throw new Error(`--only takes "archive", got ${values.only}`);
+  const archiveOnly = values.only === "archive";
+  if (archiveOnly && values.remote) throw new Error("--only archive skips the embedded ops --remote compares with; drop one of them");
   const scale = Number(values.scale);
   const runs = Number(values.runs);
   if (!(scale > 0)) throw new Error(`--scale must be a positive number, got ${values.scale}`);
@@ -127,8 +135,9 @@ function parseConfig(argv: string[]): Config {
     cpuProfDir: values["cpu-prof"] && path.resolve(values["cpu-prof"]),
     quietWait: Number(values["quiet-wait"]),
     workDir: path.resolve(values["work-dir"]),
-    archive: values.archive,
+    archive: values.archive || archiveOnly,
     remote: values.remote,
+    archiveOnly,
   };
 }
 
@@ -236,6 +245,7 @@ class Round {
 
 /** One pass of the whole sequence on fresh destinations. */
 async function runSequence(round: Round, data: DataWorkspace, cfg: Config): Promise<void> {
+  if (cfg.archiveOnly) return runArchive(round, data);
   const src = data.tree;
   const first = await round.timed("initial", "ctxsync", src, () =>
     runCtxsyncOp({ op: "upload-first", home: round.home, root: data.root, mountPath: MOUNT_PATH, contextName: "bench", ...round.profile("initial") }),
@@ -367,7 +377,8 @@ function treeDigest(root: string): string {
 function printReport(facts: MachineFacts, plan: DatasetPlan, cfg: Config, samples: Samples, extra: ExtraSamples, baselineMB: number): boolean {
   const summary = summarize(samples);
   const extraSummary = summarizeExtras(extra, summary);
-  const targets = [...judge(summary), ...judgeExtras(extraSummary)];
+  // --only archive: the FILE-mode table and targets have no samples and would only report failures.
+  const targets = [...(cfg.archiveOnly ? [] : judge(summary)), ...judgeExtras(extraSummary)];
   const extraTable = formatExtraTable(extraSummary);
   const files = plan.small.length + plan.large.length;
   console.log(`
@@ -382,10 +393,10 @@ method:  ${cfg.runs} run(s); before each op its source is read once (warm cache)
          CPU s = user + system time (best sample; anchors: all their processes and threads) — the least noisy number here.
          peak RSS: ctxsync from process.resourceUsage().maxRSS; anchors from GNU time (%M).${cfg.cpuProfDir ? "\n         NOTE: --cpu-prof was on; ctxsync times include profiler overhead." : ""}
 
-${formatTable(summary)}
+${cfg.archiveOnly ? "" : formatTable(summary)}
 ${extraTable ? `\n${extraTable}\n` : ""}
 idle ctxsync child (tsx + SDK + open store) peak RSS: ${baselineMB.toFixed(0)} MB
-${formatFlushNote(summary)}
+${cfg.archiveOnly ? "" : formatFlushNote(summary)}
 
 targets:
 ${formatTargets(targets)}`);
