@@ -360,18 +360,12 @@ export class RemoteBlobStore implements BlobStore {
     const body = await this.get(item.digest);
     let created = false;
     try {
-      const out = fs.createWriteStream(item.targetPath, { flags: "wx" });
+      // 1 MiB of buffer: the socket delivers 64 KiB at a time, and a small buffer makes receiving, hashing
+      // and writing wait on each other chunk by chunk.
+      const out = fs.createWriteStream(item.targetPath, { flags: "wx", highWaterMark: CHUNK_BYTES });
       out.once("open", () => (created = true));
-      await pipeline(
-        body,
-        async function* (source: AsyncIterable<Buffer>) {
-          for await (const chunk of source) {
-            onProgress(chunk.length);
-            yield chunk;
-          }
-        },
-        out,
-      );
+      body.on("data", (chunk: Buffer) => onProgress(chunk.length));
+      await pipeline(body, out);
     } catch (err) {
       body.destroy();
       // A file we did not create (EEXIST) is not ours to remove.

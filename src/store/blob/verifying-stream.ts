@@ -11,6 +11,9 @@ import type { Digest } from "../blob-store.js";
 export function verifyingStream(expected: Digest): Transform {
   const hash = createHash("sha256");
   return new Transform({
+    // A chunk or more of buffer on each side, so hashing overlaps with the reader and the writer instead
+    // of stopping every 16 KiB.
+    highWaterMark: 1 << 20,
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
       cb(null, chunk);
