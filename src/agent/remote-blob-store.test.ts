@@ -1,7 +1,10 @@
 import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { blobFrameHeader } from "../api/index.js";
 import { patternBytes, runBlobStoreContract, sha256 } from "../store/blob/contract.test-suite.js";
 import type { BlobStore } from "../store/index.js";
 import { ApiClient } from "./api-client.js";
@@ -134,6 +137,33 @@ describe("RemoteBlobStore over HTTP", () => {
     expect(await store.fetchFiles(targets)).toEqual(files.map(() => null));
     for (const [i, f] of files.entries()) expect(fs.readFileSync(targets[i]!.targetPath).equals(fs.readFileSync(f.path))).toBe(true);
     expect(stub.maxInFlight()).toBeLessThanOrEqual(4);
+  });
+
+  it("fails the items of a fetch answer that is cut short or out of order, and creates none of their files", async () => {
+    const a = patternBytes(300, 1);
+    const b = patternBytes(400, 2);
+    // A server that answers every fetch with b's frame only, or with a's frame cut in half.
+    let answer: Buffer = Buffer.alloc(0);
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => res.end(answer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const bad = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t"));
+      const items = [a, b].map((bytes, i) => ({ digest: sha256(bytes), targetPath: path.join(dir, `bad${i}`), sizeBytes: bytes.length }));
+      for (const body of [
+        Buffer.concat([blobFrameHeader(sha256(b), "ok", b.length), b]),
+        Buffer.concat([blobFrameHeader(sha256(a), "ok", a.length), a.subarray(0, 100)]),
+      ]) {
+        answer = body;
+        const errors = await bad.fetchFiles(items);
+        expect(errors.every((e) => e instanceof Error)).toBe(true);
+        for (const item of items) expect(fs.existsSync(item.targetPath)).toBe(false);
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("rejects the whole call with StoreUnavailable when the server is gone, instead of failing file by file", async () => {
