@@ -71,4 +71,22 @@ describe("readTarEntries", () => {
     }
     await expect(readAll(failingAtEnd())).rejects.toThrow(/digest mismatch/);
   });
+
+  it("keeps reporting the source's own error after a consumer caught it mid-entry", async () => {
+    const whole = await packTar([{ header: { name: "big.bin" }, body: Buffer.alloc(4096, 1) }, ...entries.slice(0, 1)]);
+    async function* failingMidEntry() {
+      yield whole.subarray(0, 1024);
+      throw new Error("server unreachable");
+    }
+    const consume = async () => {
+      for await (const e of readTarEntries(failingMidEntry())) {
+        try {
+          for await (const _ of e.body) void _;
+        } catch (err) {
+          expect(String(err)).toContain("server unreachable"); // the consumer records it and reads on
+        }
+      }
+    };
+    await expect(consume()).rejects.toThrow(/server unreachable/);
+  });
 });

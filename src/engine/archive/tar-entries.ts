@@ -85,6 +85,7 @@ class ChunkReader {
   private readonly it: AsyncIterator<Buffer>;
   private chunk: Buffer = Buffer.alloc(0);
   private offset = 0;
+  private failure: { error: unknown } | undefined;
 
   constructor(source: AsyncIterable<Buffer>) {
     this.it = source[Symbol.asyncIterator]();
@@ -135,8 +136,17 @@ class ChunkReader {
   }
 
   private async refill(): Promise<boolean> {
+    // The input failed before (its consumer may have caught that and read on): the same error, not a
+    // misleading "cut short" from an iterator that has ended.
+    if (this.failure) throw this.failure.error;
     for (;;) {
-      const r = await this.it.next();
+      let r: IteratorResult<Buffer>;
+      try {
+        r = await this.it.next();
+      } catch (error) {
+        this.failure = { error };
+        throw error;
+      }
       if (r.done) return false;
       if (r.value.length === 0) continue;
       this.chunk = r.value;
