@@ -13,9 +13,14 @@ export interface BatchPutFailure {
   message: string;
 }
 
-/** Blobs handed to the store per putMany/getMany call: bounded memory, few calls. */
+/** Blobs handed to the store per putMany call (and bytes gathered for one): bounded memory, few calls. */
 const CHUNK_BLOBS = 256;
 const CHUNK_BYTES = 8 << 20;
+/**
+ * Blobs read per getMany call. Their sizes are unknown until read, so the count is what bounds memory:
+ * 16 × 1 MiB, two chunks held at once, whatever digests a caller repeats or asks for.
+ */
+const READ_CHUNK_BLOBS = 16;
 
 /**
  * Refreshes every stored digest (touch: the caller is about to reference it, so garbage collection must
@@ -79,9 +84,9 @@ export async function* readBlobs(
     });
   };
   let next: Promise<BatchReadResult[]> | undefined;
-  for (let i = 0; i < digests.length; i += CHUNK_BLOBS) {
-    const current = next ?? readChunk(digests.slice(i, i + CHUNK_BLOBS));
-    const following = i + CHUNK_BLOBS < digests.length ? readChunk(digests.slice(i + CHUNK_BLOBS, i + 2 * CHUNK_BLOBS)) : undefined;
+  for (let i = 0; i < digests.length; i += READ_CHUNK_BLOBS) {
+    const current = next ?? readChunk(digests.slice(i, i + READ_CHUNK_BLOBS));
+    const following = i + READ_CHUNK_BLOBS < digests.length ? readChunk(digests.slice(i + READ_CHUNK_BLOBS, i + 2 * READ_CHUNK_BLOBS)) : undefined;
     following?.catch(() => undefined); // observed on the next turn; not an unhandled rejection meanwhile
     next = following;
     try {
