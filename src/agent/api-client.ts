@@ -128,6 +128,7 @@ export class ApiClient {
     });
     const status = res.statusCode ?? 0;
     if ((status >= 200 && status < 300) || opts.accept?.includes(status)) return res;
+    opts.body?.destroy(); // the server answered before taking the whole body: stop reading it
     const headers = new Headers();
     for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") headers.set(k, v);
     const answer = new Response(Readable.toWeb(res) as ReadableStream, { status, statusText: res.statusMessage ?? "", headers });

@@ -135,7 +135,7 @@ export class RemoteBlobStore implements BlobStore {
     return results;
   }
 
-  /** POST fetch, BATCH_MAX_FILES digests per request; every blob is verified here. */
+  /** POST fetch, FETCH_BATCH_FILES digests per request (under the 64 MiB a fetch answer may carry); verified here. */
   async getMany(digests: readonly Digest[]): Promise<(Buffer | Error)[]> {
     const results = new Array<Buffer | Error>(digests.length);
     const wanted = new Map<Digest, number[]>();
@@ -146,8 +146,8 @@ export class RemoteBlobStore implements BlobStore {
       else wanted.set(d, [i]);
     });
     const unique = [...wanted.keys()];
-    for (let i = 0; i < unique.length; i += BATCH_MAX_FILES) {
-      for await (const { digest, result } of this.fetchFrames(unique.slice(i, i + BATCH_MAX_FILES))) {
+    for (let i = 0; i < unique.length; i += FETCH_BATCH_FILES) {
+      for await (const { digest, result } of this.fetchFrames(unique.slice(i, i + FETCH_BATCH_FILES))) {
         for (const k of wanted.get(digest)!) results[k] = result;
       }
     }
@@ -249,32 +249,36 @@ export class RemoteBlobStore implements BlobStore {
       sends.add(p);
     };
     let sinceYield = 0;
-    for (const i of indices) {
-      if (failure) break;
-      const item = items[i]!;
-      let bytes: Buffer;
-      try {
-        bytes = readSmallFile(item.path, item.sizeBytes);
-      } catch (err) {
-        results[i] = { error: toError(err) };
-        continue;
+    try {
+      for (const i of indices) {
+        if (failure) break;
+        const item = items[i]!;
+        let bytes: Buffer;
+        try {
+          bytes = readSmallFile(item.path, item.sizeBytes);
+        } catch (err) {
+          results[i] = { error: toError(err) };
+          continue;
+        }
+        if (bytes.length > MAX_FRAMED_BLOB_BYTES) {
+          // Grew past the frame limit since the scan: it goes alone, streamed.
+          results[i] = await this.ingestOneAsResult(item, progress);
+          continue;
+        }
+        batch.push({ index: i, digest: createHash("sha256").update(bytes).digest("hex"), bytes });
+        batchBytes += bytes.length;
+        if (batch.length >= BATCH_MAX_FILES || batchBytes >= BATCH_MAX_BYTES) await send();
+        // Reads are synchronous (cheaper than a promise per small file); give the sends their turns.
+        if (++sinceYield >= YIELD_EVERY_FILES) {
+          sinceYield = 0;
+          await yieldToEventLoop();
+        }
       }
-      if (bytes.length > MAX_FRAMED_BLOB_BYTES) {
-        // Grew past the frame limit since the scan: it goes alone, streamed.
-        results[i] = await this.ingestOneAsResult(item, progress);
-        continue;
-      }
-      batch.push({ index: i, digest: createHash("sha256").update(bytes).digest("hex"), bytes });
-      batchBytes += bytes.length;
-      if (batch.length >= BATCH_MAX_FILES || batchBytes >= BATCH_MAX_BYTES) await send();
-      // Reads are synchronous (cheaper than a promise per small file); give the sends their turns.
-      if (++sinceYield >= YIELD_EVERY_FILES) {
-        sinceYield = 0;
-        await yieldToEventLoop();
-      }
+      if (batch.length > 0 && !failure) await send();
+    } finally {
+      // Also when a file read alone failed the whole call: no batch keeps sending after we return.
+      await Promise.allSettled(sends);
     }
-    if (batch.length > 0 && !failure) await send();
-    await Promise.all(sends);
     if (failure) throw failure.error;
   }
 
