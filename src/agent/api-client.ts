@@ -1,5 +1,5 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
 import { inspect } from "node:util";
 import { InvalidParameterError } from "../errors/index.js";
@@ -19,9 +19,6 @@ export interface RequestOptions {
   /** Statuses that are answers rather than errors (e.g. 404 for HEAD); 2xx always are. */
   accept?: readonly number[];
 }
-
-/** Keeps connections for stream() open between blobs, as fetch does for request(). */
-const STREAM_AGENTS = { "http:": new HttpAgent({ keepAlive: true }), "https:": new HttpsAgent({ keepAlive: true }) };
 
 /** Longest error body read: enough for any message of ours, bounded against a misbehaving proxy. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -115,7 +112,10 @@ export class ApiClient {
       const headers: Record<string, string> = { ...opts.headers, authorization: `Bearer ${this.#token}` };
       const json = opts.json === undefined ? undefined : Buffer.from(JSON.stringify(opts.json));
       if (json) Object.assign(headers, { "content-type": "application/json", "content-length": String(json.length) });
-      const req = send(url, { method, headers, signal: opts.signal, agent: STREAM_AGENTS[url.protocol as "http:" | "https:"] });
+      // A connection per request (agent: false): stream() carries bulk transfers (a batch of blobs, a large
+      // blob), where a connect costs nothing measurable, and a kept-alive socket the server is closing
+      // just as we reuse it would fail a whole transfer with ECONNRESET.
+      const req = send(url, { method, headers, signal: opts.signal, agent: false });
       req.once("response", resolve);
       req.once("error", (err) => reject(opts.signal?.aborted ? (opts.signal.reason ?? err) : fail(err)));
       if (!opts.body) return void req.end(json);
