@@ -1,7 +1,8 @@
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { apiPaths } from "../src/api/index.js";
+import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames } from "../src/api/index.js";
 import { openEmbeddedStores } from "../src/service/index.js";
 import { createServer, type RunningServer } from "../src/server/index.js";
 import { tempDir } from "./helpers/tree.js";
@@ -72,6 +73,45 @@ describe("createServer on a real socket", () => {
     const got = await fetch(down.url);
     expect(got.headers.get("content-length")).toBe("200000");
     expect(Buffer.from(await got.arrayBuffer()).equals(bytes)).toBe(true);
+  });
+
+  it("streams agent blobs on the socket itself: batches, fetch frames and GET carry one request id; bad batches get JSON errors", async () => {
+    const lines: string[] = [];
+    const s = await start({ print: (l) => lines.push(l) });
+    const key = lines[1]!.trim();
+    const ctx = (await (await call(s, "POST", apiPaths.contexts, key, { name: "b" })).json()) as { id: string };
+    const created = (await (await call(s, "POST", apiPaths.sessions, key, { contextSync: [{ contextId: ctx.id, path: "/w" }] })).json()) as {
+      sessionToken: string;
+    };
+    const token = created.sessionToken;
+    const bytes = Buffer.from("stored through a batch");
+    const digest = createHash("sha256").update(bytes).digest("hex");
+    const batch = (body: Buffer) =>
+      fetch(`${s.url}${apiPaths.agentBlobsBatch}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": BLOB_FRAMES_CONTENT_TYPE }, body });
+
+    const ok = await batch(Buffer.concat([blobFrameHeader(digest, "ok", bytes.length), bytes]));
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("x-request-id")).toMatch(/^req-/);
+    expect(await ok.json()).toEqual({ stored: 1, failed: [] });
+
+    const cut = await batch(Buffer.concat([blobFrameHeader(digest, "ok", bytes.length), bytes.subarray(0, 5)]));
+    expect(cut.status).toBe(400);
+    expect(await cut.json()).toMatchObject({ code: "InvalidParameter", requestId: expect.stringMatching(/^req-/) });
+    const big = await batch(blobFrameHeader(digest, "ok", (1 << 20) + 1));
+    expect(big.status).toBe(413);
+
+    // Not referenced by any context of the session yet: a notFound frame, and a 404 on GET.
+    const fetched = await fetch(`${s.url}${apiPaths.agentBlobsFetch}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ digests: [digest] }),
+    });
+    expect(fetched.status).toBe(200);
+    expect(fetched.headers.get("x-request-id")).toMatch(/^req-/);
+    const frames = [];
+    for await (const f of decodeBlobFrames(fetched.body as unknown as AsyncIterable<Uint8Array>)) frames.push(f.status);
+    expect(frames).toEqual(["notFound"]);
+    expect((await fetch(`${s.url}${apiPaths.agentBlob(digest)}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
   });
 
   it("stops gracefully: ends long polls, lets an upload in flight commit, then refuses connections", async () => {
