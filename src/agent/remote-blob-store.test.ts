@@ -166,6 +166,29 @@ describe("RemoteBlobStore over HTTP", () => {
     }
   });
 
+  it("rejects the whole fetch with StoreUnavailable when the connection breaks midway, and leaves no file", async () => {
+    const a = patternBytes(300, 1);
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        res.write(Buffer.concat([blobFrameHeader(sha256(a), "ok", a.length), a.subarray(0, 10)]));
+        setTimeout(() => res.socket?.destroy(), 20); // cut inside the frame, without ending the answer
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const bad = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t"));
+      const target = path.join(dir, "cut");
+      const err = await bad.fetchFiles([{ digest: sha256(a), targetPath: target, sizeBytes: a.length }]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RemoteApiError);
+      expect(err).toMatchObject({ code: "StoreUnavailable", message: expect.stringContaining("broke during a blob fetch") });
+      expect(fs.existsSync(target)).toBe(false);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it("rejects the whole call with StoreUnavailable when the server is gone, instead of failing file by file", async () => {
     await stub.close();
     const err = await store.ingestFiles([write("x", Buffer.from("x"))]).catch((e: unknown) => e);

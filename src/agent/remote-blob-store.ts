@@ -161,15 +161,23 @@ export class RemoteBlobStore implements BlobStore {
   private async *fetchFrames(digests: readonly Digest[]): AsyncGenerator<{ digest: Digest; result: Buffer | Error }> {
     const body = await this.api.stream("POST", apiPaths.agentBlobsFetch, { json: { digests }, signal: this.signal });
     let n = 0;
+    // A connection that breaks midway is the server failing, not the files: it fails the whole call.
+    let broken: Error | undefined;
+    body.once("error", (err) => (broken = err));
+    body.once("aborted", () => (broken ??= new Error("the server closed the connection midway")));
     try {
       for await (const frame of decodeBlobFrames(body)) {
         if (frame.digest !== digests[n]) throw new Error(`The server answered a blob fetch out of order: blob ${frame.digest} instead of ${digests[n] ?? "nothing"}.`);
         n++;
         yield { digest: frame.digest, result: frameResult(frame) };
       }
+    } catch (err) {
+      if (broken) throw connectionLost(this.api.origin, broken);
+      throw err;
     } finally {
       body.destroy();
     }
+    if (broken) throw connectionLost(this.api.origin, broken);
     if (n < digests.length) throw new Error(`The server's answer to a blob fetch ended before blob ${digests[n]}.`);
   }
 
@@ -478,6 +486,11 @@ function frameResult(frame: BlobFrame): Buffer | Error {
   const actual = createHash("sha256").update(frame.bytes).digest("hex");
   if (actual !== frame.digest) return new BlobDigestMismatchError(frame.digest, actual, "while fetching a blob from the server");
   return frame.bytes;
+}
+
+/** A fetch answer cut off by the connection: a store failure (see isStoreFailure), with its cause. */
+function connectionLost(origin: string, cause: Error): RemoteApiError {
+  return new RemoteApiError("StoreUnavailable", `The connection to the ctxsync server at ${origin} broke during a blob fetch: ${cause.message}.`, "", 0, { cause });
 }
 
 /** The error for a blob the server refused to store, as its own type where we have one. */
