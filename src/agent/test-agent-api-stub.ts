@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames, STATUS_OF_CODE } from "../api/index.js";
+import { BLOB_FRAMES_CONTENT_TYPE, decodeUploadFrames, encodeBlobFrames, STATUS_OF_CODE } from "../api/index.js";
 import { CtxSyncError, InvalidParameterError } from "../errors/index.js";
 import { missingBlobs, readBlobs, storeBlobs } from "../service/blob-batches.js";
 import { LocalDirBlobStore, SqliteMetaStore, type BlobStore, type MetaStore } from "../store/index.js";
@@ -134,13 +134,13 @@ function buildApp(s: StubState): Hono {
     return c.json({ missing: await missingBlobs(s.blobs, digests) });
   });
   app.post("/v1/agent/blobs/batch", async (c) => {
-    const frames = decodeBlobFrames(requestBody(c.req.raw));
+    const frames = decodeUploadFrames(requestBody(c.req.raw));
     const result = await storeBlobs(
       s.blobs,
       (async function* () {
         for await (const f of frames) {
           s.batched.push(f.digest);
-          yield { digest: f.digest, bytes: f.bytes };
+          yield f;
         }
       })(),
     );
@@ -149,14 +149,7 @@ function buildApp(s: StubState): Hono {
   app.post("/v1/agent/blobs/fetch", async (c) => {
     const { digests } = await c.req.json<{ digests: string[] }>();
     const results = readBlobs(s.blobs, digests, async (chunk) => chunk.map(() => true));
-    const body = Readable.from(
-      (async function* () {
-        for await (const r of results) {
-          yield blobFrameHeader(r.digest, r.status, r.bytes?.length ?? 0);
-          if (r.bytes) yield r.bytes;
-        }
-      })(),
-    );
+    const body = Readable.from(encodeBlobFrames(results));
     return new Response(Readable.toWeb(body) as ReadableStream, { headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE } });
   });
   app.get("/v1/agent/blobs/:digest", async (c) => {

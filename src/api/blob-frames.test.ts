@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { InvalidParameterError, PayloadTooLargeError } from "../errors/index.js";
-import { blobFrameHeader, decodeBlobFrames, type BlobFrame } from "./blob-frames.js";
+import { blobFrameHeader, decodeBlobFrames, decodeUploadFrames, encodeBlobFrames, type BlobFrame } from "./blob-frames.js";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const frame = (bytes: Buffer) => Buffer.concat([blobFrameHeader(sha(bytes), "ok", bytes.length), bytes]);
@@ -60,5 +60,20 @@ describe("blob frames", () => {
 
   it("refuses to encode a digest that is not 64 hex characters", () => {
     expect(() => blobFrameHeader("abc", "ok", 0)).toThrow(InvalidParameterError);
+  });
+
+  it("encodes answers as frames that decode back, and an upload body refuses frames without bytes", async () => {
+    async function* answers() {
+      yield { digest: sha(Buffer.from("a")), status: "ok" as const, bytes: Buffer.from("a") };
+      yield { digest: sha(Buffer.from("gone")), status: "notFound" as const };
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of encodeBlobFrames(answers())) chunks.push(c);
+    const decoded = await decodeAll(chunked(Buffer.concat(chunks), 3));
+    expect(decoded.map((f) => [f.status, f.bytes.toString()])).toEqual([["ok", "a"], ["notFound", ""]]);
+    const upload = async () => {
+      for await (const _ of decodeUploadFrames(chunked(Buffer.concat(chunks), 64))) void _;
+    };
+    await expect(upload()).rejects.toThrow("must have status 0 in an upload");
   });
 });

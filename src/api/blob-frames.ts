@@ -82,6 +82,25 @@ export async function* decodeBlobFrames(source: AsyncIterable<Uint8Array>, limit
   }
 }
 
+/** decodeBlobFrames for an upload body: every frame must carry bytes (status 0). */
+export async function* decodeUploadFrames(source: AsyncIterable<Uint8Array>, limits: DecodeLimits = {}): AsyncGenerator<{ digest: string; bytes: Buffer }> {
+  for await (const f of decodeBlobFrames(source, limits)) {
+    if (f.status !== "ok") throw new InvalidParameterError(`Blob frame for ${f.digest} must have status 0 in an upload.`);
+    yield { digest: f.digest, bytes: f.bytes };
+  }
+}
+
+/** The bytes of a body of frames, one per answer: a header, then the blob's bytes when it has them. */
+export async function* encodeBlobFrames(
+  answers: AsyncIterable<{ digest: string; status: BlobFrameStatus; bytes?: Buffer | undefined }>,
+): AsyncGenerator<Buffer> {
+  for await (const a of answers) {
+    const bytes = a.status === "ok" ? (a.bytes ?? Buffer.alloc(0)) : undefined;
+    yield blobFrameHeader(a.digest, a.status, bytes?.length ?? 0);
+    if (bytes && bytes.length > 0) yield bytes;
+  }
+}
+
 function truncated(digest: string): InvalidParameterError {
   return new InvalidParameterError(`A blob batch ended inside the frame of blob ${digest}; send whole frames.`);
 }

@@ -9,9 +9,9 @@ import {
   CommitBody,
   CommitResult,
   BLOB_FRAMES_CONTENT_TYPE,
-  blobFrameHeader,
   ContextHead,
-  decodeBlobFrames,
+  encodeBlobFrames,
+  decodeUploadFrames,
   DigestsBody,
   ErrorBody,
   MissingBlobs,
@@ -270,15 +270,7 @@ function registerBlobBatchRoutes(app: App): void {
       responses: { 200: json(StoredBlobs, "How many blobs were stored, and which were refused"), ...commonErrors, ...conflict },
     }),
     async (c) => {
-      const result = await c.get("agent").putBlobs(
-        (async function* () {
-          for await (const f of decodeBlobFrames(requestBody(c))) {
-            if (f.status !== "ok") throw new InvalidParameterError(`Blob frame for ${f.digest} must have status 0 in an upload.`);
-            yield { digest: f.digest, bytes: f.bytes };
-          }
-        })(),
-      );
-      return c.json(result, 200);
+      return c.json(await c.get("agent").putBlobs(decodeUploadFrames(requestBody(c))), 200);
     },
   );
 
@@ -296,18 +288,7 @@ function registerBlobBatchRoutes(app: App): void {
     }),
     async (c) => {
       const results = await c.get("agent").readBlobs(c.req.valid("json").digests);
-      const body = Readable.from(
-        (async function* () {
-          for await (const r of results) {
-            if (r.status !== "ok") {
-              yield blobFrameHeader(r.digest, r.status, 0);
-              continue;
-            }
-            yield blobFrameHeader(r.digest, "ok", r.bytes.length);
-            yield r.bytes;
-          }
-        })(),
-      );
+      const body = Readable.from(encodeBlobFrames(results));
       return streamResponse(c, body, { "Content-Type": BLOB_FRAMES_CONTENT_TYPE });
     },
   );
