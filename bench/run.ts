@@ -3,14 +3,15 @@
  * session, against rsync and rclone doing the same to the same data in the same run.
  *
  *   npm run bench -- [--scale N] [--data DIR] [--keep] [--json FILE] [--runs N] [--cpu-prof DIR] [--work-dir DIR] [--quiet-wait S]
- *                    [--archive] [--remote] [--only archive]
+ *                    [--archive] [--remote] [--only archive|remote]
  *
  * --scale N     data set size (1 = 10,000 small files + 2 × 100 MiB); default 1
  * --data DIR    keep the data set in DIR and reuse it next time (default: a temp dir, removed at the end)
  * --keep        keep the temp dir (stores, copies, downloads) for inspection
  * --json FILE   also write the results as JSON
  * --runs N      repeat the whole sequence N times on fresh destinations and report the best; default 1
- * --cpu-prof D  write a V8 CPU profile of every timed ctxsync op to D (slows ctxsync a little); read one
+ * --cpu-prof D  write a V8 CPU profile of every timed ctxsync op to D (slows ctxsync a little), and with
+ *               --remote one of the server's whole life (runN-server.cpuprofile); read one
  *               with `npx tsx bench/profile-summary.ts FILE`
  * --work-dir D  where the temp dir goes (default the OS temp dir); /dev/shm takes the disk out of the
  *               picture, which on a shared VM disk is the largest source of noise
@@ -21,6 +22,8 @@
  *               loopback) and the SDK's in-process agent, against the embedded figures (target ≤ 1.5×)
  * --only archive  time only the ARCHIVE-mode ops against tar (implies --archive): skips the FILE-mode
  *               ops and their rsync/rclone anchors, for quick iteration on ARCHIVE mode
+ * --only remote   time only the embedded initial upload and download and the same through the server
+ *               (implies --remote; no anchors, no-op or change ops), for quick iteration on the remote path
  *
  * Method: before every timed op the op's source tree is read once (warm page cache: dropping caches
  * needs privileges a CI box may lack), `sync` flushes earlier write-back, and the bench waits for idle
@@ -72,8 +75,11 @@ interface Config {
   archive: boolean;
   /** Also run the initial upload and the download through a loopback server. */
   remote: boolean;
-  /** Only the ARCHIVE-mode comparison: no FILE-mode ops, no anchors (--only archive). */
-  archiveOnly: boolean;
+  /**
+   * --only archive: only the ARCHIVE-mode comparison (no FILE-mode ops, no anchors);
+   * --only remote: only the embedded initial upload and download and their remote counterparts.
+   */
+  only: "archive" | "remote" | undefined;
 }
 
 /** The data set's home: the tree sits at `root/home/user/data`, so `root` serves as session R1 directly. */
@@ -118,9 +124,9 @@ function parseConfig(argv: string[]): Config {
       only: { type: "string" },
     },
   });
-  if (values.only !== undefined && values.only !== "archive") throw new Error(`--only takes "archive", got ${values.only}`);
-  const archiveOnly = values.only === "archive";
-  if (archiveOnly && values.remote) throw new Error("--only archive skips the embedded ops --remote compares with; drop one of them");
+  const only = values.only;
+  if (only !== undefined && only !== "archive" && only !== "remote") throw new Error(`--only takes "archive" or "remote", got ${only}`);
+  if (only === "archive" && values.remote) throw new Error("--only archive skips the embedded ops --remote compares with; drop one of them");
   const scale = Number(values.scale);
   const runs = Number(values.runs);
   if (!(scale > 0)) throw new Error(`--scale must be a positive number, got ${values.scale}`);
@@ -135,9 +141,9 @@ function parseConfig(argv: string[]): Config {
     cpuProfDir: values["cpu-prof"] && path.resolve(values["cpu-prof"]),
     quietWait: Number(values["quiet-wait"]),
     workDir: path.resolve(values["work-dir"]),
-    archive: values.archive || archiveOnly,
-    remote: values.remote,
-    archiveOnly,
+    archive: (values.archive && only !== "remote") || only === "archive",
+    remote: values.remote || only === "remote",
+    only,
   };
 }
 
@@ -245,11 +251,18 @@ class Round {
 
 /** One pass of the whole sequence on fresh destinations. */
 async function runSequence(round: Round, data: DataWorkspace, cfg: Config): Promise<void> {
-  if (cfg.archiveOnly) return runArchive(round, data);
+  if (cfg.only === "archive") return runArchive(round, data);
   const src = data.tree;
   const first = await round.timed("initial", "ctxsync", src, () =>
     runCtxsyncOp({ op: "upload-first", home: round.home, root: data.root, mountPath: MOUNT_PATH, contextName: "bench", ...round.profile("initial") }),
   );
+  if (cfg.only === "remote") {
+    await round.timed("download", "ctxsync", round.home, () =>
+      runCtxsyncOp({ op: "download", home: round.home, root: round.r2, mountPath: MOUNT_PATH, contextId: first.contextId!, ...round.profile("download") }),
+    );
+    verify("ctxsync download", src, path.join(round.r2, MOUNT_PATH));
+    return runRemote(round, data);
+  }
   await round.anchors("initial", src, round.rsyncDst, round.rcloneDst);
   const sessionId = first.sessionId!;
   const contextId = first.contextId!;
@@ -302,7 +315,7 @@ async function runRemote(round: Round, data: DataWorkspace): Promise<void> {
   const src = data.tree;
   const r2 = path.join(round.dir, "remote-r2");
   const store = path.join(round.dir, "remote-store");
-  const server = await startServer(store);
+  const server = await startServer(store, round.profile("server").cpuProfile);
   log(`  ctxsync serve at ${server.endpoint}`);
   try {
     const conn = { home: "", endpoint: server.endpoint, apiKey: server.apiKey };
@@ -377,8 +390,9 @@ function treeDigest(root: string): string {
 function printReport(facts: MachineFacts, plan: DatasetPlan, cfg: Config, samples: Samples, extra: ExtraSamples, baselineMB: number): boolean {
   const summary = summarize(samples);
   const extraSummary = summarizeExtras(extra, summary);
-  // --only archive: the FILE-mode table and targets have no samples and would only report failures.
-  const targets = [...(cfg.archiveOnly ? [] : judge(summary)), ...judgeExtras(extraSummary)];
+  // --only: the FILE-mode table and targets lack samples (archive: all; remote: the anchors') and would only report failures.
+  const fileTable = cfg.only === undefined;
+  const targets = [...(fileTable ? judge(summary) : []), ...judgeExtras(extraSummary)];
   const extraTable = formatExtraTable(extraSummary);
   const files = plan.small.length + plan.large.length;
   console.log(`
@@ -393,10 +407,10 @@ method:  ${cfg.runs} run(s); before each op its source is read once (warm cache)
          CPU s = user + system time (best sample; anchors: all their processes and threads) — the least noisy number here.
          peak RSS: ctxsync from process.resourceUsage().maxRSS; anchors from GNU time (%M).${cfg.cpuProfDir ? "\n         NOTE: --cpu-prof was on; ctxsync times include profiler overhead." : ""}
 
-${cfg.archiveOnly ? "" : formatTable(summary)}
+${fileTable ? formatTable(summary) : ""}
 ${extraTable ? `\n${extraTable}\n` : ""}
 idle ctxsync child (tsx + SDK + open store) peak RSS: ${baselineMB.toFixed(0)} MB
-${cfg.archiveOnly ? "" : formatFlushNote(summary)}
+${fileTable ? formatFlushNote(summary) : ""}
 
 targets:
 ${formatTargets(targets)}`);

@@ -168,11 +168,13 @@ export interface ServerProcess {
 
 /**
  * Starts `node --import tsx src/cli/main.ts serve --port 0 --data DIR` with a fresh admin key and waits
- * for its `listening on URL` line (stderr).
+ * for its `listening on URL` line (stderr). With `cpuProfile`, the server writes a V8 CPU profile of its
+ * whole life to that file when it stops.
  */
-export async function startServer(dataDir: string): Promise<ServerProcess> {
+export async function startServer(dataDir: string, cpuProfile?: string): Promise<ServerProcess> {
   const apiKey = `bench-admin-${"k".repeat(32)}`;
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "src", "cli", "main.ts"), "serve", "--port", "0", "--data", dataDir], {
+  const profArgs = cpuProfile ? ["--cpu-prof", "--cpu-prof-dir", path.dirname(cpuProfile), "--cpu-prof-name", path.basename(cpuProfile)] : [];
+  const child = spawn(process.execPath, [...profArgs, "--import", "tsx", path.join(REPO_ROOT, "src", "cli", "main.ts"), "serve", "--port", "0", "--data", dataDir], {
     cwd: REPO_ROOT,
     env: { ...process.env, CTXSYNC_ADMIN_KEY: apiKey },
     stdio: ["ignore", "pipe", "pipe"],
