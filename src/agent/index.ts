@@ -11,7 +11,6 @@
  */
 export { ApiClient, type Query, type RequestOptions } from "./api-client.js";
 export type { AgentLog, AgentLogLevel } from "./agent-log.js";
-export { mapConcurrent } from "./map-concurrent.js";
 export { RemoteApiError } from "./remote-api-error.js";
 export { RemoteBlobStore, type RemoteBlobStoreOptions } from "./remote-blob-store.js";
 export { RemoteMetaStore, type AgentMetaStore } from "./remote-meta-store.js";

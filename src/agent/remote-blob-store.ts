@@ -8,6 +8,7 @@ import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames, 
 import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } from "../errors/index.js";
 import {
   isDigest,
+  mapConcurrent,
   readAllSync,
   verifyingStream,
   type BlobStore,
@@ -20,7 +21,6 @@ import {
   type StoredBlob,
 } from "../store/index.js";
 import type { ApiClient } from "./api-client.js";
-import { mapConcurrent } from "./map-concurrent.js";
 import { RemoteApiError } from "./remote-api-error.js";
 
 export interface RemoteBlobStoreOptions {

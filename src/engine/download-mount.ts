@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { describeError } from "../errors/index.js";
-import type { BaseEntry, BlobStore, MetaStore } from "../store/index.js";
+import { mapConcurrent, type BaseEntry, type BlobStore, type MetaStore } from "../store/index.js";
 import { ARCHIVE_NAME } from "./archive/manifest.js";
 import { readArchive } from "./archive/read-archive.js";
 import { writeEntryFile } from "./archive/write-entry-file.js";
@@ -30,8 +30,15 @@ export interface DownloadResult {
   problems: Problem[];
 }
 
-/** Files per fetchFiles call: large enough to amortise the call, small enough to report progress often. */
-const FETCH_BATCH = 256;
+/** Files and bytes per fetchFiles call: large enough to amortise the call, small enough to report progress often. */
+const FETCH_BATCH_FILES = 256;
+const FETCH_BATCH_BYTES = 16 << 20;
+/**
+ * fetchFiles calls in flight. With a remote store, one batch arrives while the last is written, and a
+ * large file (a batch of its own) does not hold up the small ones behind it; a local store runs them
+ * interleaved on this thread.
+ */
+const FETCH_CALLS_IN_FLIGHT = 3;
 
 interface PendingWrite {
   file: ViewEntry;
@@ -103,9 +110,7 @@ export async function downloadMount(
       failed(w, e);
     }
   };
-  const fromBlobs = writes.filter((w) => w.file.source === "blob");
-  for (let i = 0; i < fromBlobs.length; i += FETCH_BATCH) {
-    const batch = fromBlobs.slice(i, i + FETCH_BATCH);
+  await mapConcurrent(fetchBatches(writes.filter((w) => w.file.source === "blob")), FETCH_CALLS_IN_FLIGHT, async (batch) => {
     const regular = batch.filter((w) => w.file.type === "file");
     const errors = await deps.blobs.fetchFiles(
       regular.map((w) => ({ digest: w.file.digest!, targetPath: w.tmp, sizeBytes: w.file.sizeBytes })),
@@ -113,7 +118,7 @@ export async function downloadMount(
     );
     const fetchError = new Map(regular.map((w, j) => [w, errors[j] ?? null]));
     for (const w of batch) place(w, fetchError.get(w) ?? null);
-  }
+  });
   const fromArchive = new Map(writes.filter((w) => w.file.source === "archive").map((w) => [w.file.key, w]));
   if (fromArchive.size > 0 && view.archive?.digest) {
     const pacer = new Pacer();
@@ -152,6 +157,30 @@ export async function downloadMount(
     deletes: [...removedSources],
   });
   return { written: written.length, skipped, problems };
+}
+
+/**
+ * Cuts the writes into fetchFiles batches of at most FETCH_BATCH_FILES files and (about) FETCH_BATCH_BYTES
+ * bytes, files larger than that in batches of their own, those first: their transfers then overlap
+ * with the many small batches instead of trailing behind them.
+ */
+function fetchBatches(writes: readonly PendingWrite[]): PendingWrite[][] {
+  const large = writes.filter((w) => w.file.sizeBytes > FETCH_BATCH_BYTES);
+  const batches = large.map((w) => [w]);
+  let current: PendingWrite[] = [];
+  let bytes = 0;
+  for (const w of writes) {
+    if (w.file.sizeBytes > FETCH_BATCH_BYTES) continue;
+    if (current.length >= FETCH_BATCH_FILES || (current.length > 0 && bytes + w.file.sizeBytes > FETCH_BATCH_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(w);
+    bytes += w.file.sizeBytes;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }
 
 /** Gives the temp file (or a new symlink) its mode and mtime, then renames it over the target. */

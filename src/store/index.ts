@@ -11,4 +11,5 @@ export { LocalDirBlobStore } from "./blob/local-dir.js";
 export { readAllSync, writeAllSync } from "./blob/sync-file-io.js";
 export { verifyingStream } from "./blob/verifying-stream.js";
 export { SqliteMetaStore } from "./meta/sqlite.js";
+export { mapConcurrent } from "./map-concurrent.js";
 export { newId } from "./new-id.js";
