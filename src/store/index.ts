@@ -13,3 +13,4 @@ export { verifyingStream } from "./blob/verifying-stream.js";
 export { SqliteMetaStore } from "./meta/sqlite.js";
 export { mapConcurrent } from "./map-concurrent.js";
 export { newId } from "./new-id.js";
+export { uniqueName } from "./unique-name.js";
