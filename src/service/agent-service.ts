@@ -260,7 +260,10 @@ export class AgentService {
       base = { ...req.base, sessionId: this.session.id, mountPath: await this.syncedPath(req.base.mountPath) };
     }
     // touch, not has: the reference is about to exist, so a concurrent collection must keep the blob.
-    for (const d of digests) if (!(await this.stores.blobs.touch(d))) throw new BlobNotFoundError(d);
+    const unique = [...digests];
+    const present = await this.stores.blobs.touchMany(unique);
+    const absent = unique.find((_, i) => !present[i]);
+    if (absent !== undefined) throw new BlobNotFoundError(absent);
     // The agent's flush cannot reach our disk: blobs become durable here, before a generation points at them.
     if (digests.size > 0) await this.stores.blobs.flush();
     return this.stores.meta.commitGeneration({

@@ -323,7 +323,9 @@ export class LocalDirBlobStore implements BlobStore {
         if (bytes.length > SMALL_BLOB_MAX_BYTES) throw new InvalidParameterError(`Blob ${digest} has ${bytes.length} bytes; putMany takes blobs up to ${SMALL_BLOB_MAX_BYTES} bytes (use put).`);
         const actual = createHash("sha256").update(bytes).digest("hex");
         if (actual !== digest) throw new BlobDigestMismatchError(digest, actual, "while storing a blob");
-        if (!this.freshenSync(finalPath)) this.writeBlobSync(finalPath, bytes);
+        // No existence check first: callers send what touchMany found missing, and renaming verified
+        // bytes over an existing copy replaces it with the same bytes and a fresh mtime, as a touch would.
+        this.writeBlobSync(finalPath, bytes);
       } catch (err) {
         results[i] = toError(err);
       }
