@@ -125,6 +125,27 @@ describe("RemoteBlobStore over HTTP", () => {
     expect(fs.readFileSync(occupied, "utf8")).toBe("someone else's");
   });
 
+  it("fails a file whose blob the server holds damaged with BlobDigestMismatch, small or streamed, and creates no file", async () => {
+    const small = write("small", patternBytes(3000, 5));
+    const large = write("large", patternBytes(3 << 20, 6));
+    await store.ingestFiles([small, large]);
+    const [ds, dl] = [small, large].map((f) => sha256(fs.readFileSync(f.path)));
+    // The server passes bytes on as stored (the agent is the one that checks): damage them there.
+    for (const d of [ds!, dl!]) {
+      const blob = path.join(dir, "server", "blobs", d.slice(0, 2), d);
+      const bytes = fs.readFileSync(blob);
+      bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+      fs.writeFileSync(blob, bytes);
+    }
+    const errors = await store.fetchFiles([
+      { digest: ds!, targetPath: path.join(dir, "outS"), sizeBytes: small.sizeBytes },
+      { digest: dl!, targetPath: path.join(dir, "outL"), sizeBytes: large.sizeBytes },
+    ]);
+    expect(errors).toEqual([expect.objectContaining({ code: "BlobDigestMismatch" }), expect.objectContaining({ code: "BlobDigestMismatch" })]);
+    expect(fs.existsSync(path.join(dir, "outS"))).toBe(false);
+    expect(fs.existsSync(path.join(dir, "outL"))).toBe(false);
+  });
+
   it("streams files over 1 MiB one by one, keeping at most `concurrency` transfers in flight, results in item order", async () => {
     const files = Array.from({ length: 6 }, (_, i) => write(`f${i}`, patternBytes((1 << 20) + 1 + i, i)));
     stub.requests.length = 0;

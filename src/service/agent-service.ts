@@ -283,14 +283,14 @@ export class AgentService {
   }
 
   /**
-   * A verified stream of a blob some version of an in-scope context references; BlobNotFoundError
-   * otherwise, whether or not the store has it.
+   * A stream of a blob some version of an in-scope context references; BlobNotFoundError otherwise,
+   * whether or not the store has it. Not verified here: the agent verifies what it receives.
    */
   async getBlob(digest: Digest): Promise<Readable> {
     await this.active();
     const { contexts } = await this.scope();
-    if (!(await this.stores.meta.isDigestReferenced([...contexts.keys()], digest))) throw new BlobNotFoundError(digest);
-    return this.stores.blobs.get(digest);
+    if (!(await this.stores.meta.referencedDigests([...contexts.keys()], [digest])).has(digest)) throw new BlobNotFoundError(digest);
+    return this.stores.blobs.get(digest, { verify: false });
   }
 
   /** missingBlobs over the session's store: refreshes the stored digests, returns the others. Any digest. */
@@ -312,7 +312,10 @@ export class AgentService {
   async readBlobs(digests: readonly Digest[]): Promise<AsyncGenerator<BatchReadResult>> {
     await this.active();
     const contextIds = [...(await this.scope()).contexts.keys()];
-    return readBlobs(this.stores.blobs, digests, (chunk) => Promise.all(chunk.map((d) => this.stores.meta.isDigestReferenced(contextIds, d))));
+    return readBlobs(this.stores.blobs, digests, async (chunk) => {
+      const referenced = await this.stores.meta.referencedDigests(contextIds, chunk);
+      return chunk.map((d) => referenced.has(d));
+    });
   }
 
   /** BlobStore.put: stores `body` under `digest`, verified (BlobDigestMismatchError stores nothing). */

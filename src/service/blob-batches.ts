@@ -63,8 +63,10 @@ export async function storeBlobs(blobs: BlobStore, source: AsyncIterable<HeldBlo
 
 /**
  * Reads small blobs whole, in the order given, a chunk ahead of the consumer. A digest the caller may
- * not read (`mayRead` false) or the store lacks is "notFound"; a blob whose stored bytes no longer match
- * its digest (or that is too large to batch) is "unreadable". Failures of the store reject.
+ * not read (`mayRead` false) or the store lacks is "notFound"; a blob the store cannot hand out (too
+ * large to batch) is "unreadable". Failures of the store reject. The bytes are not hashed here: the
+ * reader of these batches, an agent, verifies every blob it receives, so a copy damaged on disk fails
+ * there, once, with BlobDigestMismatch.
  */
 export async function* readBlobs(
   blobs: BlobStore,
@@ -74,7 +76,7 @@ export async function* readBlobs(
   const readChunk = async (chunk: readonly Digest[]): Promise<BatchReadResult[]> => {
     const allowed = await mayRead(chunk);
     const readable = chunk.filter((_, i) => allowed[i]);
-    const got = await blobs.getMany(readable);
+    const got = await blobs.getMany(readable, { verify: false });
     const byDigest = new Map(readable.map((d, i) => [d, got[i]!]));
     return chunk.map((digest): BatchReadResult => {
       const r = byDigest.get(digest);

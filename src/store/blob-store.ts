@@ -30,6 +30,12 @@ export interface FetchItem {
   sizeBytes: number;
 }
 
+/** How `get` and `getMany` read. */
+export interface ReadOptions {
+  /** false: skip the store's own digest check, for a reader that makes it (default true). */
+  verify?: boolean;
+}
+
 /** A small blob held in memory whole (≤ SMALL_BLOB_MAX_BYTES), as the batch methods take it. */
 export interface HeldBlob {
   digest: Digest;
@@ -80,8 +86,12 @@ export interface BlobStore {
   touch(digest: Digest): Promise<boolean>;
   /** Stores `body` under `digest`; `sizeBytes` must match the byte count. */
   put(digest: Digest, body: Readable, sizeBytes: number): Promise<void>;
-  /** A stream of the blob's bytes that errors with BlobDigestMismatchError at the end if they disagree. */
-  get(digest: Digest): Promise<Readable>;
+  /**
+   * A stream of the blob's bytes that errors with BlobDigestMismatchError at the end if they disagree.
+   * With `verify: false` the store spares that hash: only for a reader that checks the digest itself
+   * (the server passing bytes to an agent, which verifies everything it receives).
+   */
+  get(digest: Digest, opts?: ReadOptions): Promise<Readable>;
   /**
    * Stores many local files, hashing them on the way in, and returns one result per item in order.
    * Per-item failures (file vanished, changed size while read) are results, not rejections; the call
@@ -107,9 +117,10 @@ export interface BlobStore {
   /**
    * Reads many small blobs whole, verified, in order: the bytes, or a BlobNotFoundError /
    * BlobDigestMismatchError / InvalidParameterError (malformed digest) result per digest. A blob larger
-   * than SMALL_BLOB_MAX_BYTES is an InvalidParameterError result (stream it with `get`).
+   * than SMALL_BLOB_MAX_BYTES is an InvalidParameterError result (stream it with `get`). `verify: false`
+   * as for `get`.
    */
-  getMany(digests: readonly Digest[]): Promise<(Buffer | Error)[]>;
+  getMany(digests: readonly Digest[], opts?: ReadOptions): Promise<(Buffer | Error)[]>;
   /**
    * Removes a blob and returns true; removing a missing one succeeds and returns false. Only garbage
    * collection calls this. With `ifStoredBeforeMs`, the blob is removed only when its `storedAtMs` is still

@@ -4,7 +4,7 @@
  * - BlobStore: content-addressed bytes, SHA-256 verified in and out (local directory embedded).
  * Upper layers depend on the interfaces; concrete stores are chosen by the wiring in service.
  */
-export type { BlobStore, Digest, FetchItem, HeldBlob, IngestItem, IngestResult, ProgressFn, StoredBlob } from "./blob-store.js";
+export type { BlobStore, Digest, FetchItem, HeldBlob, IngestItem, IngestResult, ProgressFn, ReadOptions, StoredBlob } from "./blob-store.js";
 export { isDigest, SMALL_BLOB_MAX_BYTES } from "./blob-store.js";
 export type * from "./meta-store.js";
 export { LocalDirBlobStore } from "./blob/local-dir.js";

@@ -311,10 +311,10 @@ export interface MetaStore {
   ): Promise<TaskRecord[]>;
 
   /**
-   * True when some version (live or historical) of one of `contextIds` has content `digest`: an agent may
-   * read a blob only through a context it may read.
+   * Those of `digests` that some version (live or historical) of one of `contextIds` has as content: an
+   * agent may read a blob only through a context it may read. Any number of digests, asked in one go.
    */
-  isDigestReferenced(contextIds: readonly string[], digest: Digest): Promise<boolean>;
+  referencedDigests(contextIds: readonly string[], digests: readonly Digest[]): Promise<Set<Digest>>;
 
   /** Stores a new API key. */
   createApiKey(key: Omit<ApiKeyRecord, "tenantName">): Promise<void>;

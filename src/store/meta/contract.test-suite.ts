@@ -872,18 +872,26 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
       });
     });
 
-    describe("isDigestReferenced", () => {
-      it("is true only for a digest some version of one of the named contexts has", async () => {
+    describe("referencedDigests", () => {
+      it("finds only digests some version of one of the named contexts has", async () => {
         const a = (await store.createContext(tenant, "a", T0)).id;
         const b = (await store.createContext(tenant, "b", T0)).id;
         const theirs = (await store.createContext(otherTenant, "t", T0)).id;
         await commit(a, 0, [put("/x", meta(DA))]);
         await commit(a, 1, [put("/x", meta(DB))]);
         await commit(theirs, 0, [put("/y", meta(DC))]);
-        expect(await store.isDigestReferenced([a], DA)).toBe(true);
-        expect(await store.isDigestReferenced([b, a], DB)).toBe(true);
-        expect(await store.isDigestReferenced([a, b], DC)).toBe(false);
-        expect(await store.isDigestReferenced([], DA)).toBe(false);
+        expect(await store.referencedDigests([a], [DA])).toEqual(new Set([DA]));
+        expect(await store.referencedDigests([b, a], [DC, DB, DA, DB])).toEqual(new Set([DA, DB]));
+        expect(await store.referencedDigests([a, b], [DC])).toEqual(new Set());
+        expect(await store.referencedDigests([], [DA])).toEqual(new Set());
+        expect(await store.referencedDigests([a], [])).toEqual(new Set());
+      });
+
+      it("answers for more digests than one statement may bind", async () => {
+        const a = (await store.createContext(tenant, "a", T0)).id;
+        await commit(a, 0, [put("/x", meta(DA))]);
+        const many = Array.from({ length: 40_000 }, (_, i) => i.toString(16).padStart(64, "0"));
+        expect(await store.referencedDigests([a], [...many, DA])).toEqual(new Set([DA]));
       });
     });
 

@@ -63,6 +63,8 @@ const TASK_COLUMNS: Record<keyof TaskUpdate, string> = {
 };
 
 const LIVE_FILE_COLUMNS = "key, gen_from, type, digest, size, mode, mtime_ms, link_target, written_at, expires_at";
+/** Digests per referencedDigests statement (a power of two, see there). */
+const REFERENCED_CHUNK = 512;
 /** Statements kept prepared at most (see stmt). */
 const MAX_CACHED_STATEMENTS = 256;
 
@@ -553,13 +555,25 @@ export class SqliteMetaStore implements MetaStore {
     return rows.map(toTask);
   }
 
-  async isDigestReferenced(contextIds: readonly string[], digest: Digest): Promise<boolean> {
-    if (contextIds.length === 0) return false;
-    const marks = contextIds.map(() => "?").join(", ");
-    const row = this
-      .stmt(`SELECT 1 FROM file_versions WHERE digest = ? AND context_id IN (${marks}) LIMIT 1`)
-      .get(digest, ...contextIds);
-    return row !== undefined;
+  async referencedDigests(contextIds: readonly string[], digests: readonly Digest[]): Promise<Set<Digest>> {
+    const found = new Set<Digest>();
+    if (contextIds.length === 0) return found;
+    const contextMarks = contextIds.map(() => "?").join(", ");
+    // Chunks keep the statement under SQLite's bound-parameter limit; padding each to a power of two
+    // (repeating a digest changes nothing) keeps the statement texts, and so the cache, to a few.
+    for (let i = 0; i < digests.length; i += REFERENCED_CHUNK) {
+      const chunk = digests.slice(i, i + REFERENCED_CHUNK);
+      let width = 8;
+      while (width < chunk.length) width *= 2;
+      while (chunk.length < width) chunk.push(chunk[0]!);
+      const marks = chunk.map(() => "?").join(", ");
+      const rows = this
+        // `+context_id`: without it SQLite walks the context's whole index instead of probing each digest.
+        .stmt(`SELECT DISTINCT digest FROM file_versions WHERE digest IN (${marks}) AND +context_id IN (${contextMarks})`)
+        .all(...chunk, ...contextIds) as { digest: Digest }[];
+      for (const r of rows) found.add(r.digest);
+    }
+    return found;
   }
 
   async createApiKey(key: Omit<ApiKeyRecord, "tenantName">): Promise<void> {
