@@ -146,6 +146,15 @@ describe("RemoteBlobStore over HTTP", () => {
     expect(fs.existsSync(path.join(dir, "outL"))).toBe(false);
   });
 
+  it("fails a file with BlobUnreadable when the server cannot hand out its blob in a batch, and creates no file", async () => {
+    const large = write("large", patternBytes(3 << 20, 7));
+    await store.ingestFiles([large]);
+    // Announced as small, so it is asked for in a batch, where the server refuses blobs over 1 MiB.
+    const [err] = await store.fetchFiles([{ digest: sha256(fs.readFileSync(large.path)), targetPath: path.join(dir, "out"), sizeBytes: 10 }]);
+    expect(err).toMatchObject({ code: "BlobUnreadable", message: expect.stringContaining("could not read blob") });
+    expect(fs.existsSync(path.join(dir, "out"))).toBe(false);
+  });
+
   it("streams files over 1 MiB one by one, keeping at most `concurrency` transfers in flight, results in item order", async () => {
     const files = Array.from({ length: 6 }, (_, i) => write(`f${i}`, patternBytes((1 << 20) + 1 + i, i)));
     stub.requests.length = 0;

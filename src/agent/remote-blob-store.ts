@@ -482,7 +482,9 @@ function batchesOf(indices: readonly number[], sizeOf: (i: number) => number, ma
 /** A fetched frame's bytes, verified, or why there are none. */
 function frameResult(frame: BlobFrame): Buffer | Error {
   if (frame.status === "notFound") return new BlobNotFoundError(frame.digest);
-  if (frame.status === "unreadable") return new BlobDigestMismatchError(frame.digest, "(unknown)", "while the server read it from its store");
+  if (frame.status === "unreadable") {
+    return new RemoteApiError("BlobUnreadable", `The server could not read blob ${frame.digest} from its store; its operator should check the store's disk.`, "", 200);
+  }
   const actual = createHash("sha256").update(frame.bytes).digest("hex");
   if (actual !== frame.digest) return new BlobDigestMismatchError(frame.digest, actual, "while fetching a blob from the server");
   return frame.bytes;

@@ -148,7 +148,7 @@ function buildApp(s: StubState): Hono {
   });
   app.post("/v1/agent/blobs/fetch", async (c) => {
     const { digests } = await c.req.json<{ digests: string[] }>();
-    const results = readBlobs(s.blobs, digests, async (chunk) => chunk.map(() => true));
+    const results = readBlobs(s.blobs, digests, async (all) => new Set(all));
     const body = Readable.from(encodeBlobFrames(results));
     return new Response(Readable.toWeb(body) as ReadableStream, { headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE } });
   });

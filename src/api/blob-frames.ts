@@ -90,14 +90,21 @@ export async function* decodeUploadFrames(source: AsyncIterable<Uint8Array>, lim
   }
 }
 
-/** The bytes of a body of frames, one per answer: a header, then the blob's bytes when it has them. */
+/**
+ * The bytes of a body of frames, one per answer (a header, then the blob's bytes when it has them), one
+ * buffer per group of answers: a write per group rather than two per blob.
+ */
 export async function* encodeBlobFrames(
-  answers: AsyncIterable<{ digest: string; status: BlobFrameStatus; bytes?: Buffer | undefined }>,
+  groups: AsyncIterable<readonly { digest: string; status: BlobFrameStatus; bytes?: Buffer | undefined }[]>,
 ): AsyncGenerator<Buffer> {
-  for await (const a of answers) {
-    const bytes = a.status === "ok" ? (a.bytes ?? Buffer.alloc(0)) : undefined;
-    yield blobFrameHeader(a.digest, a.status, bytes?.length ?? 0);
-    if (bytes && bytes.length > 0) yield bytes;
+  for await (const group of groups) {
+    const parts: Buffer[] = [];
+    for (const a of group) {
+      const bytes = a.status === "ok" ? (a.bytes ?? Buffer.alloc(0)) : undefined;
+      parts.push(blobFrameHeader(a.digest, a.status, bytes?.length ?? 0));
+      if (bytes && bytes.length > 0) parts.push(bytes);
+    }
+    if (parts.length > 0) yield Buffer.concat(parts);
   }
 }
 

@@ -126,9 +126,13 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Runn
 
 type NodeServer = ReturnType<typeof serve> & import("node:http").Server;
 
+const SOCKET_BUFFER_BYTES = 1 << 20;
+
 function listen(app: App, hostname: string, port: number): Promise<NodeServer> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname, port }) as NodeServer;
+    // 1 MiB socket buffers (default 16 KiB): a streamed blob or a fetch answer otherwise waits for
+    // 'drain' every few frames, an event-loop turn each.
+    const server = serve({ fetch: app.fetch, hostname, port, serverOptions: { highWaterMark: SOCKET_BUFFER_BYTES } }) as NodeServer;
     // Node aborts requests whose body takes over 5 minutes by default; a multi-gigabyte signed PUT or blob
     // upload on a slow link legitimately takes longer. Headers must still arrive within headersTimeout.
     server.requestTimeout = 0;

@@ -309,13 +309,10 @@ export class AgentService {
    * Small blobs whole, in order (see readBlobs); a digest no version of an in-scope context references is
    * "notFound", whether or not the store has it, exactly as getBlob.
    */
-  async readBlobs(digests: readonly Digest[]): Promise<AsyncGenerator<BatchReadResult>> {
+  async readBlobs(digests: readonly Digest[]): Promise<AsyncGenerator<BatchReadResult[]>> {
     await this.active();
     const contextIds = [...(await this.scope()).contexts.keys()];
-    return readBlobs(this.stores.blobs, digests, async (chunk) => {
-      const referenced = await this.stores.meta.referencedDigests(contextIds, chunk);
-      return chunk.map((d) => referenced.has(d));
-    });
+    return readBlobs(this.stores.blobs, digests, (all) => this.stores.meta.referencedDigests(contextIds, all));
   }
 
   /** BlobStore.put: stores `body` under `digest`, verified (BlobDigestMismatchError stores nothing). */

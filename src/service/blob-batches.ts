@@ -62,20 +62,21 @@ export async function storeBlobs(blobs: BlobStore, source: AsyncIterable<HeldBlo
 }
 
 /**
- * Reads small blobs whole, in the order given, a chunk ahead of the consumer. A digest the caller may
- * not read (`mayRead` false) or the store lacks is "notFound"; a blob the store cannot hand out (too
- * large to batch) is "unreadable". Failures of the store reject. The bytes are not hashed here: the
- * reader of these batches, an agent, verifies every blob it receives, so a copy damaged on disk fails
- * there, once, with BlobDigestMismatch.
+ * Reads small blobs whole, in the order given, a chunk ahead of the consumer, and yields them a chunk
+ * at a time. A digest the caller may not read (`mayRead` answers once, for all) or the store lacks is
+ * "notFound"; a blob the store cannot hand out (unreadable there, or too large to batch) is
+ * "unreadable". Failures of the store reject. The bytes are not hashed here: the reader of these
+ * batches, an agent, verifies every blob it receives, so a copy damaged on disk fails there, once, with
+ * BlobDigestMismatch.
  */
 export async function* readBlobs(
   blobs: BlobStore,
   digests: readonly Digest[],
-  mayRead: (digests: readonly Digest[]) => Promise<boolean[]>,
-): AsyncGenerator<BatchReadResult> {
+  mayRead: (digests: readonly Digest[]) => Promise<ReadonlySet<Digest>>,
+): AsyncGenerator<BatchReadResult[]> {
+  const allowed = await mayRead(digests);
   const readChunk = async (chunk: readonly Digest[]): Promise<BatchReadResult[]> => {
-    const allowed = await mayRead(chunk);
-    const readable = chunk.filter((_, i) => allowed[i]);
+    const readable = chunk.filter((d) => allowed.has(d));
     const got = await blobs.getMany(readable, { verify: false });
     const byDigest = new Map(readable.map((d, i) => [d, got[i]!]));
     return chunk.map((digest): BatchReadResult => {
@@ -92,7 +93,7 @@ export async function* readBlobs(
     following?.catch(() => undefined); // observed on the next turn; not an unhandled rejection meanwhile
     next = following;
     try {
-      for (const r of await current) yield r;
+      yield await current;
     } catch (err) {
       await following?.catch(() => undefined);
       throw err;
