@@ -87,6 +87,20 @@ describe("RemoteBlobStore over HTTP", () => {
     expect(stub.batched).toEqual([sha256(fresh)]);
   });
 
+  it("sends the missing frames of a batch with the known ones left out between them", async () => {
+    const known = [patternBytes(900, 11), patternBytes(800, 12)];
+    await store.ingestFiles(known.map((b, i) => write(`k${i}`, b)));
+    stub.batched.length = 0;
+    const fresh = [patternBytes(700, 13), patternBytes(600, 14), patternBytes(500, 15)];
+    const order = [known[0]!, fresh[0]!, known[1]!, fresh[1]!, fresh[2]!];
+    const results = await store.ingestFiles(order.map((b, i) => write(`m${i}`, b)));
+    expect(results).toEqual(order.map((b) => ({ digest: sha256(b), sizeBytes: b.length })));
+    expect(stub.batched).toEqual(fresh.map(sha256));
+    const targets = order.map((b, i) => ({ digest: sha256(b), targetPath: path.join(dir, `back${i}`), sizeBytes: b.length }));
+    expect(await store.fetchFiles(targets)).toEqual(order.map(() => null));
+    for (const [i, b] of order.entries()) expect(fs.readFileSync(targets[i]!.targetPath).equals(b)).toBe(true);
+  });
+
   it("moves thousands of small files in a few batch requests each way, at most two batches at once", async () => {
     const files = Array.from({ length: 2500 }, (_, i) => write(`s${i}`, patternBytes(100 + (i % 50), i)));
     stub.requests.length = 0;

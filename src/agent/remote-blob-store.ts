@@ -9,7 +9,6 @@ import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } fro
 import {
   isDigest,
   mapConcurrent,
-  readAllSync,
   verifyingStream,
   type BlobStore,
   type Digest,
@@ -21,6 +20,7 @@ import {
   type StoredBlob,
 } from "../store/index.js";
 import type { ApiClient } from "./api-client.js";
+import { FrameBatch, type BatchedFile } from "./frame-batch.js";
 import { RemoteApiError } from "./remote-api-error.js";
 
 export interface RemoteBlobStoreOptions {
@@ -121,12 +121,7 @@ export class RemoteBlobStore implements BlobStore {
     for (const batch of batchesOf(sendable, (i) => blobs[i]!.bytes.length)) {
       const parts: Buffer[] = [];
       for (const i of batch) parts.push(blobFrameHeader(blobs[i]!.digest, "ok", blobs[i]!.bytes.length), blobs[i]!.bytes);
-      const { failed } = await this.api.json<{ failed: { index: number; digest: Digest; code: string; message: string }[] }>("POST", apiPaths.agentBlobsBatch, {
-        body: Buffer.concat(parts),
-        headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE },
-        signal: this.signal,
-      });
-      for (const f of failed) {
+      for (const f of await this.postFrames(parts)) {
         const i = batch[f.index];
         if (i === undefined || blobs[i]!.digest !== f.digest) throw new Error(`The server refused blob ${f.digest} at position ${f.index} of a batch that has no such blob there.`);
         results[i] = refusal(f);
@@ -237,23 +232,29 @@ export class RemoteBlobStore implements BlobStore {
     }
   }
 
-  /** Reads small files in order into batches and sends up to BATCHES_IN_FLIGHT batches at once. */
+  /**
+   * Reads small files in order into batches (FrameBatch: straight into the request body) and sends up
+   * to BATCHES_IN_FLIGHT batches at once; a batch's buffer is refilled once its send is done.
+   */
   private async ingestSmallFiles(items: readonly IngestItem[], indices: readonly number[], results: IngestResult[], progress: ProgressFn): Promise<void> {
     const sends = new Set<Promise<void>>();
+    const spare: FrameBatch[] = [];
     let failure: { error: unknown } | undefined;
-    let batch: HeldFile[] = [];
-    let batchBytes = 0;
+    let batch = new FrameBatch(BATCH_MAX_FILES, BATCH_MAX_BYTES);
     const send = async () => {
-      const b = batch;
-      batch = [];
-      batchBytes = 0;
+      const full = batch;
+      batch = spare.pop() ?? new FrameBatch(BATCH_MAX_FILES, BATCH_MAX_BYTES);
       while (sends.size >= BATCHES_IN_FLIGHT) await Promise.race(sends);
-      const p: Promise<void> = this.sendBatch(b, results, progress)
+      const p: Promise<void> = this.sendBatch(full, results, progress)
         .catch((err: unknown) => {
           if (isStoreFailure(err)) failure ??= { error: err };
-          else for (const f of b) results[f.index] = { error: toError(err) };
+          else for (const f of full.files) results[f.index] = { error: toError(err) };
         })
-        .finally(() => sends.delete(p));
+        .finally(() => {
+          sends.delete(p);
+          full.reset();
+          spare.push(full);
+        });
       sends.add(p);
     };
     let sinceYield = 0;
@@ -261,21 +262,14 @@ export class RemoteBlobStore implements BlobStore {
       for (const i of indices) {
         if (failure) break;
         const item = items[i]!;
-        let bytes: Buffer;
-        try {
-          bytes = readSmallFile(item.path, item.sizeBytes);
-        } catch (err) {
-          results[i] = { error: toError(err) };
-          continue;
-        }
-        if (bytes.length > MAX_FRAMED_BLOB_BYTES) {
-          // Grew past the frame limit since the scan: it goes alone, streamed.
+        if (!batch.fits(item.sizeBytes)) await send();
+        const added = batch.add(i, item.path, item.sizeBytes);
+        if (added instanceof Error) {
+          results[i] = { error: added };
+        } else if (added === "tooLarge") {
+          // Grew since the scan: it goes alone, streamed.
           results[i] = await this.ingestOneAsResult(item, progress);
-          continue;
         }
-        batch.push({ index: i, digest: createHash("sha256").update(bytes).digest("hex"), bytes });
-        batchBytes += bytes.length;
-        if (batch.length >= BATCH_MAX_FILES || batchBytes >= BATCH_MAX_BYTES) await send();
         // Reads are synchronous (cheaper than a promise per small file); give the sends their turns.
         if (++sinceYield >= YIELD_EVERY_FILES) {
           sinceYield = 0;
@@ -290,18 +284,42 @@ export class RemoteBlobStore implements BlobStore {
     if (failure) throw failure.error;
   }
 
-  /** Asks which blobs the server lacks (refreshing the rest), sends those, and records every result. */
-  private async sendBatch(batch: readonly HeldFile[], results: IngestResult[], progress: ProgressFn): Promise<void> {
-    const unique = [...new Map(batch.map((f) => [f.digest, f])).values()];
+  /**
+   * Asks which blobs of the batch the server lacks (refreshing the rest), sends those frames straight
+   * from the batch's buffer, and records every file's result.
+   */
+  private async sendBatch(batch: FrameBatch, results: IngestResult[], progress: ProgressFn): Promise<void> {
+    const first = new Map<Digest, BatchedFile>();
+    for (const f of batch.files) if (!first.has(f.digest)) first.set(f.digest, f);
+    const unique = [...first.values()];
     const present = await this.touchMany(unique.map((f) => f.digest));
     const missing = unique.filter((_, i) => !present[i]);
-    const errors = await this.putMany(missing);
-    const refused = new Map(missing.flatMap((f, i) => (errors[i] ? [[f.digest, errors[i]!] as const] : [])));
-    for (const f of batch) {
-      const err = refused.get(f.digest);
-      results[f.index] = err ? { error: err } : { digest: f.digest, sizeBytes: f.bytes.length };
-      if (!err) progress(f.bytes.length);
+    const refused = new Map<Digest, Error>();
+    if (missing.length > 0) {
+      for (const f of await this.postFrames(frameRuns(batch.bytes, missing))) {
+        const sent = missing[f.index];
+        if (sent === undefined || sent.digest !== f.digest) throw new Error(`The server refused blob ${f.digest} at position ${f.index} of a batch that has no such blob there.`);
+        refused.set(f.digest, refusal(f));
+      }
     }
+    for (const f of batch.files) {
+      const err = refused.get(f.digest);
+      results[f.index] = err ? { error: err } : { digest: f.digest, sizeBytes: f.sizeBytes };
+      if (!err) progress(f.sizeBytes);
+    }
+  }
+
+  /** POST batch with `frames` (whole frames, in order) as the body; the server's refusals, by position. */
+  private async postFrames(frames: readonly Buffer[]): Promise<RefusedFrame[]> {
+    const length = frames.reduce((n, b) => n + b.length, 0);
+    const res = await this.api.stream("POST", apiPaths.agentBlobsBatch, {
+      body: Readable.from(frames),
+      headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE, "content-length": String(length) },
+      signal: this.signal,
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    return (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { failed: RefusedFrame[] }).failed;
   }
 
   /**
@@ -446,11 +464,28 @@ const FETCH_BATCH_FILES = 128;
 /** Synchronous reads between event-loop turns. */
 const YIELD_EVERY_FILES = 128;
 
-/** A small file read whole, waiting in a batch. */
-interface HeldFile {
+/** A blob the server refused to store: its position in the batch body, and why. */
+interface RefusedFrame {
   index: number;
   digest: Digest;
-  bytes: Buffer;
+  code: string;
+  message: string;
+}
+
+/** The frames of `files` (in buffer order) as views of `bytes`, neighbours joined into one run. */
+function frameRuns(bytes: Buffer, files: readonly BatchedFile[]): Buffer[] {
+  const runs: Buffer[] = [];
+  let start = -1;
+  let end = -1;
+  for (const f of files) {
+    if (f.offset !== end) {
+      if (start >= 0) runs.push(bytes.subarray(start, end));
+      start = f.offset;
+    }
+    end = f.offset + f.frameBytes;
+  }
+  if (start >= 0) runs.push(bytes.subarray(start, end));
+  return runs;
 }
 
 /** Indices of the items small enough for blob frames, and of the others. */
@@ -511,16 +546,6 @@ function writeNewFileSync(target: string, bytes: Buffer, progress: ProgressFn): 
     // EEXIST: the file at targetPath is not ours (we never created it), so it is not ours to remove.
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") fs.rmSync(target, { force: true });
     return toError(err);
-  }
-}
-
-/** Reads a small local file whole; O_NOFOLLOW so a file swapped for a symlink does not pull in outside data. */
-function readSmallFile(file: string, expectedBytes: number): Buffer {
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  try {
-    return readAllSync(fd, expectedBytes);
-  } finally {
-    fs.closeSync(fd);
   }
 }
 

@@ -38,10 +38,17 @@ export interface BlobFrame {
 /** The header of one frame; send the bytes (if any) right after it. */
 export function blobFrameHeader(digest: string, status: BlobFrameStatus, sizeBytes: number): Buffer {
   const header = Buffer.allocUnsafe(BLOB_FRAME_HEADER_BYTES);
-  if (header.write(digest, 0, 32, "hex") !== 32) throw new InvalidParameterError(`Invalid blob digest ${JSON.stringify(digest)} in a blob frame.`);
-  header[32] = STATUS_BYTE[status];
-  header.writeUInt32BE(sizeBytes, 33);
+  writeBlobFrameHeader(header, 0, digest, status, sizeBytes);
   return header;
+}
+
+/** Writes the header of one frame into `target` at `offset` (BLOB_FRAME_HEADER_BYTES bytes). */
+export function writeBlobFrameHeader(target: Buffer, offset: number, digest: string, status: BlobFrameStatus, sizeBytes: number): void {
+  if (!/^[0-9a-f]{64}$/.test(digest) || target.write(digest, offset, 32, "hex") !== 32) {
+    throw new InvalidParameterError(`Invalid blob digest ${JSON.stringify(digest)} in a blob frame.`);
+  }
+  target[offset + 32] = STATUS_BYTE[status];
+  target.writeUInt32BE(sizeBytes, offset + 33);
 }
 
 export interface DecodeLimits {
