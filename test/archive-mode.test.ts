@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { UploadMode, type SyncPolicyInit } from "../src/sdk/index.js";
+import { ContextSync, SyncPolicy, UploadMode, type SyncPolicyInit } from "../src/sdk/index.js";
 import { useHarness } from "./helpers/harness.js";
 import { readTree, statTree, writeTree, type Tree } from "./helpers/tree.js";
 
@@ -49,11 +49,7 @@ describe("ARCHIVE upload mode", () => {
     const a = await h().session("ra", [[ctx, M, ARCHIVE]]);
     writeTree(h().local("ra", M), { "a.txt": "a", sub: { "b.txt": "b" } });
     await a.delete(true);
-    const blobsDir = path.join(h().dir, "store", "blobs");
-    const archives = fs
-      .readdirSync(blobsDir, { recursive: true, withFileTypes: true })
-      .filter((d) => d.isFile() && /^[0-9a-f]{64}$/.test(d.name))
-      .map((d) => path.join(d.parentPath, d.name));
+    const archives = archiveBlobs(h().dir);
     expect(archives).toHaveLength(1);
     const names = execFileSync("tar", ["tzf", archives[0]!], { encoding: "utf8" }).trim().split("\n");
     expect(names).toEqual([".ctxsync-manifest.jsonl", "a.txt", "sub/b.txt"]);
@@ -114,6 +110,56 @@ describe("ARCHIVE upload mode", () => {
     expect(readTree(h().local("rc", M))).toEqual({ "b.txt": "b", "from-b.txt": "b!" });
   });
 
+  it("a download from a damaged archive writes the intact files, never the damaged one, and fails saying why", async () => {
+    const ctx = await h().newContext();
+    const s1 = await h().session("r1", [[ctx, M, ARCHIVE]]);
+    // Random bytes do not compress: the archive holds them as they are, so one can be flipped on disk.
+    // Padding on both sides: the damage lies past the first inflated MiB (which holds the manifest, read
+    // up front), and far enough from the end that gzip's check of the whole archive fails only after the
+    // damaged file's own digest check did.
+    const damaged = randomBytes(64 << 10);
+    writeTree(h().local("r1", M), { "a.txt": "a", "b-padding.bin": randomBytes(2 << 20), "damaged.bin": damaged, "z-padding.bin": randomBytes(8 << 20) });
+    await s1.delete(true);
+    const [archive] = archiveBlobs(h().dir);
+    const bytes = fs.readFileSync(archive!);
+    const at = bytes.indexOf(damaged.subarray(1000, 1064));
+    expect(at).toBeGreaterThan(0);
+    bytes[at] = bytes[at]! ^ 0xff;
+    fs.writeFileSync(archive!, bytes);
+
+    const root = path.join(h().dir, "r2");
+    const r = await h().client.create({ root, contextSync: [ContextSync.new(ctx, M, new SyncPolicy(ARCHIVE))] });
+    const info = await r.session!.context.infoWithParams(ctx, M, "download");
+    expect(info.contextStatusData[0]).toMatchObject({ status: "Failed", taskType: "download" });
+    // The damaged file fails its digest check; gzip's check of the whole archive fails at its end.
+    expect(info.contextStatusData[0]!.errorMessage).toMatch(/damaged\.bin: Content hash mismatch/);
+    expect(info.contextStatusData[0]!.errorMessage).toMatch(/\.ctxsync-archive\.tar\.gz: The context's archive \(blob [0-9a-f]{64}\) is damaged/);
+    const local = path.join(root, M);
+    expect(fs.existsSync(path.join(local, "damaged.bin"))).toBe(false);
+    expect(fs.readFileSync(path.join(local, "a.txt"), "utf8")).toBe("a");
+    expect(fs.readdirSync(local).filter((n) => n.startsWith(".ctxsync-tmp-"))).toEqual([]);
+  });
+
+  it("a download from a small damaged archive fails saying so, and writes nothing", async () => {
+    const ctx = await h().newContext();
+    const s1 = await h().session("r1", [[ctx, M, ARCHIVE]]);
+    const damaged = randomBytes(64 << 10);
+    writeTree(h().local("r1", M), { "a.txt": "a", "damaged.bin": damaged });
+    await s1.delete(true);
+    const [archive] = archiveBlobs(h().dir);
+    const bytes = fs.readFileSync(archive!);
+    const at = bytes.indexOf(damaged.subarray(1000, 1064));
+    bytes[at] = bytes[at]! ^ 0xff;
+    fs.writeFileSync(archive!, bytes);
+
+    const root = path.join(h().dir, "r2");
+    const r = await h().client.create({ root, contextSync: [ContextSync.new(ctx, M, new SyncPolicy(ARCHIVE))] });
+    const info = await r.session!.context.infoWithParams(ctx, M, "download");
+    expect(info.contextStatusData[0]).toMatchObject({ status: "Failed", taskType: "download" });
+    expect(info.contextStatusData[0]!.errorMessage).toMatch(/The context's archive \(blob [0-9a-f]{64}\) is damaged: gzip reports/);
+    expect(fs.existsSync(path.join(root, M)) ? fs.readdirSync(path.join(root, M)) : []).toEqual([]);
+  });
+
   it("a no-op upload writes no new archive", async () => {
     const ctx = await h().newContext();
     const s = await h().session("r1", [[ctx, M, ARCHIVE]]);
@@ -124,3 +170,11 @@ describe("ARCHIVE upload mode", () => {
     expect((await h().client.context.listFiles(ctx, M)).entries[0]).toEqual(before);
   });
 });
+
+/** Paths of the blobs in the harness's store: in a test that stored one archive and nothing else, that archive. */
+function archiveBlobs(harnessDir: string): string[] {
+  return fs
+    .readdirSync(path.join(harnessDir, "store", "blobs"), { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile() && /^[0-9a-f]{64}$/.test(d.name))
+    .map((d) => path.join(d.parentPath, d.name));
+}

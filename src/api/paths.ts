@@ -91,6 +91,7 @@ export const STATUS_OF_CODE: Record<string, number> = {
   CommitConflict: 409,
   PayloadTooLarge: 413,
   BlobDigestMismatch: 422,
+  ArchiveDamaged: 500,
   NotSupported: 501,
   StoreUnavailable: 503,
 };

@@ -120,9 +120,13 @@ export async function downloadMount(
     for (const w of batch) place(w, fetchError.get(w) ?? null);
   });
   const fromArchive = new Map(writes.filter((w) => w.file.source === "archive").map((w) => [w.file.key, w]));
+  let archiveFailure: unknown = null;
   if (fromArchive.size > 0 && view.archive?.digest) {
     const pacer = new Pacer();
-    await readArchive(deps.blobs, view.archive.digest, async ({ entry, body }) => {
+    // verifyWhole false: writeEntryFile checks every entry's SHA-256 before its file is renamed into place.
+    // A failure of the archive as a whole (damaged past an entry, cut short) leaves the files placed so
+    // far, each verified, and fails the rest with the cause.
+    archiveFailure = await readArchive(deps.blobs, view.archive.digest, async ({ entry, body }) => {
       const w = fromArchive.get(layout.keyOf(entry.rel));
       if (!w) return;
       fromArchive.delete(w.file.key);
@@ -135,9 +139,16 @@ export async function downloadMount(
         failed(w, e);
       }
       await pacer.tick(w.file.sizeBytes);
-    });
+    }, { verifyWhole: false }).then(
+      () => null,
+      (err: unknown) => err,
+    );
   }
-  for (const w of fromArchive.values()) place(w, new Error("missing from the context's archive; upload it again from a session that has it"));
+  if (archiveFailure) problems.push({ key: view.archiveKey, message: describeError(archiveFailure) });
+  const notExtracted = archiveFailure
+    ? "not extracted: the context's archive could not be read to its end (see its own problem)"
+    : "missing from the context's archive; upload it again from a session that has it";
+  for (const w of fromArchive.values()) place(w, new Error(notExtracted));
   meter.finish();
 
   // Extract policy: only archives this download wrote, so local edits to extracted files survive a re-sync.

@@ -16,6 +16,7 @@ export type ErrorCode =
   | "SessionNotActive"
   | "BlobNotFound"
   | "BlobDigestMismatch"
+  | "ArchiveDamaged"
   | "CommitConflict"
   | "StoreUnavailable"
   | "ExtractRejected"
@@ -125,6 +126,24 @@ export class BlobDigestMismatchError extends CtxSyncError {
     super(
       "BlobDigestMismatch",
       `Content hash mismatch ${where}: expected sha256 ${expected}, got ${actual}. The file changed while it was being read, or the store is corrupt; retry the sync.`,
+    );
+  }
+}
+
+/**
+ * A context's stored archive (ARCHIVE mode) could not be read to its end: its compressed bytes are
+ * damaged or cut short. Files read from it before the damage were each verified.
+ */
+export class ArchiveDamagedError extends CtxSyncError {
+  constructor(
+    readonly digest: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      "ArchiveDamaged",
+      `The context's archive (blob ${digest}) is damaged: ${reason}. The store is corrupt; upload the files again from a session that has them, or restore an earlier generation.`,
+      options,
     );
   }
 }

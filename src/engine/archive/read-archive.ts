@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { InvalidParameterError } from "../../errors/index.js";
+import { ArchiveDamagedError, InvalidParameterError } from "../../errors/index.js";
 import type { BlobStore, Digest } from "../../store/index.js";
 import { decodeManifest, MANIFEST_NAME, type ManifestEntry } from "./manifest.js";
 import { readTarEntries, type TarEntry } from "./tar-entries.js";
@@ -19,14 +19,19 @@ export interface ArchiveEntryStream {
 
 /**
  * Streams an archive blob: calls `onEntry` for each file in archive order, after the manifest.
- * Bytes are hash-verified by the blob store on the way out (the whole archive) and by the caller per entry.
+ * The blob store verifies the whole archive's digest on the way out, which fails only once its last
+ * byte is read. A caller that verifies every entry's bytes itself before using them may pass
+ * `verifyWhole: false` and spare that second hash of every byte: what it uses is then checked by
+ * SHA-256 per entry, the rest (tar headers) by gzip's CRC-32, and names and metadata come from the
+ * manifest, not the headers.
  */
 export async function readArchive(
   blobs: Pick<BlobStore, "get">,
   digest: Digest,
   onEntry: (e: ArchiveEntryStream) => Promise<void>,
+  opts: { verifyWhole?: boolean } = {},
 ): Promise<ManifestEntry[]> {
-  const { source, entries: tarEntries } = await openArchive(blobs, digest);
+  const { source, entries: tarEntries } = await openArchive(blobs, digest, opts.verifyWhole ?? true);
   let manifest: Map<string, ManifestEntry> | undefined;
   let entries: ManifestEntry[] = [];
   try {
@@ -49,7 +54,8 @@ export async function readArchive(
 
 /** Reads only the manifest of an archive, then stops reading. */
 export async function readArchiveManifest(blobs: Pick<BlobStore, "get">, digest: Digest): Promise<ManifestEntry[]> {
-  const { source, entries } = await openArchive(blobs, digest);
+  // Only the manifest is read, never the archive's end where its digest could be checked.
+  const { source, entries } = await openArchive(blobs, digest, false);
   try {
     // Returning from the loop ends the reader, which stops inflating the rest: only the manifest was wanted.
     for await (const e of entries) return await readManifestEntry(digest, e);
@@ -60,12 +66,23 @@ export async function readArchiveManifest(blobs: Pick<BlobStore, "get">, digest:
 }
 
 /** Blob → gunzip → tar entries, with an error anywhere surfacing from the entry iterator. */
-async function openArchive(blobs: Pick<BlobStore, "get">, digest: Digest): Promise<{ source: Readable; entries: AsyncGenerator<TarEntry> }> {
-  const source = await blobs.get(digest);
+async function openArchive(blobs: Pick<BlobStore, "get">, digest: Digest, verify: boolean): Promise<{ source: Readable; entries: AsyncGenerator<TarEntry> }> {
+  const source = await blobs.get(digest, { verify });
   const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
   source.on("error", (err) => gunzip.destroy(err));
   source.pipe(gunzip);
-  return { source, entries: readTarEntries(gunzip) };
+  return { source, entries: readTarEntries(inflated(gunzip, digest)) };
+}
+
+/** The inflated bytes, with zlib's terse errors ("incorrect data check") said as what they mean. */
+async function* inflated(gunzip: AsyncIterable<Buffer>, digest: Digest): AsyncGenerator<Buffer> {
+  try {
+    yield* gunzip;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("Z_")) throw new ArchiveDamagedError(digest, `gzip reports "${(err as Error).message}"`, { cause: err });
+    throw err;
+  }
 }
 
 async function readManifestEntry(digest: Digest, e: TarEntry): Promise<ManifestEntry[]> {
