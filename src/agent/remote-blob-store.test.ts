@@ -139,12 +139,13 @@ describe("RemoteBlobStore over HTTP", () => {
     expect(fs.readFileSync(occupied, "utf8")).toBe("someone else's");
   });
 
-  it("fails a file whose blob the server holds damaged with BlobDigestMismatch, small or streamed, and creates no file", async () => {
+  it("fails a file whose blob the server holds damaged with BlobUnreadable, small or streamed, and creates no file", async () => {
     const small = write("small", patternBytes(3000, 5));
     const large = write("large", patternBytes(3 << 20, 6));
     await store.ingestFiles([small, large]);
     const [ds, dl] = [small, large].map((f) => sha256(fs.readFileSync(f.path)));
-    // The server passes bytes on as stored (the agent is the one that checks): damage them there.
+    // The server checks each blob as it reads it: a small one comes back as "unreadable", a streamed one
+    // is cut short after its last byte, when the check fails.
     for (const d of [ds!, dl!]) {
       const blob = path.join(dir, "server", "blobs", d.slice(0, 2), d);
       const bytes = fs.readFileSync(blob);
@@ -155,7 +156,8 @@ describe("RemoteBlobStore over HTTP", () => {
       { digest: ds!, targetPath: path.join(dir, "outS"), sizeBytes: small.sizeBytes },
       { digest: dl!, targetPath: path.join(dir, "outL"), sizeBytes: large.sizeBytes },
     ]);
-    expect(errors).toEqual([expect.objectContaining({ code: "BlobDigestMismatch" }), expect.objectContaining({ code: "BlobDigestMismatch" })]);
+    expect(errors).toEqual([expect.objectContaining({ code: "BlobUnreadable" }), expect.objectContaining({ code: "BlobUnreadable" })]);
+    expect(errors[0]!.message).toContain(`could not send blob ${ds}: its stored copy is damaged`);
     expect(fs.existsSync(path.join(dir, "outS"))).toBe(false);
     expect(fs.existsSync(path.join(dir, "outL"))).toBe(false);
   });
@@ -165,7 +167,7 @@ describe("RemoteBlobStore over HTTP", () => {
     await store.ingestFiles([large]);
     // Announced as small, so it is asked for in a batch, where the server refuses blobs over 1 MiB.
     const [err] = await store.fetchFiles([{ digest: sha256(fs.readFileSync(large.path)), targetPath: path.join(dir, "out"), sizeBytes: 10 }]);
-    expect(err).toMatchObject({ code: "BlobUnreadable", message: expect.stringContaining("could not read blob") });
+    expect(err).toMatchObject({ code: "BlobUnreadable", message: expect.stringContaining("could not send blob") });
     expect(fs.existsSync(path.join(dir, "out"))).toBe(false);
   });
 

@@ -2,14 +2,12 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { pipeline as pipelineCb } from "node:stream";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames, MAX_BATCH_BLOBS, MAX_FRAMED_BLOB_BYTES, type BlobFrame } from "../api/index.js";
 import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } from "../errors/index.js";
 import {
   isDigest,
   mapConcurrent,
-  verifyingStream,
   type BlobStore,
   type Digest,
   type FetchItem,
@@ -39,8 +37,11 @@ const CHUNK_BYTES = 1 << 20;
 /**
  * The blob store as an agent sees it: the /v1/agent/blobs routes over HTTP (session token).
  * No file is ever held in memory whole except small ones (≤ 1 MiB, a bounded number at a time). Bytes
- * are hashed here on the way out (ingest) and on the way in (get, fetch), and the server verifies what
- * it receives.
+ * are hashed here on the way out (ingest, naming each blob) and verified by the server as it receives
+ * them. On the way in (get, fetch) the server verifies each blob as it reads it from its store, where
+ * the CPU is to spare (the agent's one thread is busy creating files): a blob it finds damaged arrives
+ * as a BlobUnreadable result, or, streamed, as an answer cut short (never a complete-looking one), so
+ * nothing unverified is ever placed.
  *
  * - Small files travel in batches (blob frames, src/api/blob-frames.ts): per ~1000 files one request asks
  *   which blobs the server lacks and one sends them; one request brings them back. Per-request costs
@@ -92,8 +93,9 @@ export class RemoteBlobStore implements BlobStore {
       res.resume();
       throw new BlobNotFoundError(digest);
     }
-    // pipeline (not pipe) so that a broken connection errors the stream the caller reads.
-    return pipelineCb(res, verifyingStream(digest), () => undefined);
+    // The server verified the bytes as it sent them; an answer cut short (damage it found, or a broken
+    // connection) errors the stream.
+    return res;
   }
 
   /** POST missing (which refreshes what it finds), MAX_BATCH_BLOBS digests per request. */
@@ -130,7 +132,7 @@ export class RemoteBlobStore implements BlobStore {
     return results;
   }
 
-  /** POST fetch, FETCH_BATCH_FILES digests per request (under the 64 MiB a fetch answer may carry); verified here. */
+  /** POST fetch, FETCH_BATCH_FILES digests per request (under the 64 MiB a fetch answer may carry). */
   async getMany(digests: readonly Digest[]): Promise<(Buffer | Error)[]> {
     const results = new Array<Buffer | Error>(digests.length);
     const wanted = new Map<Digest, number[]>();
@@ -150,7 +152,7 @@ export class RemoteBlobStore implements BlobStore {
   }
 
   /**
-   * POST fetch for `digests` (unique): yields each blob verified (or why not) as its frame arrives. An
+   * POST fetch for `digests` (unique): yields each blob (or why not) as its frame arrives. An
    * answer that skips, repeats or invents a digest, or ends early, rejects.
    */
   private async *fetchFrames(digests: readonly Digest[]): AsyncGenerator<{ digest: Digest; result: Buffer | Error }> {
@@ -195,7 +197,7 @@ export class RemoteBlobStore implements BlobStore {
 
   /**
    * Small blobs go in batches (POST fetch answers with blob frames); larger ones stream one per GET.
-   * Every blob is verified here before its file is created.
+   * The server verified every blob on its way out (see the class comment).
    */
   async fetchFiles(items: readonly FetchItem[], onProgress?: ProgressFn): Promise<(Error | null)[]> {
     const progress = onProgress ?? (() => undefined);
@@ -394,6 +396,8 @@ export class RemoteBlobStore implements BlobStore {
       body.destroy();
       // A file we did not create (EEXIST) is not ours to remove.
       if (created) fs.rmSync(item.targetPath, { force: true });
+      // The answer was cut short: the server stops sending a blob whose stored copy fails its check.
+      if ((err as NodeJS.ErrnoException).code === "ECONNRESET") throw unreadable(item.digest, err as Error);
       throw err;
     }
   }
@@ -511,12 +515,19 @@ function batchesOf(indices: readonly number[], sizeOf: (i: number) => number, ma
 /** A fetched frame's bytes, verified, or why there are none. */
 function frameResult(frame: BlobFrame): Buffer | Error {
   if (frame.status === "notFound") return new BlobNotFoundError(frame.digest);
-  if (frame.status === "unreadable") {
-    return new RemoteApiError("BlobUnreadable", `The server could not read blob ${frame.digest} from its store; its operator should check the store's disk.`, "", 200);
-  }
-  const actual = createHash("sha256").update(frame.bytes).digest("hex");
-  if (actual !== frame.digest) return new BlobDigestMismatchError(frame.digest, actual, "while fetching a blob from the server");
+  if (frame.status === "unreadable") return unreadable(frame.digest);
   return frame.bytes;
+}
+
+/** A blob the server could not hand out: its stored copy is damaged or unreadable (a per-file failure). */
+function unreadable(digest: Digest, cause?: Error): RemoteApiError {
+  return new RemoteApiError(
+    "BlobUnreadable",
+    `The server could not send blob ${digest}: its stored copy is damaged or unreadable${cause ? `, or the connection broke (${cause.message})` : ""}. Its operator should check the store's disk and the server log.`,
+    "",
+    200,
+    cause ? { cause } : undefined,
+  );
 }
 
 /** A fetch answer cut off by the connection: a store failure (see isStoreFailure), with its cause. */

@@ -282,8 +282,7 @@ function registerBlobBatchRoutes(app: App): void {
       summary: "Many small blobs as blob frames, in the order asked",
       description:
         "One frame per digest: status 0 with the bytes, 1 when no version of the session's contexts references it (or it is not stored), " +
-        "2 when the server cannot read it from its store. Bytes are sent as stored: the agent verifies each against its digest. " +
-        "Blobs over 1 MiB must be fetched one by one.",
+        "2 when the server cannot hand it out (its stored bytes no longer match, or it cannot read them). Blobs over 1 MiB must be fetched one by one.",
       request: { body: jsonBody(DigestsBody) },
       responses: { 200: { description: "Blob frames", content: frames }, ...commonErrors, ...conflict },
     }),

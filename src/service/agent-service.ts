@@ -283,14 +283,15 @@ export class AgentService {
   }
 
   /**
-   * A stream of a blob some version of an in-scope context references; BlobNotFoundError otherwise,
-   * whether or not the store has it. Not verified here: the agent verifies what it receives.
+   * A verified stream of a blob some version of an in-scope context references (bytes that fail the
+   * check end the stream with an error, so the answer is cut short); BlobNotFoundError otherwise,
+   * whether or not the store has it.
    */
   async getBlob(digest: Digest): Promise<Readable> {
     await this.active();
     const { contexts } = await this.scope();
     if (!(await this.stores.meta.referencedDigests([...contexts.keys()], [digest])).has(digest)) throw new BlobNotFoundError(digest);
-    return this.stores.blobs.get(digest, { verify: false });
+    return this.stores.blobs.get(digest);
   }
 
   /** missingBlobs over the session's store: refreshes the stored digests, returns the others. Any digest. */

@@ -64,10 +64,9 @@ export async function storeBlobs(blobs: BlobStore, source: AsyncIterable<HeldBlo
 /**
  * Reads small blobs whole, in the order given, a chunk ahead of the consumer, and yields them a chunk
  * at a time. A digest the caller may not read (`mayRead` answers once, for all) or the store lacks is
- * "notFound"; a blob the store cannot hand out (unreadable there, or too large to batch) is
- * "unreadable". Failures of the store reject. The bytes are not hashed here: the reader of these
- * batches, an agent, verifies every blob it receives, so a copy damaged on disk fails there, once, with
- * BlobDigestMismatch.
+ * "notFound"; a blob whose stored bytes no longer match its digest (or that is too large to batch) is
+ * "unreadable". Failures of the store reject. The store verifies each blob here, where the CPU is to
+ * spare: the agent reading the batches trusts them.
  */
 export async function* readBlobs(
   blobs: BlobStore,
@@ -77,7 +76,7 @@ export async function* readBlobs(
   const allowed = await mayRead(digests);
   const readChunk = async (chunk: readonly Digest[]): Promise<BatchReadResult[]> => {
     const readable = chunk.filter((d) => allowed.has(d));
-    const got = await blobs.getMany(readable, { verify: false });
+    const got = await blobs.getMany(readable);
     const byDigest = new Map(readable.map((d, i) => [d, got[i]!]));
     return chunk.map((digest): BatchReadResult => {
       const r = byDigest.get(digest);
