@@ -110,6 +110,15 @@ describe("ARCHIVE upload mode", () => {
     expect(readTree(h().local("rc", M))).toEqual({ "b.txt": "b", "from-b.txt": "b!" });
   });
 
+  /** A new session downloading `ctx` in ARCHIVE mode into its own root; its download task, which failed. */
+  const downloadInNewSession = async (ctx: string) => {
+    const root = path.join(h().dir, "r2");
+    const r = await h().client.create({ root, contextSync: [ContextSync.new(ctx, M, new SyncPolicy(ARCHIVE))] });
+    const info = await r.session!.context.infoWithParams(ctx, M, "download");
+    expect(info.contextStatusData[0]).toMatchObject({ status: "Failed", taskType: "download" });
+    return { root, failure: info.contextStatusData[0]! };
+  };
+
   it("a download from a damaged archive writes the intact files, never the damaged one, and fails saying why", async () => {
     const ctx = await h().newContext();
     const s1 = await h().session("r1", [[ctx, M, ARCHIVE]]);
@@ -120,20 +129,12 @@ describe("ARCHIVE upload mode", () => {
     const damaged = randomBytes(64 << 10);
     writeTree(h().local("r1", M), { "a.txt": "a", "b-padding.bin": randomBytes(2 << 20), "damaged.bin": damaged, "z-padding.bin": randomBytes(8 << 20) });
     await s1.delete(true);
-    const [archive] = archiveBlobs(h().dir);
-    const bytes = fs.readFileSync(archive!);
-    const at = bytes.indexOf(damaged.subarray(1000, 1064));
-    expect(at).toBeGreaterThan(0);
-    bytes[at] = bytes[at]! ^ 0xff;
-    fs.writeFileSync(archive!, bytes);
+    flipArchiveByteOf(h().dir, damaged);
 
-    const root = path.join(h().dir, "r2");
-    const r = await h().client.create({ root, contextSync: [ContextSync.new(ctx, M, new SyncPolicy(ARCHIVE))] });
-    const info = await r.session!.context.infoWithParams(ctx, M, "download");
-    expect(info.contextStatusData[0]).toMatchObject({ status: "Failed", taskType: "download" });
+    const { root, failure } = await downloadInNewSession(ctx);
     // The damaged file fails its digest check; gzip's check of the whole archive fails at its end.
-    expect(info.contextStatusData[0]!.errorMessage).toMatch(/damaged\.bin: Content hash mismatch/);
-    expect(info.contextStatusData[0]!.errorMessage).toMatch(/\.ctxsync-archive\.tar\.gz: The context's archive \(blob [0-9a-f]{64}\) is damaged/);
+    expect(failure.errorMessage).toMatch(/damaged\.bin: Content hash mismatch/);
+    expect(failure.errorMessage).toMatch(/\.ctxsync-archive\.tar\.gz: The context's archive \(blob [0-9a-f]{64}\) is damaged/);
     const local = path.join(root, M);
     expect(fs.existsSync(path.join(local, "damaged.bin"))).toBe(false);
     expect(fs.readFileSync(path.join(local, "a.txt"), "utf8")).toBe("a");
@@ -146,17 +147,10 @@ describe("ARCHIVE upload mode", () => {
     const damaged = randomBytes(64 << 10);
     writeTree(h().local("r1", M), { "a.txt": "a", "damaged.bin": damaged });
     await s1.delete(true);
-    const [archive] = archiveBlobs(h().dir);
-    const bytes = fs.readFileSync(archive!);
-    const at = bytes.indexOf(damaged.subarray(1000, 1064));
-    bytes[at] = bytes[at]! ^ 0xff;
-    fs.writeFileSync(archive!, bytes);
+    flipArchiveByteOf(h().dir, damaged);
 
-    const root = path.join(h().dir, "r2");
-    const r = await h().client.create({ root, contextSync: [ContextSync.new(ctx, M, new SyncPolicy(ARCHIVE))] });
-    const info = await r.session!.context.infoWithParams(ctx, M, "download");
-    expect(info.contextStatusData[0]).toMatchObject({ status: "Failed", taskType: "download" });
-    expect(info.contextStatusData[0]!.errorMessage).toMatch(/The context's archive \(blob [0-9a-f]{64}\) is damaged: gzip reports/);
+    const { root, failure } = await downloadInNewSession(ctx);
+    expect(failure.errorMessage).toMatch(/The context's archive \(blob [0-9a-f]{64}\) is damaged: gzip reports/);
     expect(fs.existsSync(path.join(root, M)) ? fs.readdirSync(path.join(root, M)) : []).toEqual([]);
   });
 
@@ -170,6 +164,19 @@ describe("ARCHIVE upload mode", () => {
     expect((await h().client.context.listFiles(ctx, M)).entries[0]).toEqual(before);
   });
 });
+
+/**
+ * Flips one byte of the store's only archive inside `content` (random bytes, which the archive holds as
+ * they are: stored deflate blocks).
+ */
+function flipArchiveByteOf(harnessDir: string, content: Buffer): void {
+  const [archive] = archiveBlobs(harnessDir);
+  const bytes = fs.readFileSync(archive!);
+  const at = bytes.indexOf(content.subarray(1000, 1064));
+  expect(at).toBeGreaterThan(0);
+  bytes[at] = bytes[at]! ^ 0xff;
+  fs.writeFileSync(archive!, bytes);
+}
 
 /** Paths of the blobs in the harness's store: in a test that stored one archive and nothing else, that archive. */
 function archiveBlobs(harnessDir: string): string[] {
