@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames } from "../src/api/index.js";
 import { openEmbeddedStores } from "../src/service/index.js";
 import { createServer, type RunningServer } from "../src/server/index.js";
@@ -73,6 +73,30 @@ describe("createServer on a real socket", () => {
     const got = await fetch(down.url);
     expect(got.headers.get("content-length")).toBe("200000");
     expect(Buffer.from(await got.arrayBuffer()).equals(bytes)).toBe(true);
+  });
+
+  it("cuts a signed download short when the stored blob is damaged, and logs it under the request id", async () => {
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const s = await start({ print: (l) => lines.push(l), log: { info: () => undefined, error: (m) => errors.push(m) } });
+    const key = lines[1]!.trim();
+    const ctx = (await (await call(s, "POST", apiPaths.contexts, key, { name: "d" })).json()) as { id: string };
+    const up = (await (await call(s, "POST", apiPaths.contextFileUrls(ctx.id), key, { path: "/d.bin", method: "PUT" })).json()) as { url: string };
+    const bytes = Buffer.from(Array.from({ length: 3 << 20 }, (_, i) => i % 253));
+    expect((await fetch(up.url, { method: "PUT", body: bytes })).status).toBe(200);
+    const digest = createHash("sha256").update(bytes).digest("hex");
+    const blob = path.join(dir, "data", "blobs", digest.slice(0, 2), digest);
+    const damaged = fs.readFileSync(blob);
+    damaged[damaged.length - 1] = damaged[damaged.length - 1]! ^ 0xff;
+    fs.writeFileSync(blob, damaged);
+
+    const down = (await (await call(s, "POST", apiPaths.contextFileUrls(ctx.id), key, { path: "/d.bin", method: "GET" })).json()) as { url: string };
+    const got = await fetch(down.url);
+    expect(got.status).toBe(200);
+    expect(got.headers.get("content-length")).toBe(String(bytes.length));
+    // The last chunk is held back until the bytes check out: the body ends short, and reading it fails.
+    await expect(got.arrayBuffer()).rejects.toThrow();
+    await vi.waitFor(() => expect(errors).toEqual([expect.stringMatching(/^request req-\S+ GET \/v1\/files\/.*: the answer was cut short$/)]));
   });
 
   it("streams agent blobs on the socket itself: batches, fetch frames and GET carry one request id; bad batches get JSON errors", async () => {

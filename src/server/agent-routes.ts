@@ -188,7 +188,7 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
     async (c) => c.json({ generation: await c.get("agent").commit(c.req.valid("json")) }, 200),
   );
 
-  registerBlobBatchRoutes(app);
+  registerBlobBatchRoutes(app, deps);
 
   // HEAD is served by the GET handler (hono dispatches HEAD as GET); it is documented on its own.
   app.openAPIRegistry.registerPath({
@@ -214,7 +214,7 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       const agent = c.get("agent");
       if (c.req.method === "HEAD") return c.body(null, (await agent.touchBlob(digest)) ? 200 : 404);
       const body = await agent.getBlob(digest);
-      return streamResponse(c, body, { "Content-Type": "application/octet-stream" });
+      return streamResponse(c, body, { "Content-Type": "application/octet-stream" }, deps.log);
     },
   );
 
@@ -241,7 +241,7 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
 }
 
 /** Batch blob transfers: many small blobs per request instead of one request (or two) per blob. */
-function registerBlobBatchRoutes(app: App): void {
+function registerBlobBatchRoutes(app: App, deps: AppDeps): void {
   const frames = { [BLOB_FRAMES_CONTENT_TYPE]: { schema: z.string().openapi({ type: "string", format: "binary" }) } };
 
   app.openapi(
@@ -289,7 +289,7 @@ function registerBlobBatchRoutes(app: App): void {
     async (c) => {
       const results = await c.get("agent").readBlobs(c.req.valid("json").digests);
       const body = Readable.from(encodeBlobFrames(results));
-      return streamResponse(c, body, { "Content-Type": BLOB_FRAMES_CONTENT_TYPE });
+      return streamResponse(c, body, { "Content-Type": BLOB_FRAMES_CONTENT_TYPE }, deps.log);
     },
   );
 }

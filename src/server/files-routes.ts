@@ -66,7 +66,7 @@ export function registerFileRoutes(app: App, deps: AppDeps): void {
         body.destroy(); // HEAD answers with the headers only; release the open blob now
         return new Response(null, { status: 200, headers });
       }
-      return streamResponse(c, body, headers);
+      return streamResponse(c, body, headers, deps.log);
     },
   );
 

@@ -3,6 +3,7 @@ import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
+import type { Logger } from "./app-deps.js";
 
 /**
  * Bulk bytes in and out of route handlers as Node streams. Behind `serve` (@hono/node-server) the
@@ -40,12 +41,16 @@ export function requestBody(c: Context): Readable {
 
 /**
  * Answers 200 with `body` streamed out. A failure of `body` midway (bytes that no longer match) cuts the
- * connection, so the client sees a broken answer rather than a short one that looks complete.
+ * connection, so the client sees a broken answer rather than a short one that looks complete, and is
+ * logged with the request id: the client can only say that its answer broke.
  */
-export function streamResponse(c: Context, body: Readable, headers: Record<string, string>): Response {
+export function streamResponse(c: Context, body: Readable, headers: Record<string, string>, log: Logger): Response {
   const { outgoing } = nodeBindings(c);
+  const requestId = c.get("requestId") as string;
+  const { method, path } = c.req;
+  body.once("error", (err) => log.error(`request ${requestId} ${method} ${path}: the answer was cut short`, err));
   if (!outgoing) return new Response(Readable.toWeb(body) as ReadableStream, { status: 200, headers });
-  outgoing.writeHead(200, { ...headers, "x-request-id": c.get("requestId") as string });
+  outgoing.writeHead(200, { ...headers, "x-request-id": requestId });
   body.on("error", (err) => outgoing.destroy(err));
   outgoing.on("close", () => body.destroy());
   body.pipe(outgoing);
