@@ -1,7 +1,8 @@
 import path from "node:path";
 import { inspect } from "node:util";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { runAgent } from "../../src/agent/index.js";
+import { apiPaths } from "../../src/api/index.js";
 import { ContextSync, CtxSync } from "../../src/sdk/index.js";
 import { useClientHarness } from "../helpers/client-harness.js";
 import { readTree, writeTree } from "../helpers/tree.js";
@@ -84,6 +85,29 @@ describe("remote client", () => {
       }, 2, 10);
     });
     expect(calls).toEqual([false]);
+  });
+
+  it("an agent that attaches runs the task an earlier agent of its session claimed and never finished", async () => {
+    const ctx = await h().newContext();
+    const seed = await h().session("seed", [[ctx, "/data"]]);
+    writeTree(h().local("seed", "/data"), { "seeded.txt": "s" });
+    await seed.delete(true);
+    const session = (await h().client.create({ agent: "external", contextSync: [ContextSync.new(ctx, "/data")] })).session!;
+    // An earlier agent claims the download (its poll marks it Running) and dies before running it.
+    const poll = await fetch(`${h().server!.url}${apiPaths.agentTasks}?waitSeconds=0`, { headers: { authorization: `Bearer ${session.sessionToken}` } });
+    expect(poll.status).toBe(200);
+    expect((await session.context.info()).contextStatusData).toMatchObject([{ taskType: "download", status: "Running" }]);
+
+    const root = path.join(h().dir, "sandbox");
+    const agent = runAgent({ endpoint: h().server!.url, sessionToken: session.sessionToken!, root });
+    // The same task, not a new one: attaching put it back to Pending for this agent to claim.
+    await vi.waitFor(async () => expect((await session.context.infoWithParams(ctx, "/data", "download")).contextStatusData).toMatchObject([{ status: "Success" }]), {
+      timeout: 15_000,
+      interval: 50,
+    });
+    expect(readTree(path.join(root, "data"))).toEqual({ "seeded.txt": "s" });
+    await session.delete();
+    expect(await agent).toMatchObject({ reason: "released" });
   });
 
   it("agent: external returns at once with a token; an agent started with it runs the session's transfers", async () => {
