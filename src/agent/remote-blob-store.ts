@@ -8,6 +8,7 @@ import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } fro
 import {
   isDigest,
   mapConcurrent,
+  Pacer,
   type BlobStore,
   type Digest,
   type FetchItem,
@@ -259,7 +260,7 @@ export class RemoteBlobStore implements BlobStore {
         });
       sends.add(p);
     };
-    let sinceYield = 0;
+    const pacer = new Pacer();
     try {
       for (const i of indices) {
         if (failure) break;
@@ -273,10 +274,7 @@ export class RemoteBlobStore implements BlobStore {
           results[i] = await this.ingestOneAsResult(item, progress);
         }
         // Reads are synchronous (cheaper than a promise per small file); give the sends their turns.
-        if (++sinceYield >= YIELD_EVERY_FILES) {
-          sinceYield = 0;
-          await yieldToEventLoop();
-        }
+        await pacer.tick(item.sizeBytes);
       }
       if (batch.length > 0 && !failure) await send();
     } finally {
@@ -459,8 +457,6 @@ const BATCHES_IN_FLIGHT = 2;
  * spans several requests and the server reads the next batch while this process writes the last.
  */
 const FETCH_BATCH_FILES = 128;
-/** Synchronous reads between event-loop turns. */
-const YIELD_EVERY_FILES = 128;
 
 /** A blob the server refused to store: its position in the batch body, and why. */
 interface RefusedFrame {

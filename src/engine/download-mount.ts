@@ -1,8 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { describeError } from "../errors/index.js";
-import { mapConcurrent, type BaseEntry, type BlobStore, type MetaStore } from "../store/index.js";
+import { mapConcurrent, Pacer, type BaseEntry, type BlobStore, type MetaStore } from "../store/index.js";
 import { ARCHIVE_NAME } from "./archive/manifest.js";
 import { readArchive } from "./archive/read-archive.js";
 import { writeEntryFile } from "./archive/write-entry-file.js";
@@ -229,25 +228,6 @@ function isIdenticalOnDisk(abs: string, rel: string, f: ViewEntry, b: BaseEntry 
   if (local.sizeBytes !== f.sizeBytes || local.mode !== f.mode) return false;
   if (b && b.digest === f.digest && b.sizeBytes === local.sizeBytes && b.mtimeMs === local.mtimeMs) return true;
   return hashFileSync(abs) === f.digest;
-}
-
-/** Give the event loop a turn after this many files or bytes written synchronously, so timers and other
- *  I/O keep flowing during a large download. */
-const YIELD_EVERY_FILES = 128;
-const YIELD_EVERY_BYTES = 8 << 20;
-
-class Pacer {
-  private files = 0;
-  private bytes = 0;
-  async tick(sizeBytes: number): Promise<void> {
-    this.files += 1;
-    this.bytes += sizeBytes;
-    if (this.files >= YIELD_EVERY_FILES || this.bytes >= YIELD_EVERY_BYTES) {
-      this.files = 0;
-      this.bytes = 0;
-      await yieldToEventLoop();
-    }
-  }
 }
 
 function toBase(f: ViewEntry): BaseEntry {

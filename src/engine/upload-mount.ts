@@ -1,7 +1,6 @@
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { describeError } from "../errors/index.js";
 import { UploadMode } from "../policy/index.js";
-import type { BaseEntry, BlobStore, FileChange, FileMeta, MetaStore } from "../store/index.js";
+import { Pacer, type BaseEntry, type BlobStore, type FileChange, type FileMeta, type MetaStore } from "../store/index.js";
 import { ARCHIVE_NAME, MANIFEST_NAME } from "./archive/manifest.js";
 import { planArchiveRewrite, storeArchive } from "./archive/upload-archive.js";
 import { materializeArchive } from "./archive/materialize-archive.js";
@@ -33,9 +32,6 @@ export interface UploadResult {
   /** Per-file failures; the rest was committed. */
   problems: Problem[];
 }
-
-/** Give the event loop a turn after hashing this many bytes synchronously. */
-const YIELD_EVERY_BYTES = 8 << 20;
 
 /**
  * Uploads one mount (SPEC §3, Upload): scan → hash what changed since the base → plan a three-way merge
@@ -93,7 +89,7 @@ export async function uploadMount(
   };
   if (archiveMode) {
     // Only digests are needed now: the bytes go into the archive later, straight from disk.
-    let sinceYield = 0;
+    const pacer = new Pacer();
     for (const { key, entry } of toRead) {
       const path = layout.localPath(entry.rel);
       try {
@@ -102,11 +98,7 @@ export async function uploadMount(
         readDone(key, entry, { error: err as Error });
       }
       meter.addBytes(entry.sizeBytes);
-      sinceYield += entry.sizeBytes + 4096;
-      if (sinceYield >= YIELD_EVERY_BYTES) {
-        sinceYield = 0;
-        await yieldToEventLoop();
-      }
+      await pacer.tick(entry.sizeBytes);
     }
   } else {
     const results = await deps.blobs.ingestFiles(

@@ -12,5 +12,6 @@ export { readAllSync, writeAllSync } from "./blob/sync-file-io.js";
 export { verifyingStream } from "./blob/verifying-stream.js";
 export { SqliteMetaStore } from "./meta/sqlite.js";
 export { mapConcurrent } from "./map-concurrent.js";
+export { Pacer } from "./pacer.js";
 export { newId } from "./new-id.js";
 export { uniqueName } from "./unique-name.js";

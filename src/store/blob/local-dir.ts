@@ -5,11 +5,11 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { promisify } from "node:util";
 import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } from "../../errors/index.js";
 import type { BlobStore, Digest, FetchItem, HeldBlob, IngestItem, IngestResult, ProgressFn, ReadOptions, StoredBlob } from "../blob-store.js";
 import { isDigest, SMALL_BLOB_MAX_BYTES } from "../blob-store.js";
+import { Pacer } from "../pacer.js";
 import { uniqueName } from "../unique-name.js";
 import { readAllSync, writeAllSync } from "./sync-file-io.js";
 import { verifyingStream } from "./verifying-stream.js";
@@ -20,9 +20,6 @@ const execFileAsync = promisify(execFile);
 const WHOLE_READ_MAX_BYTES = SMALL_BLOB_MAX_BYTES;
 /** Chunk size for larger files; 1 MiB keeps memory flat and syscalls few. */
 const CHUNK_BYTES = 1 << 20;
-/** Give the event loop a turn after this many bytes or files of synchronous work, so timers and I/O keep flowing. */
-const YIELD_EVERY_BYTES = 8 << 20;
-const YIELD_EVERY_FILES = 128;
 /** Name of a blob a conditional delete moved aside: `gc-<digest>-<random>` in the tmp directory. */
 const SET_ASIDE_PATTERN = /^gc-([0-9a-f]{64})-[0-9a-f]+$/;
 
@@ -430,21 +427,6 @@ export class LocalDirBlobStore implements BlobStore {
   async flush(): Promise<void> {
     // syncfs(2) of the store's filesystem: one call makes every blob and rename durable.
     await execFileAsync("sync", ["-f", this.dir]);
-  }
-}
-
-/** Yields to the event loop every so many bytes or files of synchronous work. */
-class Pacer {
-  private bytes = 0;
-  private files = 0;
-  async tick(sizeBytes: number): Promise<void> {
-    this.bytes += sizeBytes;
-    this.files += 1;
-    if (this.bytes >= YIELD_EVERY_BYTES || this.files >= YIELD_EVERY_FILES) {
-      this.bytes = 0;
-      this.files = 0;
-      await yieldToEventLoop();
-    }
   }
 }
 
