@@ -6,6 +6,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames, MAX_BATCH_BLOBS, MAX_FRAMED_BLOB_BYTES, type BlobFrame } from "../api/index.js";
 import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } from "../errors/index.js";
 import {
+  batchesOf,
   isDigest,
   mapConcurrent,
   Pacer,
@@ -121,7 +122,7 @@ export class RemoteBlobStore implements BlobStore {
       else if (b.bytes.length > MAX_FRAMED_BLOB_BYTES) results[i] = new InvalidParameterError(`Blob ${b.digest} has ${b.bytes.length} bytes; putMany takes blobs up to ${MAX_FRAMED_BLOB_BYTES} bytes (use put).`);
       else sendable.push(i);
     });
-    for (const batch of batchesOf(sendable, (i) => blobs[i]!.bytes.length)) {
+    for (const batch of batchesOf(sendable, (i) => blobs[i]!.bytes.length, BATCH_MAX_FILES, BATCH_MAX_BYTES)) {
       const parts: Buffer[] = [];
       for (const i of batch) parts.push(blobFrameHeader(blobs[i]!.digest, "ok", blobs[i]!.bytes.length), blobs[i]!.bytes);
       for (const f of await this.postFrames(parts)) {
@@ -211,7 +212,7 @@ export class RemoteBlobStore implements BlobStore {
       return false;
     };
     await settleAll([
-      mapConcurrent(batchesOf(small.filter(wellFormed), (i) => items[i]!.sizeBytes, FETCH_BATCH_FILES), BATCHES_IN_FLIGHT, (batch) =>
+      mapConcurrent(batchesOf(small.filter(wellFormed), (i) => items[i]!.sizeBytes, FETCH_BATCH_FILES, BATCH_MAX_BYTES), BATCHES_IN_FLIGHT, (batch) =>
         this.fetchBatch(items, batch, results, progress),
       ),
       mapConcurrent(large, this.concurrency, async (i) => {
@@ -488,24 +489,6 @@ function splitBySize(items: readonly { sizeBytes: number }[]): { small: number[]
   const large: number[] = [];
   items.forEach((item, i) => (item.sizeBytes <= MAX_FRAMED_BLOB_BYTES ? small : large).push(i));
   return { small, large };
-}
-
-/** Cuts indices into batches of at most BATCH_MAX_FILES items and (about) BATCH_MAX_BYTES bytes. */
-function batchesOf(indices: readonly number[], sizeOf: (i: number) => number, maxFiles = BATCH_MAX_FILES): number[][] {
-  const batches: number[][] = [];
-  let current: number[] = [];
-  let bytes = 0;
-  for (const i of indices) {
-    if (current.length > 0 && (current.length >= maxFiles || bytes + sizeOf(i) > BATCH_MAX_BYTES)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(i);
-    bytes += sizeOf(i);
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
 }
 
 /** A fetched frame's bytes, verified, or why there are none. */

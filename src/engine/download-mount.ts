@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describeError } from "../errors/index.js";
-import { mapConcurrent, Pacer, type BaseEntry, type BlobStore, type MetaStore } from "../store/index.js";
+import { batchesOf, mapConcurrent, Pacer, type BaseEntry, type BlobStore, type MetaStore } from "../store/index.js";
 import { ARCHIVE_NAME } from "./archive/manifest.js";
 import { readArchive } from "./archive/read-archive.js";
 import { writeEntryFile } from "./archive/write-entry-file.js";
@@ -175,22 +175,9 @@ export async function downloadMount(
  * with the many small batches instead of trailing behind them.
  */
 function fetchBatches(writes: readonly PendingWrite[]): PendingWrite[][] {
-  const large = writes.filter((w) => w.file.sizeBytes > FETCH_BATCH_BYTES);
-  const batches = large.map((w) => [w]);
-  let current: PendingWrite[] = [];
-  let bytes = 0;
-  for (const w of writes) {
-    if (w.file.sizeBytes > FETCH_BATCH_BYTES) continue;
-    if (current.length >= FETCH_BATCH_FILES || (current.length > 0 && bytes + w.file.sizeBytes > FETCH_BATCH_BYTES)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(w);
-    bytes += w.file.sizeBytes;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  const isLarge = (w: PendingWrite) => w.file.sizeBytes > FETCH_BATCH_BYTES;
+  const small = batchesOf(writes.filter((w) => !isLarge(w)), (w) => w.file.sizeBytes, FETCH_BATCH_FILES, FETCH_BATCH_BYTES);
+  return [...writes.filter(isLarge).map((w) => [w]), ...small];
 }
 
 /** Gives the temp file (or a new symlink) its mode and mtime, then renames it over the target. */

@@ -11,6 +11,7 @@ export { LocalDirBlobStore } from "./blob/local-dir.js";
 export { readAllSync, writeAllSync } from "./blob/sync-file-io.js";
 export { verifyingStream } from "./blob/verifying-stream.js";
 export { SqliteMetaStore } from "./meta/sqlite.js";
+export { batchesOf } from "./batches-of.js";
 export { mapConcurrent } from "./map-concurrent.js";
 export { Pacer } from "./pacer.js";
 export { newId } from "./new-id.js";
