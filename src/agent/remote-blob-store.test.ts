@@ -171,6 +171,13 @@ describe("RemoteBlobStore over HTTP", () => {
     expect(fs.existsSync(path.join(dir, "out"))).toBe(false);
   });
 
+  it("getMany brings back 65 blobs of 1 MiB, more than one fetch answer may carry", async () => {
+    const blobs = Array.from({ length: 65 }, (_, i) => patternBytes(1 << 20, 100 + i));
+    expect(await store.putMany(blobs.map((bytes) => ({ digest: sha256(bytes), bytes })))).toEqual(blobs.map(() => null));
+    const got = await store.getMany(blobs.map(sha256));
+    expect(got.every((b, i) => Buffer.isBuffer(b) && b.equals(blobs[i]!))).toBe(true);
+  });
+
   it("streams files over 1 MiB one by one, keeping at most `concurrency` transfers in flight, results in item order", async () => {
     const files = Array.from({ length: 6 }, (_, i) => write(`f${i}`, patternBytes((1 << 20) + 1 + i, i)));
     stub.requests.length = 0;

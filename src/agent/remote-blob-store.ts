@@ -3,7 +3,16 @@ import fs from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames, MAX_BATCH_BLOBS, MAX_FRAMED_BLOB_BYTES, type BlobFrame } from "../api/index.js";
+import {
+  apiPaths,
+  BLOB_FRAMES_CONTENT_TYPE,
+  blobFrameHeader,
+  decodeBlobFrames,
+  MAX_BATCH_BLOBS,
+  MAX_BATCH_BYTES,
+  MAX_FRAMED_BLOB_BYTES,
+  type BlobFrame,
+} from "../api/index.js";
 import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } from "../errors/index.js";
 import {
   batchesOf,
@@ -134,7 +143,10 @@ export class RemoteBlobStore implements BlobStore {
     return results;
   }
 
-  /** POST fetch, FETCH_BATCH_FILES digests per request (under the 64 MiB a fetch answer may carry). */
+  /**
+   * POST fetch, GET_MANY_PER_REQUEST digests per request: their sizes are unknown here, so only a count
+   * keeps an answer under the MAX_BATCH_BYTES it may carry, even when every blob is near 1 MiB.
+   */
   async getMany(digests: readonly Digest[]): Promise<(Buffer | Error)[]> {
     const results = new Array<Buffer | Error>(digests.length);
     const wanted = new Map<Digest, number[]>();
@@ -145,8 +157,8 @@ export class RemoteBlobStore implements BlobStore {
       else wanted.set(d, [i]);
     });
     const unique = [...wanted.keys()];
-    for (let i = 0; i < unique.length; i += FETCH_BATCH_FILES) {
-      for await (const { digest, result } of this.fetchFrames(unique.slice(i, i + FETCH_BATCH_FILES))) {
+    for (let i = 0; i < unique.length; i += GET_MANY_PER_REQUEST) {
+      for await (const { digest, result } of this.fetchFrames(unique.slice(i, i + GET_MANY_PER_REQUEST))) {
         for (const k of wanted.get(digest)!) results[k] = result;
       }
     }
@@ -458,6 +470,8 @@ const BATCHES_IN_FLIGHT = 2;
  * spans several requests and the server reads the next batch while this process writes the last.
  */
 const FETCH_BATCH_FILES = 128;
+/** Digests per fetch in getMany, where sizes are unknown: as many largest blobs as one answer may carry. */
+const GET_MANY_PER_REQUEST = MAX_BATCH_BYTES / MAX_FRAMED_BLOB_BYTES;
 
 /** A blob the server refused to store: its position in the batch body, and why. */
 interface RefusedFrame {
