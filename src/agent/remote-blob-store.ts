@@ -55,7 +55,7 @@ const CHUNK_BYTES = 1 << 20;
  * nothing unverified is ever placed.
  *
  * - Small files travel in batches (blob frames, src/api/blob-frames.ts): per ~1000 files one request asks
- *   which blobs the server lacks and one sends them; one request brings them back. Per-request costs
+ *   which blobs the server lacks and one sends them; downloads fetch 128 per request, several at once. Per-request costs
  *   (auth, scope checks, round trips) would otherwise dominate a tree of many small files.
  * - Larger files stream one per request: HEAD, then PUT when missing; GET to fetch.
  * - `has` and `touch` are one HEAD, and `missing` refreshes what it finds: the server refreshes a blob an
@@ -397,8 +397,8 @@ export class RemoteBlobStore implements BlobStore {
     const body = await this.get(item.digest);
     let created = false;
     try {
-      // 1 MiB of buffer: the socket delivers 64 KiB at a time, and a small buffer makes receiving, hashing
-      // and writing wait on each other chunk by chunk.
+      // 1 MiB of buffer: the socket delivers 64 KiB at a time, and a small buffer makes receiving and
+      // writing wait on each other chunk by chunk.
       const out = fs.createWriteStream(item.targetPath, { flags: "wx", highWaterMark: CHUNK_BYTES });
       out.once("open", () => (created = true));
       body.on("data", (chunk: Buffer) => onProgress(chunk.length));
@@ -505,7 +505,7 @@ function splitBySize(items: readonly { sizeBytes: number }[]): { small: number[]
   return { small, large };
 }
 
-/** A fetched frame's bytes, verified, or why there are none. */
+/** A fetched frame's bytes (the server checked them), or why there are none. */
 function frameResult(frame: BlobFrame): Buffer | Error {
   if (frame.status === "notFound") return new BlobNotFoundError(frame.digest);
   if (frame.status === "unreadable") return unreadable(frame.digest);

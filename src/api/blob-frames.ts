@@ -11,7 +11,8 @@ import { InvalidParameterError, PayloadTooLargeError } from "../errors/index.js"
  *   bytes     size bytes
  *
  * Only blobs up to MAX_FRAMED_BLOB_BYTES travel in frames; larger ones go one per request, streamed, so
- * a frame can be held in memory whole on both sides. Receivers still verify every digest.
+ * a frame can be held in memory whole on both sides. The server verifies every digest: those it
+ * receives, and those it reads from its store to send.
  */
 
 /** Content type of a body of blob frames. */

@@ -30,7 +30,7 @@ export interface FetchItem {
   sizeBytes: number;
 }
 
-/** How `get` and `getMany` read. */
+/** How `get` reads. */
 export interface ReadOptions {
   /** false: skip the store's own digest check, for a reader that makes it (default true). */
   verify?: boolean;
@@ -88,8 +88,8 @@ export interface BlobStore {
   put(digest: Digest, body: Readable, sizeBytes: number): Promise<void>;
   /**
    * A stream of the blob's bytes that errors with BlobDigestMismatchError at the end if they disagree.
-   * With `verify: false` the store spares that hash: only for a reader that checks the digest itself
-   * (the server passing bytes to an agent, which verifies everything it receives).
+   * With `verify: false` the store spares that hash: only for a reader that checks what it uses itself
+   * (an ARCHIVE-mode download checks every entry of the archive before placing it).
    */
   get(digest: Digest, opts?: ReadOptions): Promise<Readable>;
   /**
@@ -117,10 +117,9 @@ export interface BlobStore {
   /**
    * Reads many small blobs whole, verified, in order: the bytes, or a BlobNotFoundError /
    * BlobDigestMismatchError / InvalidParameterError (malformed digest) result per digest. A blob larger
-   * than SMALL_BLOB_MAX_BYTES is an InvalidParameterError result (stream it with `get`). `verify: false`
-   * as for `get`.
+   * than SMALL_BLOB_MAX_BYTES is an InvalidParameterError result (stream it with `get`).
    */
-  getMany(digests: readonly Digest[], opts?: ReadOptions): Promise<(Buffer | Error)[]>;
+  getMany(digests: readonly Digest[]): Promise<(Buffer | Error)[]>;
   /**
    * Removes a blob and returns true; removing a missing one succeeds and returns false. Only garbage
    * collection calls this. With `ifStoredBeforeMs`, the blob is removed only when its `storedAtMs` is still

@@ -110,7 +110,7 @@ describe("LocalDirBlobStore on disk", () => {
     });
   }
 
-  it("get and getMany with verify: false hand out the stored bytes unchecked; by default they check", async () => {
+  it("get with verify: false hands out the stored bytes unchecked; by default reads check", async () => {
     const small = patternBytes(1000, 7);
     const large = patternBytes(3 << 20, 8);
     for (const b of [small, large]) {
@@ -118,7 +118,6 @@ describe("LocalDirBlobStore on disk", () => {
       fs.writeFileSync(blobFile(sha256(b)), flipFirstByte(b));
     }
     expect((await readAll(await store.get(sha256(large), { verify: false }))).equals(flipFirstByte(large))).toBe(true);
-    expect(await store.getMany([sha256(small)], { verify: false })).toEqual([flipFirstByte(small)]);
     expect(await store.getMany([sha256(small)])).toEqual([expect.any(BlobDigestMismatchError)]);
   });
 

@@ -332,13 +332,13 @@ export class LocalDirBlobStore implements BlobStore {
     return results;
   }
 
-  async getMany(digests: readonly Digest[], opts: ReadOptions = {}): Promise<(Buffer | Error)[]> {
+  async getMany(digests: readonly Digest[]): Promise<(Buffer | Error)[]> {
     const results: (Buffer | Error)[] = [];
     const pacer = new Pacer();
     for (const digest of digests) {
       let bytes = 0;
       try {
-        const buf = this.readSmallSync(digest, opts.verify !== false);
+        const buf = this.readSmallSync(digest);
         bytes = buf.length;
         results.push(buf);
       } catch (err) {
@@ -349,8 +349,8 @@ export class LocalDirBlobStore implements BlobStore {
     return results;
   }
 
-  /** One small blob, read whole and (with `verify`) verified. */
-  private readSmallSync(digest: Digest, verify: boolean): Buffer {
+  /** One small blob, read whole and verified. */
+  private readSmallSync(digest: Digest): Buffer {
     let fd: number;
     try {
       fd = fs.openSync(this.blobPath(digest), "r");
@@ -362,7 +362,6 @@ export class LocalDirBlobStore implements BlobStore {
       const size = fs.fstatSync(fd).size;
       if (size > SMALL_BLOB_MAX_BYTES) throw new InvalidParameterError(`Blob ${digest} has ${size} bytes; getMany reads blobs up to ${SMALL_BLOB_MAX_BYTES} bytes (use get).`);
       const buf = readAllSync(fd, size);
-      if (!verify) return buf;
       const actual = createHash("sha256").update(buf).digest("hex");
       if (actual !== digest) throw new BlobDigestMismatchError(digest, actual, "while reading a blob");
       return buf;
