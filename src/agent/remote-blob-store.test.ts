@@ -219,6 +219,28 @@ describe("RemoteBlobStore over HTTP", () => {
     }
   });
 
+  it("maps the server's refusals to their blobs, and rejects a refusal that names a blob not at its position", async () => {
+    const [a, b] = [patternBytes(300, 1), patternBytes(400, 2)];
+    // A server that refuses whatever `refuse` says, for every batch.
+    let refuse: { index: number; digest: string }[] = [];
+    const server = http.createServer((req, res) => {
+      req.resume();
+      const failed = refuse.map((r) => ({ ...r, code: "BlobDigestMismatch", message: `Content hash mismatch: got ${"e".repeat(64)}.` }));
+      req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ stored: 0, failed })));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const bad = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t"));
+      const blobs = [a, b].map((bytes) => ({ digest: sha256(bytes), bytes }));
+      refuse = [{ index: 1, digest: sha256(b) }];
+      expect(await bad.putMany(blobs)).toEqual([null, expect.objectContaining({ code: "BlobDigestMismatch", actual: "e".repeat(64) })]);
+      refuse = [{ index: 0, digest: sha256(b) }];
+      await expect(bad.putMany(blobs)).rejects.toThrow(/refused blob [0-9a-f]{64} at position 0 of a batch that has no such blob there/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it("rejects the whole fetch with StoreUnavailable when the connection breaks midway, and leaves no file", async () => {
     const a = patternBytes(300, 1);
     const server = http.createServer((req, res) => {

@@ -134,11 +134,8 @@ export class RemoteBlobStore implements BlobStore {
     for (const batch of batchesOf(sendable, (i) => blobs[i]!.bytes.length, BATCH_MAX_FILES, BATCH_MAX_BYTES)) {
       const parts: Buffer[] = [];
       for (const i of batch) parts.push(blobFrameHeader(blobs[i]!.digest, "ok", blobs[i]!.bytes.length), blobs[i]!.bytes);
-      for (const f of await this.postFrames(parts)) {
-        const i = batch[f.index];
-        if (i === undefined || blobs[i]!.digest !== f.digest) throw new Error(`The server refused blob ${f.digest} at position ${f.index} of a batch that has no such blob there.`);
-        results[i] = refusal(f);
-      }
+      const refused = await this.postFrames(parts, batch.map((i) => blobs[i]!.digest));
+      for (const [position, err] of refused) results[batch[position]!] = err;
     }
     return results;
   }
@@ -309,11 +306,8 @@ export class RemoteBlobStore implements BlobStore {
     const missing = unique.filter((_, i) => !present[i]);
     const refused = new Map<Digest, Error>();
     if (missing.length > 0) {
-      for (const f of await this.postFrames(frameRuns(batch.bytes, missing))) {
-        const sent = missing[f.index];
-        if (sent === undefined || sent.digest !== f.digest) throw new Error(`The server refused blob ${f.digest} at position ${f.index} of a batch that has no such blob there.`);
-        refused.set(f.digest, refusal(f));
-      }
+      const sent = missing.map((f) => f.digest);
+      for (const [position, err] of await this.postFrames(frameRuns(batch.bytes, missing), sent)) refused.set(sent[position]!, err);
     }
     for (const f of batch.files) {
       const err = refused.get(f.digest);
@@ -322,8 +316,11 @@ export class RemoteBlobStore implements BlobStore {
     }
   }
 
-  /** POST batch with `frames` (whole frames, in order) as the body; the server's refusals, by position. */
-  private async postFrames(frames: readonly Buffer[]): Promise<RefusedFrame[]> {
+  /**
+   * POST batch with `frames` (whole frames of the blobs `sent`, in order) as the body; the server's
+   * refusals as errors by position. A refusal naming a blob that is not at its position rejects.
+   */
+  private async postFrames(frames: readonly Buffer[], sent: readonly Digest[]): Promise<Map<number, Error>> {
     const length = frames.reduce((n, b) => n + b.length, 0);
     const res = await this.api.stream("POST", apiPaths.agentBlobsBatch, {
       body: Readable.from(frames),
@@ -332,7 +329,13 @@ export class RemoteBlobStore implements BlobStore {
     });
     const chunks: Buffer[] = [];
     for await (const chunk of res) chunks.push(chunk as Buffer);
-    return (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { failed: RefusedFrame[] }).failed;
+    const { failed } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { failed: RefusedFrame[] };
+    const refused = new Map<number, Error>();
+    for (const f of failed) {
+      if (sent[f.index] !== f.digest) throw new Error(`The server refused blob ${f.digest} at position ${f.index} of a batch that has no such blob there.`);
+      refused.set(f.index, refusal(f));
+    }
+    return refused;
   }
 
   /**
@@ -435,9 +438,7 @@ export class RemoteBlobStore implements BlobStore {
       res.resume();
     } catch (err) {
       if (bodyError) throw bodyError;
-      if (err instanceof RemoteApiError && err.code === "BlobDigestMismatch") {
-        throw new BlobDigestMismatchError(digest, /got ([0-9a-f]{64})/.exec(err.message)?.[1] ?? "(unknown)", "while sending a blob to the server");
-      }
+      if (err instanceof RemoteApiError && err.code === "BlobDigestMismatch") throw refusal({ digest, code: err.code, message: err.message });
       throw err;
     }
   }
