@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { BLOB_FRAME_HEADER_BYTES, writeBlobFrameHeader } from "../api/index.js";
-import type { Digest } from "../store/index.js";
+import { readIntoSync, type Digest } from "../store/index.js";
 
 /** One file read into a batch: its frame is `batch.bytes[offset, offset + frameBytes)`. */
 export interface BatchedFile {
@@ -88,11 +88,6 @@ const probe = Buffer.allocUnsafe(1);
 
 /** Reads up to `max` bytes into `buf` at `offset`; the count, or -1 when the file holds more than `max`. */
 function readUpTo(fd: number, buf: Buffer, offset: number, max: number): number {
-  let filled = 0;
-  while (filled < max) {
-    const n = fs.readSync(fd, buf, offset + filled, max - filled, null);
-    if (n === 0) return filled;
-    filled += n;
-  }
-  return fs.readSync(fd, probe, 0, 1, null) === 0 ? filled : -1;
+  const n = readIntoSync(fd, buf, offset, max);
+  return n === max && fs.readSync(fd, probe, 0, 1, null) > 0 ? -1 : n;
 }

@@ -87,6 +87,16 @@ describe("RemoteBlobStore over HTTP", () => {
     expect(stub.batched).toEqual([sha256(fresh)]);
   });
 
+  it("sends a small file that grew past its scanned size alone, streamed, as it is now", async () => {
+    const grown = patternBytes(5000, 21);
+    const file = write("grown", grown);
+    stub.requests.length = 0;
+    const [result] = await store.ingestFiles([{ path: file.path, sizeBytes: 100 }]); // scanned at 100 bytes
+    expect(result).toEqual({ digest: sha256(grown), sizeBytes: 5000 });
+    expect(stub.requests).toContain(`PUT /v1/agent/blobs/${sha256(grown)}`);
+    expect(stub.requests).not.toContain("POST /v1/agent/blobs/batch");
+  });
+
   it("sends the missing frames of a batch with the known ones left out between them", async () => {
     const known = [patternBytes(900, 11), patternBytes(800, 12)];
     await store.ingestFiles(known.map((b, i) => write(`k${i}`, b)));

@@ -8,7 +8,7 @@ export type { BlobStore, Digest, FetchItem, HeldBlob, IngestItem, IngestResult, 
 export { isDigest, SMALL_BLOB_MAX_BYTES } from "./blob-store.js";
 export type * from "./meta-store.js";
 export { LocalDirBlobStore } from "./blob/local-dir.js";
-export { readAllSync, writeAllSync } from "./blob/sync-file-io.js";
+export { readAllSync, readIntoSync, writeAllSync } from "./blob/sync-file-io.js";
 export { verifyingStream } from "./blob/verifying-stream.js";
 export { SqliteMetaStore } from "./meta/sqlite.js";
 export { batchesOf } from "./batches-of.js";

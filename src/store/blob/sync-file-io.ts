@@ -3,15 +3,25 @@ import fs from "node:fs";
 /** Read size for the tail of a file that grew since it was scanned. */
 const CHUNK_BYTES = 1 << 20;
 
+/**
+ * Reads from the descriptor's position into `buf` at `offset` until `max` bytes or the end of the file;
+ * returns the count (less than `max` when the file ended first). readSync may read less than asked.
+ */
+export function readIntoSync(fd: number, buf: Buffer, offset: number, max: number): number {
+  let filled = 0;
+  while (filled < max) {
+    const n = fs.readSync(fd, buf, offset + filled, max - filled, null);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled;
+}
+
 /** Reads a small file whole; reads past `expected` too, so a file that grew is stored as it is now. */
 export function readAllSync(fd: number, expected: number): Buffer {
   const buf = Buffer.allocUnsafe(expected);
-  let filled = 0;
-  while (filled < expected) {
-    const n = fs.readSync(fd, buf, filled, expected - filled, null);
-    if (n === 0) return buf.subarray(0, filled); // shrank since the scan
-    filled += n;
-  }
+  const filled = readIntoSync(fd, buf, 0, expected);
+  if (filled < expected) return buf.subarray(0, filled); // shrank since the scan
   // The common case ends here: a one-byte probe finds EOF, with no second buffer and no copy.
   const probe = Buffer.allocUnsafe(1);
   if (fs.readSync(fd, probe, 0, 1, null) === 0) return buf;
