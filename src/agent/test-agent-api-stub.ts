@@ -2,11 +2,11 @@ import fs from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Readable } from "node:stream";
-import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { BLOB_FRAMES_CONTENT_TYPE, decodeUploadFrames, encodeBlobFrames, STATUS_OF_CODE } from "../api/index.js";
-import { CtxSyncError, InvalidParameterError } from "../errors/index.js";
+import { BlobNotFoundError, CtxSyncError, InvalidParameterError } from "../errors/index.js";
+import { requestBody } from "../server/node-streams.js";
 import { missingBlobs, readBlobs, storeBlobs } from "../service/blob-batches.js";
 import { LocalDirBlobStore, SqliteMetaStore, type BlobStore, type MetaStore } from "../store/index.js";
 
@@ -134,7 +134,7 @@ function buildApp(s: StubState): Hono {
     return c.json({ missing: await missingBlobs(s.blobs, digests) });
   });
   app.post("/v1/agent/blobs/batch", async (c) => {
-    const frames = decodeUploadFrames(requestBody(c.req.raw));
+    const frames = decodeUploadFrames(requestBody(c));
     const result = await storeBlobs(
       s.blobs,
       (async function* () {
@@ -156,19 +156,20 @@ function buildApp(s: StubState): Hono {
     const digest = c.req.param("digest");
     // Hono answers HEAD with the GET handler (and drops the body): HEAD is told apart here.
     if (c.req.method === "HEAD") return c.body(null, (await s.blobs.touch(digest)) ? 200 : 404);
-    if (!(await s.blobs.has(digest))) return c.json({ code: "BlobNotFound", message: "no such blob", requestId: "stub" }, 404);
-    const stream = await s.blobs.get(digest);
+    let stream: Readable;
+    try {
+      stream = await s.blobs.get(digest);
+    } catch (err) {
+      if (err instanceof BlobNotFoundError) return c.json({ code: "BlobNotFound", message: "no such blob", requestId: "stub" }, 404);
+      throw err;
+    }
     return new Response(Readable.toWeb(stream) as ReadableStream, { headers: { "content-type": "application/octet-stream" } });
   });
   app.put("/v1/agent/blobs/:digest", async (c) => {
     const length = Number(c.req.header("content-length"));
     if (!Number.isSafeInteger(length)) throw new InvalidParameterError("PUT needs Content-Length");
-    await s.blobs.put(c.req.param("digest"), requestBody(c.req.raw), length);
+    await s.blobs.put(c.req.param("digest"), requestBody(c), length);
     return c.body(null, 204);
   });
   return app;
-}
-
-function requestBody(req: Request): Readable {
-  return req.body ? Readable.fromWeb(req.body as NodeReadableStream<Uint8Array>) : Readable.from([]);
 }
