@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { BLOB_FRAME_HEADER_BYTES, writeBlobFrameHeader } from "../api/index.js";
+import { toError } from "../errors/index.js";
 import { readIntoSync, type Digest } from "../store/index.js";
 
 /** One file read into a batch: its frame is `batch.bytes[offset, offset + frameBytes)`. */
@@ -65,7 +66,7 @@ export class FrameBatch {
         fs.closeSync(fd);
       }
     } catch (err) {
-      return err instanceof Error ? err : new Error(String(err));
+      return toError(err);
     }
     if (n < 0) return "tooLarge";
     const digest = createHash("sha256").update(this.bytes.subarray(dataStart, dataStart + n)).digest("hex");

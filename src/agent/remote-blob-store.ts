@@ -13,7 +13,7 @@ import {
   MAX_FRAMED_BLOB_BYTES,
   type BlobFrame,
 } from "../api/index.js";
-import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } from "../errors/index.js";
+import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError, toError } from "../errors/index.js";
 import {
   batchesOf,
   isDigest,
@@ -396,7 +396,6 @@ export class RemoteBlobStore implements BlobStore {
   }
 
   private async fetchOne(item: FetchItem, onProgress: ProgressFn): Promise<void> {
-    checkDigest(item.digest);
     const body = await this.get(item.digest);
     let created = false;
     try {
@@ -582,6 +581,3 @@ async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
   for (const s of settled) if (s.status === "rejected") throw s.reason;
 }
 
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}

@@ -20,7 +20,6 @@ export {
   type ExternalSessionOptions,
 } from "./external-tasks.js";
 export { hashSecret, newSecretToken } from "./secret-token.js";
-export { missingBlobs, readBlobs, storeBlobs, type BatchPutFailure, type BatchReadResult } from "./blob-batches.js";
 export type { GcStats } from "../engine/index.js";
 export { defaultHome, openEmbeddedStores, type Stores } from "./embedded-stores.js";
 export { type FileEntry } from "./list-children.js";

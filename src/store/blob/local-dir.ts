@@ -6,7 +6,7 @@ import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
-import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError } from "../../errors/index.js";
+import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError, toError } from "../../errors/index.js";
 import type { BlobStore, Digest, FetchItem, HeldBlob, IngestItem, IngestResult, ProgressFn, ReadOptions, StoredBlob } from "../blob-store.js";
 import { isDigest, SMALL_BLOB_MAX_BYTES } from "../blob-store.js";
 import { Pacer } from "../pacer.js";
@@ -448,9 +448,6 @@ function closeQuietly(fd: number): void {
   }
 }
 
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
 
 function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === "ENOENT";
