@@ -107,6 +107,16 @@ export class SessionNotActiveError extends CtxSyncError {
   }
 }
 
+/**
+ * A store (PostgreSQL, an S3 bucket) that cannot be reached or used. The message names the store without
+ * its credentials and says what to check; the driver's error is the `cause`. Retrying may succeed.
+ */
+export class StoreUnavailableError extends CtxSyncError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("StoreUnavailable", message, options);
+  }
+}
+
 export class BlobNotFoundError extends CtxSyncError {
   constructor(readonly digest: string) {
     super(

@@ -180,7 +180,8 @@ export interface Page<T> {
 
 /**
  * Metadata of contexts, their generations and files, sessions, mounts and tasks.
- * Implementations: meta/sqlite.ts (embedded). All methods are scoped by tenant where a tenant is named;
+ * Implementations: meta/sqlite.ts (embedded), meta/postgres.ts (shared by server replicas); both run
+ * meta/contract.test-suite.ts. All methods are scoped by tenant where a tenant is named;
  * an id of another tenant behaves exactly like an id that does not exist.
  *
  * Contract: every method that writes is atomic (one transaction); readers never see half a commit.
