@@ -62,7 +62,7 @@ export type ProgressFn = (bytes: number) => void;
 
 /**
  * Content-addressed blob storage: bytes are stored under their SHA-256 and never change.
- * Implementations: blob/local-dir.ts (embedded). Every implementation runs blob/contract.test-suite.ts.
+ * Implementations: blob/local-dir.ts (embedded), blob/s3.ts (any S3-compatible bucket). Every implementation runs blob/contract.test-suite.ts.
  *
  * Contract shared by all methods:
  * - Bytes are verified against their digest on the way in and on the way out; a mismatch rejects with

@@ -1,8 +1,12 @@
 /**
  * store — where contexts live. Two seams:
- * - MetaStore: contexts, generations, files, sessions, mounts, bases and tasks (SQLite embedded).
- * - BlobStore: content-addressed bytes, SHA-256 verified in and out (local directory embedded).
- * Upper layers depend on the interfaces; concrete stores are chosen by the wiring in service.
+ * - MetaStore: contexts, generations, files, sessions, mounts, bases and tasks (SQLite embedded, or
+ *   PostgreSQL).
+ * - BlobStore: content-addressed bytes, SHA-256 verified in and out (local directory embedded, or an
+ *   S3-compatible bucket).
+ * Upper layers depend on the interfaces; concrete stores are chosen by the wiring in service. The
+ * PostgreSQL and S3 stores (meta/postgres.ts, blob/s3.ts) are not re-exported here: their drivers take
+ * ~0.3 s to load, which every command and SDK user would pay; the wiring imports them when configured.
  */
 export type { BlobStore, Digest, FetchItem, HeldBlob, IngestItem, IngestResult, ProgressFn, ReadOptions, StoredBlob } from "./blob-store.js";
 export { isDigest, SMALL_BLOB_MAX_BYTES } from "./blob-store.js";
