@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { ApiKeyList, apiPaths, CreatedApiKey, ErrorBody } from "../api/index.js";
 import { systemClock } from "../engine/index.js";
 import { CtxSyncError } from "../errors/index.js";
-import { ApiKeyService, defaultHome, openEmbeddedStores, type ApiKeyInfo, type CreatedApiKey as CreatedKey } from "../service/index.js";
+import { ApiKeyService, defaultHome, openMetaStore, storeConfigFromEnv, type ApiKeyInfo, type CreatedApiKey as CreatedKey } from "../service/index.js";
 
 interface Target {
   data?: string;
@@ -81,13 +81,14 @@ async function withAdmin(cmd: Command, fn: (admin: KeyAdmin) => Promise<void>): 
 }
 
 async function localAdmin(dir: string): Promise<KeyAdmin> {
-  const stores = await openEmbeddedStores(dir);
-  const svc = new ApiKeyService(stores.meta, systemClock);
+  // The server's metadata store: CTXSYNC_PG_URL when set, as `serve` reads it, else SQLite in `dir`.
+  const meta = await openMetaStore(storeConfigFromEnv(dir));
+  const svc = new ApiKeyService(meta, systemClock);
   return {
     create: (tenant, isAdmin) => svc.create(tenant, { isAdmin }),
     list: () => svc.list(),
     revoke: (id) => svc.revoke(id),
-    close: () => stores.meta.close(),
+    close: () => meta.close(),
   };
 }
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { serve } from "@hono/node-server";
 import { gcOptionsWithDefaults, systemClock, type Clock, type GcOptions } from "../engine/index.js";
-import { ApiKeyService, defaultHome, openEmbeddedStores, type Stores } from "../service/index.js";
+import { ApiKeyService, defaultHome, describeStores, openStores, type S3Location, type StoreConfig, type Stores } from "../service/index.js";
 import type { AppDeps, Logger } from "./app-deps.js";
 import { createApp } from "./app.js";
 import { ServerJobs } from "./jobs.js";
@@ -15,8 +15,15 @@ import { loadUrlSecret } from "./signed-url.js";
 export const BOOTSTRAP_TENANT = "default";
 
 export interface CreateServerOptions {
-  /** Embedded store directory; default $CTXSYNC_HOME, else ~/.ctxsync. */
+  /**
+   * Local directory: the embedded store (unless PostgreSQL and S3 replace it), the URL secret (unless
+   * CTXSYNC_URL_SECRET is set) and the spool of uploads in flight; default $CTXSYNC_HOME, else ~/.ctxsync.
+   */
   dataDir?: string;
+  /** Metadata in this PostgreSQL database instead of SQLite in dataDir. */
+  postgresUrl?: string;
+  /** Blobs in this S3-compatible bucket instead of dataDir/blobs. */
+  s3?: S3Location;
   /** Address to listen on; default 127.0.0.1 (this machine only: exposing it is a decision). */
   host?: string;
   /** Port; default 8787; 0 picks a free one (see RunningServer.port). */
@@ -55,8 +62,9 @@ const defaultLogger: Logger = {
 };
 
 /**
- * Opens the embedded store in `dataDir`, makes the first admin key on a store that never had one (printed
- * once, or taken from CTXSYNC_ADMIN_KEY), starts the background jobs and listens.
+ * Opens the stores (embedded in `dataDir` unless PostgreSQL or S3 are named), makes the first admin key on
+ * a store that never had one (printed once, or taken from CTXSYNC_ADMIN_KEY), starts the background jobs
+ * and listens.
  */
 export async function createServer(opts: CreateServerOptions = {}): Promise<RunningServer> {
   // Options are checked before anything is opened: a bad option touches nothing.
@@ -69,9 +77,12 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Runn
   const clock = opts.clock ?? systemClock;
   const dataDir = path.resolve(opts.dataDir ?? defaultHome());
 
-  const stores = await openEmbeddedStores(dataDir);
+  const storeConfig: StoreConfig = { home: dataDir, postgresUrl: opts.postgresUrl, s3: opts.s3 };
+  const stores = await openStores(storeConfig);
   let jobs: ServerJobs | undefined;
   try {
+    // On PostgreSQL and S3 nothing else made it: it still holds the URL secret and the upload spool.
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const urlSecret = loadUrlSecret(dataDir, env.CTXSYNC_URL_SECRET);
     const tmpDir = path.join(dataDir, "uploads");
     // Spooled bodies of requests a stopped server never finished: nothing references them.
@@ -97,7 +108,7 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Runn
     started.start();
     const port = (server.address() as AddressInfo).port;
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-    log.info(`listening on ${url} (data ${dataDir})`);
+    log.info(`listening on ${url} (${describeStores(storeConfig)})`);
 
     let stopped: Promise<void> | undefined;
     const stop = () =>
@@ -113,13 +124,13 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Runn
         clearInterval(sweep);
         clearTimeout(force);
         await started.stop();
-        await stores.meta.close();
+        await stores.close();
         log.info("stopped");
       })());
     return { url, host, port, app, stop };
   } catch (err) {
     await jobs?.stop();
-    await stores.meta.close();
+    await stores.close();
     throw err;
   }
 }

@@ -5,11 +5,15 @@ import { CtxSync } from "../../src/sdk/index.js";
 import { createServer, type RunningServer } from "../../src/server/index.js";
 import type { Harness } from "./harness.js";
 import { harnessFor } from "./harness-for.js";
+import { useSharedStores } from "./shared-stores.js";
 import { tempDir } from "./tree.js";
 
-/** The two clients every scenario runs on: one suite, two implementations. */
-export type ClientKind = "embedded" | "remote";
-export const CLIENT_KINDS: readonly ClientKind[] = ["embedded", "remote"];
+/**
+ * The clients every scenario runs on: one suite, three backends. `remote` is a server on its embedded
+ * store; `remote-pg-s3` a server on PostgreSQL and an S3 bucket, as replicas run.
+ */
+export type ClientKind = "embedded" | "remote" | "remote-pg-s3";
+export const CLIENT_KINDS: readonly ClientKind[] = ["embedded", "remote", "remote-pg-s3"];
 
 export interface ClientHarness extends Harness {
   kind: ClientKind;
@@ -26,16 +30,23 @@ export interface ClientHarness extends Harness {
  */
 export function useClientHarness(kind: ClientKind): () => ClientHarness {
   let h: ClientHarness | undefined;
-  let cleanup = () => {};
+  let cleanup = async () => {};
+  const shared = kind === "remote-pg-s3" ? useSharedStores() : undefined;
   beforeEach(async () => {
     const t = tempDir();
-    cleanup = t.cleanup;
     let server: RunningServer | undefined;
     let client: CtxSync;
     const apiKey = randomBytes(32).toString("base64url");
-    if (kind === "remote") {
+    const stores = await shared?.fresh();
+    cleanup = async () => {
+      await stores?.drop();
+      t.cleanup();
+    };
+    if (kind !== "embedded") {
       server = await createServer({
         dataDir: path.join(t.dir, "server"),
+        postgresUrl: stores?.postgresUrl,
+        s3: stores?.s3,
         port: 0,
         env: { CTXSYNC_ADMIN_KEY: apiKey },
         print: () => undefined,
@@ -50,7 +61,7 @@ export function useClientHarness(kind: ClientKind): () => ClientHarness {
   afterEach(async () => {
     await h?.client.close();
     await h?.server?.stop();
-    cleanup();
+    await cleanup();
   });
   return () => h!;
 }
