@@ -134,6 +134,33 @@ describe("servers on PostgreSQL and S3", () => {
     }
   });
 
+  it("a stop waits for handlers whose client hung up before it closes the database under them", async () => {
+    const logged: string[] = [];
+    const server = await createServer({
+      dataDir: path.join(dir, "one"),
+      postgresUrl: stores.postgresUrl,
+      s3: stores.s3,
+      port: 0,
+      env: { CTXSYNC_ADMIN_KEY: ADMIN_KEY },
+      print: () => undefined,
+      log: { info: () => undefined, error: (m, err) => logged.push(`${m}: ${String(err)}`) },
+    });
+    const created = await fetch(`${server.url}${apiPaths.sessions}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ agent: "external" }),
+    });
+    const { sessionToken } = (await created.json()) as { sessionToken: string };
+    const hangUp = new AbortController();
+    const poll = fetch(`${server.url}${apiPaths.agentTasks}?waitSeconds=60`, { headers: { authorization: `Bearer ${sessionToken}` }, signal: hangUp.signal });
+    await new Promise((r) => setTimeout(r, 200)); // the handler is waiting for tasks
+    hangUp.abort();
+    await expect(poll).rejects.toThrow();
+    // The stop ends the poll, whose handler then asks the database once more.
+    await server.stop();
+    expect(logged).toEqual([]);
+  });
+
   it("a server whose bucket does not exist refuses to start and says which bucket", async () => {
     await expect(
       createServer({ dataDir: path.join(dir, "x"), postgresUrl: stores.postgresUrl, s3: { ...stores.s3, bucket: "no-such-bucket" }, port: 0, env: {}, print: () => undefined, log: quiet }),

@@ -6,6 +6,7 @@ import { gcOptionsWithDefaults, systemClock, type Clock, type GcOptions } from "
 import { ApiKeyService, defaultHome, describeStores, openStores, type S3Location, type StoreConfig, type Stores } from "../service/index.js";
 import type { AppDeps, Logger } from "./app-deps.js";
 import { createApp } from "./app.js";
+import { InFlight } from "./in-flight.js";
 import { ServerJobs } from "./jobs.js";
 import type { App } from "./openapi-parts.js";
 import { serverOptionsWithDefaults } from "./server-options.js";
@@ -104,7 +105,9 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Runn
       log,
     };
     const app = createApp(deps);
-    const server = await listen(app, host, opts.port ?? 8787);
+    const handlers = new InFlight();
+    // node-server passes the Node request and response as `env`: routes that stream on the socket use them.
+    const server = await listen((req, env) => handlers.track(app.fetch(req, env)), host, opts.port ?? 8787);
     started.start();
     const port = (server.address() as AddressInfo).port;
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -121,6 +124,7 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Runn
         const sweep = setInterval(() => server.closeIdleConnections(), 50).unref();
         const force = setTimeout(() => server.closeAllConnections(), shutdownTimeoutMs).unref();
         await closed;
+        await handlers.drained();
         clearInterval(sweep);
         clearTimeout(force);
         await started.stop();
@@ -139,11 +143,11 @@ type NodeServer = ReturnType<typeof serve> & import("node:http").Server;
 
 const SOCKET_BUFFER_BYTES = 1 << 20;
 
-function listen(app: App, hostname: string, port: number): Promise<NodeServer> {
+function listen(fetch: (req: Request, env: unknown) => Response | Promise<Response>, hostname: string, port: number): Promise<NodeServer> {
   return new Promise((resolve, reject) => {
     // 1 MiB socket buffers (default 16 KiB): a streamed blob or a fetch answer otherwise waits for
     // 'drain' every few frames, an event-loop turn each.
-    const server = serve({ fetch: app.fetch, hostname, port, serverOptions: { highWaterMark: SOCKET_BUFFER_BYTES } }) as NodeServer;
+    const server = serve({ fetch, hostname, port, serverOptions: { highWaterMark: SOCKET_BUFFER_BYTES } }) as NodeServer;
     // Node aborts requests whose body takes over 5 minutes by default; a multi-gigabyte signed PUT or blob
     // upload on a slow link legitimately takes longer. Headers must still arrive within headersTimeout.
     server.requestTimeout = 0;
