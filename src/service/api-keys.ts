@@ -39,13 +39,22 @@ export class ApiKeyService {
   constructor(
     private readonly meta: Pick<
       MetaStore,
-      "ensureTenant" | "createApiKey" | "getApiKeyByHash" | "listApiKeys" | "revokeApiKey" | "countApiKeys"
+      "ensureTenant" | "createApiKey" | "createFirstApiKey" | "getApiKeyByHash" | "listApiKeys" | "revokeApiKey" | "countApiKeys"
     >,
     private readonly clock: Clock,
   ) {}
 
   /** Creates a key for tenant `tenantName` (created when new). With `secret`, imports that secret instead of making one. */
   async create(tenantName: string, opts: { isAdmin?: boolean; secret?: string } = {}): Promise<CreatedApiKey> {
+    return (await this.make(tenantName, opts, (record) => this.meta.createApiKey(record).then(() => true)))!;
+  }
+
+  /** A key as `create` makes it, stored by `store`; undefined when `store` declined it. */
+  private async make(
+    tenantName: string,
+    opts: { isAdmin?: boolean; secret?: string },
+    store: (record: Omit<ApiKeyRecord, "tenantName">) => Promise<boolean>,
+  ): Promise<CreatedApiKey | undefined> {
     const tenant = checkTenantName(tenantName);
     const secret = opts.secret ?? newSecretToken("csk");
     if (secret.length < MIN_IMPORTED_SECRET_LENGTH || /\s/.test(secret)) {
@@ -62,7 +71,7 @@ export class ApiKeyService {
       createdAtMs: this.clock.now(),
       revokedAtMs: null,
     };
-    await this.meta.createApiKey(record);
+    if (!(await store(record))) return undefined;
     return { id: record.id, tenant, isAdmin: record.isAdmin, createdAtMs: record.createdAtMs, revokedAtMs: null, secret };
   }
 
@@ -85,11 +94,12 @@ export class ApiKeyService {
   /**
    * On a store where no key was ever created, creates the first admin key (tenant `tenantName`): from
    * `importSecret` when given (CTXSYNC_ADMIN_KEY), else a new secret. Returns it, or undefined when the
-   * store already had keys: revoking every key must not make the next start mint a new one.
+   * store already had keys: revoking every key must not make the next start mint a new one. Atomic, so
+   * of several servers starting together on one empty database exactly one makes it.
    */
   async bootstrapAdmin(tenantName: string, importSecret?: string): Promise<CreatedApiKey | undefined> {
     if ((await this.meta.countApiKeys()) > 0) return undefined;
-    return this.create(tenantName, { isAdmin: true, secret: importSecret });
+    return this.make(tenantName, { isAdmin: true, secret: importSecret }, (record) => this.meta.createFirstApiKey(record));
   }
 }
 

@@ -319,6 +319,11 @@ export interface MetaStore {
 
   /** Stores a new API key. */
   createApiKey(key: Omit<ApiKeyRecord, "tenantName">): Promise<void>;
+  /**
+   * Stores `key` only when no key was ever created, checked and written in one step, and returns whether
+   * it did: of servers starting together on an empty store, exactly one makes the first admin key.
+   */
+  createFirstApiKey(key: Omit<ApiKeyRecord, "tenantName">): Promise<boolean>;
   /** The key, revoked or not, whose secret hashes to `hash`. */
   getApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   /** Every key of every tenant, oldest first. */

@@ -921,6 +921,17 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
         expect(await store.countApiKeys()).toBe(2);
       });
 
+      it("createFirstApiKey stores a key only on a store that never had one, also when called at once", async () => {
+        const first = await Promise.all([key(), key({ hash: "2".repeat(64) }), key({ hash: "3".repeat(64) })].map((k) => store.createFirstApiKey(k)));
+        expect(first.filter(Boolean)).toHaveLength(1);
+        expect(await store.countApiKeys()).toBe(1);
+        const [only] = await store.listApiKeys();
+        await store.revokeApiKey(only!.id, T0);
+        // Revoking every key does not make the store "new" again.
+        expect(await store.createFirstApiKey(key({ hash: "4".repeat(64) }))).toBe(false);
+        expect(await store.countApiKeys()).toBe(1);
+      });
+
       it("revokeApiKey stamps the key once and reports unknown ids", async () => {
         const a = key();
         await store.createApiKey(a);

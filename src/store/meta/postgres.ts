@@ -584,6 +584,21 @@ export class PostgresMetaStore implements MetaStore {
     return rowCount(r) > 0;
   }
 
+  async createFirstApiKey(key: Omit<ApiKeyRecord, "tenantName">): Promise<boolean> {
+    if ((await this.countApiKeys()) > 0) return false; // every start but the first: no lock
+    return this.db.transaction(async (q) => {
+      // EXCLUSIVE blocks other writers of the table (readers go on) until commit, so a second server
+      // starting at the same moment waits here and then counts our key.
+      await q.query("LOCK TABLE api_keys IN EXCLUSIVE MODE");
+      if (int8((await q.query<{ n: string }>("SELECT COUNT(*) AS n FROM api_keys")).rows[0]!.n) > 0) return false;
+      await q.query(
+        "INSERT INTO api_keys (id, tenant_id, hash, is_admin, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        [key.id, key.tenantId, key.hash, key.isAdmin, key.createdAtMs, key.revokedAtMs],
+      );
+      return true;
+    });
+  }
+
   async countApiKeys(): Promise<number> {
     return int8((await this.db.query<{ n: string }>("SELECT COUNT(*) AS n FROM api_keys")).rows[0]!.n);
   }

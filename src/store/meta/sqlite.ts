@@ -601,6 +601,23 @@ export class SqliteMetaStore implements MetaStore {
     return true;
   }
 
+  async createFirstApiKey(key: Omit<ApiKeyRecord, "tenantName">): Promise<boolean> {
+    // IMMEDIATE: the write lock is taken before the count, so another process cannot insert in between.
+    const run = this.db.transaction((): boolean => {
+      if ((this.stmt("SELECT COUNT(*) AS n FROM api_keys").get() as { n: number }).n > 0) return false;
+      this.stmt("INSERT INTO api_keys (id, tenant_id, hash, is_admin, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)").run(
+        key.id,
+        key.tenantId,
+        key.hash,
+        key.isAdmin ? 1 : 0,
+        key.createdAtMs,
+        key.revokedAtMs,
+      );
+      return true;
+    });
+    return run.immediate();
+  }
+
   async countApiKeys(): Promise<number> {
     return (this.stmt("SELECT COUNT(*) AS n FROM api_keys").get() as { n: number }).n;
   }
