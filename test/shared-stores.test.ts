@@ -1,7 +1,7 @@
 import { execFile, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { DeleteBucketCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { apiPaths } from "../src/api/index.js";
 import { ContextSync, CtxSync } from "../src/sdk/index.js";
@@ -81,6 +81,23 @@ describe("servers on PostgreSQL and S3", () => {
     }
   });
 
+  it("replicas starting together on an empty database make one admin key between them", async () => {
+    const printed: string[] = [];
+    const start = (name: string, env: Record<string, string>) =>
+      createServer({ dataDir: path.join(dir, name), postgresUrl: stores.postgresUrl, s3: stores.s3, port: 0, env, print: (l) => printed.push(l), log: quiet });
+    const started = await Promise.all([start("one", {}), start("two", {}), start("three", {})]);
+    servers.push(...started);
+    expect(printed.filter((l) => /^\s+csk_/.test(l))).toHaveLength(1);
+  });
+
+  it("replicas starting together with one CTXSYNC_ADMIN_KEY all start, and the key works on each", async () => {
+    const start = (name: string) =>
+      createServer({ dataDir: path.join(dir, name), postgresUrl: stores.postgresUrl, s3: stores.s3, port: 0, env: { CTXSYNC_ADMIN_KEY: ADMIN_KEY }, print: () => undefined, log: quiet });
+    const started = await Promise.all([start("one"), start("two")]);
+    servers.push(...started);
+    for (const s of started) expect((await clientOf(s).context.list()).success).toBe(true);
+  });
+
   it("a URL signed by one replica works on the other when they share CTXSYNC_URL_SECRET", async () => {
     const one = await replica("one");
     const two = await replica("two");
@@ -120,18 +137,24 @@ describe("servers on PostgreSQL and S3", () => {
         if (secret) expect(stderr).not.toContain(secret);
       }
 
-      const created = await new Promise<string>((resolve, reject) =>
-        execFile(process.execPath, ["--import", "tsx", CLI, "keys", "--data", data, "create", "--tenant", "acme"], { env, encoding: "utf8" }, (err, stdout, errText) =>
-          err ? reject(new Error(errText)) : resolve(stdout.trim()),
-        ),
-      );
-      const res = await fetch(`${url}${apiPaths.contexts}`, { headers: { authorization: `Bearer ${created}` } });
+      const keys = (args: string[], keysEnv: NodeJS.ProcessEnv) =>
+        new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+          execFile(process.execPath, ["--import", "tsx", CLI, "keys", ...args], { env: keysEnv, encoding: "utf8" }, (err, stdout, errText) =>
+            err ? reject(new Error(errText)) : resolve({ stdout, stderr: errText }),
+          ),
+        );
+      // From the environment, as serve read it; then with --pg-url, as serve --pg-url would take it.
+      const created = await keys(["--data", data, "create", "--tenant", "acme"], env);
+      expect(created.stderr).toContain(`ctxsync keys: on postgresql://${pgUrl.host}${pgUrl.pathname}`);
+      const res = await fetch(`${url}${apiPaths.contexts}`, { headers: { authorization: `Bearer ${created.stdout.trim()}` } });
       expect(res.status).toBe(200);
+      const listed = await keys(["--pg-url", stores.postgresUrl, "list"], { ...process.env, CTXSYNC_PG_URL: "", CTXSYNC_ENDPOINT: "" });
+      expect(listed.stdout).toMatch(/\tacme\t-\t/);
       expect(fs.existsSync(path.join(data, "meta.db"))).toBe(false);
     } finally {
       child.kill("SIGTERM");
-      expect(await exited, stderr).toBe(0);
     }
+    expect(await exited, stderr).toBe(0);
   });
 
   it("a stop waits for handlers whose client hung up before it closes the database under them", async () => {
@@ -145,6 +168,7 @@ describe("servers on PostgreSQL and S3", () => {
       print: () => undefined,
       log: { info: () => undefined, error: (m, err) => logged.push(`${m}: ${String(err)}`) },
     });
+    servers.push(server);
     const created = await fetch(`${server.url}${apiPaths.sessions}`, {
       method: "POST",
       headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
@@ -159,6 +183,33 @@ describe("servers on PostgreSQL and S3", () => {
     // The stop ends the poll, whose handler then asks the database once more.
     await server.stop();
     expect(logged).toEqual([]);
+  });
+
+  it("answers 503 StoreUnavailable when its bucket goes away, naming the bucket in its log only", async () => {
+    const logged: string[] = [];
+    const server = await createServer({
+      dataDir: path.join(dir, "one"),
+      postgresUrl: stores.postgresUrl,
+      s3: stores.s3,
+      port: 0,
+      env: { CTXSYNC_ADMIN_KEY: ADMIN_KEY },
+      print: () => undefined,
+      log: { info: () => undefined, error: (m, err) => logged.push(`${m}: ${String(err)}`) },
+    });
+    servers.push(server);
+    const ctx = (await clientOf(server).context.create("gone")).contextId;
+    const up = await clientOf(server).context.getFileUploadUrl(ctx, "/a.txt");
+    await shared.s3Client().send(new DeleteBucketCommand({ Bucket: stores.s3.bucket }));
+
+    const res = await fetch(up.url, { method: "PUT", body: "bytes" });
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { code: string; message: string; requestId: string };
+    expect(body.code).toBe("StoreUnavailable");
+    expect(body.message).toContain(body.requestId);
+    expect(body.message).not.toContain(stores.s3.bucket);
+    expect(logged.join("\n")).toContain(body.requestId);
+    expect(logged.join("\n")).toContain(stores.s3.bucket);
+    expect((await clientOf(server).context.listFiles(ctx, "/")).entries).toEqual([]);
   });
 
   it("a server whose bucket does not exist refuses to start and says which bucket", async () => {

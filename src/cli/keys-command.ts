@@ -2,10 +2,11 @@ import type { Command } from "commander";
 import { ApiKeyList, apiPaths, CreatedApiKey, ErrorBody } from "../api/index.js";
 import { systemClock } from "../engine/index.js";
 import { CtxSyncError } from "../errors/index.js";
-import { ApiKeyService, defaultHome, openMetaStore, storeConfigFromEnv, type ApiKeyInfo, type CreatedApiKey as CreatedKey } from "../service/index.js";
+import { ApiKeyService, defaultHome, describeMetaStore, openMetaStore, storeConfigFromEnv, type ApiKeyInfo, type CreatedApiKey as CreatedKey } from "../service/index.js";
 
 interface Target {
   data?: string;
+  pgUrl?: string;
   endpoint?: string;
   apiKey?: string;
 }
@@ -19,9 +20,10 @@ interface KeyAdmin {
 }
 
 /**
- * `ctxsync keys create|list|revoke`: API keys of the server's tenants. Works on the data directory
- * directly (`--data`, else the global `--home`, $CTXSYNC_HOME, ~/.ctxsync; a running server sees the change
- * at once) or through a server's admin API (`--endpoint URL --api-key ADMIN_KEY`, or CTXSYNC_ENDPOINT and
+ * `ctxsync keys create|list|revoke`: API keys of the server's tenants. Works on the server's metadata store
+ * directly — PostgreSQL (`--pg-url` or $CTXSYNC_PG_URL, as `serve` takes it), else the data directory
+ * (`--data`, else the global `--home`, $CTXSYNC_HOME, ~/.ctxsync); a running server sees the change at
+ * once; which store is named on stderr — or through a server's admin API (`--endpoint URL --api-key ADMIN_KEY`, or CTXSYNC_ENDPOINT and
  * CTXSYNC_API_KEY). `create` prints the secret alone on stdout, once; only its hash is stored.
  */
 export function buildKeysCommand(program: Command): void {
@@ -29,6 +31,7 @@ export function buildKeysCommand(program: Command): void {
     .command("keys")
     .description("manage the API keys of a ctxsync server")
     .option("--data <dir>", "work on this data directory (default: --home, $CTXSYNC_HOME or ~/.ctxsync)")
+    .option("--pg-url <url>", "work on this PostgreSQL database, as `serve --pg-url` (default: $CTXSYNC_PG_URL)")
     .option("--endpoint <url>", "work through this server's admin API instead (default: $CTXSYNC_ENDPOINT)")
     .option("--api-key <key>", "admin API key for --endpoint (default: $CTXSYNC_API_KEY)");
 
@@ -67,8 +70,9 @@ export function buildKeysCommand(program: Command): void {
 
 async function withAdmin(cmd: Command, fn: (admin: KeyAdmin) => Promise<void>): Promise<void> {
   const opts = cmd.optsWithGlobals<Target & { home?: string }>();
-  const endpoint = opts.data === undefined ? (opts.endpoint ?? process.env.CTXSYNC_ENDPOINT) : undefined;
-  const admin = endpoint ? remoteAdmin(endpoint, opts.apiKey ?? process.env.CTXSYNC_API_KEY) : await localAdmin(opts.data ?? opts.home ?? defaultHome());
+  const direct = opts.data !== undefined || opts.pgUrl !== undefined;
+  const endpoint = direct ? undefined : (opts.endpoint ?? process.env.CTXSYNC_ENDPOINT);
+  const admin = endpoint ? remoteAdmin(endpoint, opts.apiKey ?? process.env.CTXSYNC_API_KEY) : await localAdmin(opts.data ?? opts.home ?? defaultHome(), opts.pgUrl);
   try {
     await fn(admin);
   } catch (err) {
@@ -80,9 +84,12 @@ async function withAdmin(cmd: Command, fn: (admin: KeyAdmin) => Promise<void>): 
   }
 }
 
-async function localAdmin(dir: string): Promise<KeyAdmin> {
-  // The server's metadata store: CTXSYNC_PG_URL when set, as `serve` reads it, else SQLite in `dir`.
-  const meta = await openMetaStore(storeConfigFromEnv(dir));
+async function localAdmin(dir: string, pgUrl: string | undefined): Promise<KeyAdmin> {
+  // The server's metadata store, chosen as `serve` chooses it: --pg-url, CTXSYNC_PG_URL, else SQLite in `dir`.
+  const config = storeConfigFromEnv(dir);
+  if (pgUrl !== undefined) config.postgresUrl = pgUrl;
+  console.error(`ctxsync keys: on ${describeMetaStore(config)}`);
+  const meta = await openMetaStore(config);
   const svc = new ApiKeyService(meta, systemClock);
   return {
     create: (tenant, isAdmin) => svc.create(tenant, { isAdmin }),

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { createServer } from "../server/index.js";
-import { defaultHome, storeConfigFromEnv } from "../service/index.js";
+import { defaultHome, parseBoolean, storeConfigFromEnv } from "../service/index.js";
 
 /**
  * `ctxsync serve`: the HTTP API on 127.0.0.1:8787 by default, over the embedded store in `--data` (or the
@@ -20,7 +20,8 @@ export function buildServeCommand(program: Command): void {
     .option("--s3-bucket <name>", "blobs in this S3-compatible bucket (default: $CTXSYNC_S3_BUCKET; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
     .option("--s3-prefix <prefix>", "key prefix in the bucket (default: $CTXSYNC_S3_PREFIX, none)")
     .option("--s3-endpoint <url>", "endpoint of a non-AWS store: MinIO, OSS, R2, Ceph (default: $CTXSYNC_S3_ENDPOINT)")
-    .option("--s3-region <region>", "region (default: $CTXSYNC_S3_REGION, $AWS_REGION, us-east-1)")
+    .option("--s3-region <region>", "region (default: $CTXSYNC_S3_REGION, else the AWS SDK's: $AWS_REGION, the profile)")
+    .option("--s3-path-style <bool>", "bucket in the URL path, not the host name (default: $CTXSYNC_S3_PATH_STYLE, true with an endpoint)")
     .option("--public-url <url>", "origin to put in signed URLs, e.g. https://ctxsync.example.com (default: the request's)")
     .option("--max-file-mb <n>", "largest file a signed PUT URL or an agent blob upload takes, in MiB (default 5120)")
     .option("--heartbeat-timeout-seconds <n>", "an agent silent this long loses its session (default 30)")
@@ -49,6 +50,10 @@ export function buildServeCommand(program: Command): void {
         if (!stores.s3) throw new Error(`${name} needs a bucket: pass --s3-bucket or set CTXSYNC_S3_BUCKET`);
         stores.s3[field] = value;
       }
+      if (opts.s3PathStyle !== undefined) {
+        if (!stores.s3) throw new Error("--s3-path-style needs a bucket: pass --s3-bucket or set CTXSYNC_S3_BUCKET");
+        stores.s3.forcePathStyle = parseBoolean(opts.s3PathStyle, "--s3-path-style");
+      }
       const server = await createServer({ host: opts.host, port, dataDir, postgresUrl: stores.postgresUrl, s3: stores.s3, options });
       await new Promise<void>((resolve, reject) => {
         const onSignal = (signal: NodeJS.Signals) => {
@@ -72,6 +77,7 @@ interface ServeFlags {
   s3Prefix?: string;
   s3Endpoint?: string;
   s3Region?: string;
+  s3PathStyle?: string;
   publicUrl?: string;
   maxFileMb?: string;
   heartbeatTimeoutSeconds?: string;

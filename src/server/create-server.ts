@@ -85,6 +85,9 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Runn
     // On PostgreSQL and S3 nothing else made it: it still holds the URL secret and the upload spool.
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const urlSecret = loadUrlSecret(dataDir, env.CTXSYNC_URL_SECRET);
+    if (opts.postgresUrl && !env.CTXSYNC_URL_SECRET) {
+      log.info(`signed URLs use the secret in ${dataDir}; replicas sharing this database need CTXSYNC_URL_SECRET set alike, or each refuses the others' URLs`);
+    }
     const tmpDir = path.join(dataDir, "uploads");
     // Spooled bodies of requests a stopped server never finished: nothing references them.
     fs.rmSync(tmpDir, { recursive: true, force: true });
@@ -124,7 +127,8 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Runn
         const sweep = setInterval(() => server.closeIdleConnections(), 50).unref();
         const force = setTimeout(() => server.closeAllConnections(), shutdownTimeoutMs).unref();
         await closed;
-        await handlers.drained();
+        // Ended by `stopping` (long polls) or finishing their store calls; bounded like the connections.
+        await Promise.race([handlers.drained(), new Promise((resolve) => setTimeout(resolve, shutdownTimeoutMs).unref())]);
         clearInterval(sweep);
         clearTimeout(force);
         await started.stop();

@@ -3,7 +3,7 @@ import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from "
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { STATUS_OF_CODE } from "../api/index.js";
-import { CtxSyncError, ForbiddenError, InvalidParameterError } from "../errors/index.js";
+import { CtxSyncError, ForbiddenError, InvalidParameterError, StoreUnavailableError } from "../errors/index.js";
 import type { ServerEnv } from "./server-env.js";
 import { isAlreadySent } from "./node-streams.js";
 
@@ -35,7 +35,7 @@ export const requestIdMiddleware: MiddlewareHandler<ServerEnv> = async (c, next)
 
 /**
  * The one place that turns errors into responses: a CtxSyncError gets the status of its code
- * (STATUS_OF_CODE, 500 when unmapped) and its message; hono's HTTPExceptions (malformed JSON, wrong media
+ * (STATUS_OF_CODE, 500 when unmapped) and its message (StoreUnavailable: a generic one); hono's HTTPExceptions (malformed JSON, wrong media
  * type) keep their status; anything else is a bug or a broken store: 500 with only the request id,
  * details in the server log.
  */
@@ -45,6 +45,11 @@ export function errorHandler(log: (message: string, err: unknown) => void): Erro
     if (err instanceof CtxSyncError) {
       const status = (STATUS_OF_CODE[err.code] ?? 500) as ContentfulStatusCode;
       if (status >= 500) log(`request ${requestId} ${c.req.method} ${c.req.path} failed`, err);
+      // Its message names the database or bucket and the driver's reason: for the operator's log, not for
+      // callers (authentication itself reads the store, so unauthenticated ones see it too).
+      if (err instanceof StoreUnavailableError) {
+        return errorResponse(c, status, err.code, `The server's storage is unavailable; retry later. The server log has the details under request id ${requestId}.`);
+      }
       return errorResponse(c, status, err.code, err.message);
     }
     if (err instanceof HTTPException && err.status < 500) {

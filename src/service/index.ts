@@ -22,7 +22,8 @@ export {
 export { hashSecret, newSecretToken } from "./secret-token.js";
 export type { GcStats } from "../engine/index.js";
 export { defaultHome, openEmbeddedStores, type Stores } from "./embedded-stores.js";
-export { describeStores, openMetaStore, openStores, storeConfigFromEnv, type OpenedStores, type S3Location, type StoreConfig } from "./store-config.js";
+export type { S3Location } from "../store/index.js";
+export { describeMetaStore, describeStores, openMetaStore, parseBoolean, openStores, storeConfigFromEnv, type OpenedStores, type StoreConfig } from "./store-config.js";
 export { type FileEntry } from "./list-children.js";
 export { type StartedTask } from "./run-task.js";
 export {

@@ -48,7 +48,8 @@ describe("describeStores", () => {
     for (const secret of ["hunter2", "secret", "AKIA1", "s3cret", "sslmode"]) expect(text).not.toContain(secret);
   });
 
-  it("names no part of a PostgreSQL setting that is not a URL", () => {
+  it("names no part of a PostgreSQL setting that is not a URL, or whose password would read as host or port", () => {
     expect(describeStores({ home: "/d", postgresUrl: "host=db password=hunter2" })).toBe("metadata PostgreSQL, blobs /d/blobs");
+    expect(describeStores({ home: "/d", postgresUrl: "postgres://u:1234#x@db/ctx" })).toBe("metadata PostgreSQL, blobs /d/blobs");
   });
 });

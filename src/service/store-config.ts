@@ -1,24 +1,17 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { S3Client } from "@aws-sdk/client-s3";
 import { InvalidParameterError } from "../errors/index.js";
-import { LocalDirBlobStore, SqliteMetaStore, type BlobStore, type MetaStore } from "../store/index.js";
+import type { S3Client } from "@aws-sdk/client-s3";
+import {
+  LocalDirBlobStore,
+  parsePostgresUrl,
+  postgresTarget,
+  SqliteMetaStore,
+  type BlobStore,
+  type MetaStore,
+  type S3Location,
+} from "../store/index.js";
 import type { Stores } from "./embedded-stores.js";
-
-/** Where an S3-compatible bucket is. Credentials come from the AWS SDK's usual chain (AWS_ACCESS_KEY_ID …). */
-export interface S3Location {
-  bucket: string;
-  /** Key prefix for everything ctxsync writes, e.g. "ctxsync/"; default none. */
-  prefix?: string;
-  /** Endpoint of a non-AWS store (MinIO, OSS, R2, Ceph RGW); default AWS for `region`. */
-  endpoint?: string;
-  /** Default $AWS_REGION, else us-east-1 (most S3-compatible stores ignore it). */
-  region?: string;
-  /** Bucket in the path (`endpoint/bucket/key`), as MinIO and most self-hosted stores need; default true with an endpoint. */
-  forcePathStyle?: boolean;
-  /** For programs that hold credentials themselves; default the SDK's chain (environment, profile, role). */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-}
 
 /**
  * Which stores a server (or the `keys` command) runs on. The defaults are the embedded ones in `home`;
@@ -68,8 +61,8 @@ export async function openStores(config: StoreConfig): Promise<OpenedStores> {
     let blobs: BlobStore;
     if (config.s3) {
       // Loaded only when used (see store/index.ts).
-      const { S3BlobStore } = await import("../store/blob/s3.js");
-      client = await s3Client(config.s3);
+      const [{ S3BlobStore }, { createS3Client }] = await Promise.all([import("../store/blob/s3.js"), import("../store/blob/s3-client.js")]);
+      client = createS3Client(config.s3);
       blobs = await S3BlobStore.open({ client, bucket: config.s3.bucket, prefix: config.s3.prefix });
     } else {
       blobs = await LocalDirBlobStore.open(path.join(config.home, "blobs"));
@@ -106,29 +99,23 @@ export async function openMetaStore(config: StoreConfig): Promise<MetaStore> {
 
 /** What the stores are, for a log line: never a password or key. */
 export function describeStores(config: StoreConfig): string {
-  const metaPart = config.postgresUrl ? `metadata ${redactedPostgres(config.postgresUrl)}` : `metadata ${path.join(config.home, "meta.db")}`;
+  const metaPart = `metadata ${describeMetaStore(config)}`;
   const blobPart = config.s3
     ? `blobs s3://${config.s3.bucket}/${config.s3.prefix ?? ""}${config.s3.endpoint ? ` at ${originOf(config.s3.endpoint)}` : ""}`
     : `blobs ${path.join(config.home, "blobs")}`;
   return `${metaPart}, ${blobPart}`;
 }
 
-async function s3Client(s3: S3Location): Promise<S3Client> {
-  const { S3Client } = await import("@aws-sdk/client-s3");
-  return new S3Client({
-    region: s3.region ?? process.env.AWS_REGION ?? "us-east-1",
-    ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
-    forcePathStyle: s3.forcePathStyle ?? s3.endpoint !== undefined,
-    ...(s3.credentials ? { credentials: s3.credentials } : {}),
-  });
+/** Where the metadata is, for a message: never a password. */
+export function describeMetaStore(config: StoreConfig): string {
+  return config.postgresUrl ? redactedPostgres(config.postgresUrl) : path.join(config.home, "meta.db");
 }
 
 function redactedPostgres(url: string): string {
   try {
-    const u = new URL(url);
-    return `postgresql://${u.host}${u.pathname}`;
+    return `postgresql://${postgresTarget(parsePostgresUrl(url))}`;
   } catch {
-    // Not a URL (a libpq key=value string, say): it may hold a password anywhere, so name no part of it.
+    // Not a URL the store takes (it refuses to start on it): it may hold a password anywhere.
     return "PostgreSQL";
   }
 }
@@ -141,7 +128,8 @@ function originOf(endpoint: string): string {
   }
 }
 
-function parseBoolean(text: string, name: string): boolean {
+/** "true"/"1" or "false"/"0", as a setting named `name` takes it. */
+export function parseBoolean(text: string, name: string): boolean {
   if (text === "true" || text === "1") return true;
   if (text === "false" || text === "0") return false;
   throw new InvalidParameterError(`${name} must be true or false; got ${JSON.stringify(text)}.`);

@@ -15,6 +15,8 @@ export { LocalDirBlobStore } from "./blob/local-dir.js";
 export { readAllSync, readIntoSync, writeAllSync } from "./blob/sync-file-io.js";
 export { verifyingStream } from "./blob/verifying-stream.js";
 export { SqliteMetaStore } from "./meta/sqlite.js";
+export { parsePostgresUrl, postgresTarget } from "./meta/postgres-url.js";
+export type { S3Location } from "./blob/s3-client.js";
 export { batchesOf } from "./batches-of.js";
 export { mapConcurrent } from "./map-concurrent.js";
 export { Pacer } from "./pacer.js";

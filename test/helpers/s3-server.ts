@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { s3ClientConfig } from "../../src/store/blob/s3-client.js";
 
 /** A running s3rver (an S3 server storing objects in a directory) for tests, on 127.0.0.1. */
 export interface TestS3 {
@@ -94,17 +95,8 @@ export async function startTestS3(): Promise<TestS3> {
   const endpoint = `http://127.0.0.1:${port}`;
   const clients: S3Client[] = [];
   const client = (overrides: Partial<S3ClientConfig> = {}): S3Client => {
-    const c = new S3Client({
-      endpoint,
-      region: REGION,
-      credentials: CREDENTIALS,
-      forcePathStyle: true,
-      // The SDK's default sends streamed bodies aws-chunked with a trailing checksum, which s3rver would
-      // store verbatim; checksums only where S3 requires them keeps bodies plain.
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-      ...overrides,
-    });
+    // The configuration the server uses (checksums only where S3 requires them, timeouts, path style).
+    const c = new S3Client({ ...s3ClientConfig({ bucket: "", endpoint, region: REGION, credentials: CREDENTIALS }), ...overrides });
     clients.push(c);
     return c;
   };

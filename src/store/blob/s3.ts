@@ -68,8 +68,9 @@ const BLOB_CONTENT_TYPE = "application/octet-stream";
  *
  * `storedAtMs` is the object's Last-Modified. S3 cannot set that, so `touch` copies the object onto itself
  * (CopyObject with MetadataDirective REPLACE), which gives it a new Last-Modified; storing a small blob again
- * simply PUTs it again. Known limits: a copy source can be at most 5 GiB, so touching a larger blob fails
- * (it can still be stored and read); and in a versioned bucket every touch keeps a noncurrent version and
+ * simply PUTs it again. Known limits: a copy source can be at most 5 GiB, so touching a larger blob fails,
+ * and with it storing such a blob a second time (the first store and every read work; the server's
+ * default file limit, 5 GiB, keeps blobs below it); and in a versioned bucket every touch keeps a noncurrent version and
  * deletes leave the bytes behind, so use an unversioned bucket.
  *
  * `delete` with `ifStoredBeforeMs` cannot check and remove in one step as local-dir does: S3 has no delete

@@ -5,8 +5,9 @@ import type { Digest, ProgressFn } from "../blob-store.js";
 
 /**
  * A pass-through for bytes on their way into a store that must be exactly `sizeBytes` bytes hashing to
- * `expected`. It errors as soon as more bytes arrive than announced, and at the end when the count or the
- * hash disagrees (BlobDigestMismatchError first, as local-dir reports it). Like verifyingStream it holds
+ * `expected`. It errors as soon as more bytes arrive than announced (InvalidParameterError: local-dir,
+ * which reads to the end first, reports BlobDigestMismatchError there), and at the end when the count or
+ * the hash disagrees (BlobDigestMismatchError first, as local-dir reports it). Like verifyingStream it holds
  * back the last chunk until the check passes, so a reader never receives the whole body of a wrong blob
  * and an upload fed from it fails instead of completing. (lib-storage's Upload also sends its last part
  * only once the body has ended; holding back makes that hold for any reader, not one implementation.)

@@ -1,6 +1,6 @@
 /**
  * Versioned schema of the PostgreSQL metadata store. Index i brings the schema from version i to i+1
- * (recorded in ctxsync_migrations, see postgres.ts). Append only: a released migration is never edited.
+ * (recorded in ctxsync_migrations, see postgres-migrate.ts). Append only: a released migration is never edited.
  *
  * Version 1 is the SQLite schema at its version 3 (sqlite-migrations.ts), with these differences:
  * - Times and byte counts are BIGINT (epoch ms and sizes pass 2^31); postgres-rows.ts turns them back

@@ -1,5 +1,6 @@
 import pg from "pg";
-import { CtxSyncError, InvalidParameterError, StoreUnavailableError } from "../../errors/index.js";
+import { CtxSyncError, StoreUnavailableError } from "../../errors/index.js";
+import { parsePostgresUrl, postgresTarget } from "./postgres-url.js";
 
 /** What runs SQL: the pool (one statement, autocommit) or the connection of a transaction. */
 export interface Queryable {
@@ -43,22 +44,17 @@ export class PostgresPool implements Queryable {
 
   /** A pool for `url` (not yet connected). Rejects a URL that is not a postgres:// URL. */
   static create(url: string, opts: PostgresPoolOptions): PostgresPool {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      // No cause: URL errors carry the input, password included.
-      throw new InvalidParameterError("The PostgreSQL URL is not a valid URL; expected postgres://user:password@host:port/database.");
-    }
-    if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
-      throw new InvalidParameterError(`The PostgreSQL URL must start with postgres:// or postgresql://, not ${parsed.protocol}//.`);
-    }
+    const parsed = parsePostgresUrl(url);
     const config: pg.PoolConfig = {
       connectionString: url,
       max: opts.maxConnections,
       connectionTimeoutMillis: opts.connectTimeoutMs,
       // Detects a server that vanished under an idle connection instead of waiting on it forever.
       keepAlive: true,
+      // A replica cut off mid-transaction would hold its row locks (a context's commits wait on them) until
+      // TCP gives up, often hours; the server ends such a session after a minute instead. Ours never idle
+      // inside a transaction: each runs its queries back to back.
+      idle_in_transaction_session_timeout: 60_000,
       application_name: "ctxsync",
     };
     if (opts.schema !== undefined) {
@@ -78,8 +74,7 @@ export class PostgresPool implements Queryable {
     // has already dropped it; the next query opens a new connection and reports its own failure. Without a
     // listener the error event would crash the process.
     pool.on("error", () => {});
-    const port = parsed.port || "5432";
-    return new PostgresPool(pool, `${parsed.hostname}:${port}${parsed.pathname}`);
+    return new PostgresPool(pool, postgresTarget(parsed));
   }
 
   /** One statement in its own transaction; run again when aborted as a deadlock victim (it changed nothing). */
