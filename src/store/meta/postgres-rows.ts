@@ -106,16 +106,13 @@ export interface ApiKeyRow {
   revoked_at: Int8 | null;
 }
 
-/** Column lists of the selects that read the rows above. */
+/** Column lists of the selects that read the rows above (FILE_COLUMNS and API_KEY_SELECT: sql-shared.ts). */
 export const CONTEXT_COLUMNS = "id, tenant_id, name, created_at, last_used_at, state, head";
-export const FILE_COLUMNS = "key, gen_from, type, digest, size, mode, mtime_ms, link_target, written_at, expires_at";
 export const GENERATION_COLUMNS = "context_id, generation, time, session_id, added, changed, removed";
 /** Not token_hash: the store never returns it. */
 export const SESSION_COLUMNS = "id, tenant_id, status, root, labels, created_at, agent, last_heartbeat";
 export const TASK_COLUMNS_SQL =
   "id, session_id, context_id, path, task_type, status, start_time, finish_time, error_message, files_done, files_total, bytes_done, bytes_total, created_at";
-export const API_KEY_SELECT =
-  "SELECT k.id, k.tenant_id, t.name AS tenant_name, k.hash, k.is_admin, k.created_at, k.revoked_at FROM api_keys k JOIN tenants t ON t.id = k.tenant_id";
 
 /** A BIGINT column's value as a number. */
 export function int8(v: Int8): number {

@@ -34,9 +34,7 @@ import { applyBase, chunks, insertVersions } from "./postgres-batch-writes.js";
 import { migratePostgres, SCHEMA_NAME } from "./postgres-migrate.js";
 import { isUniqueViolation, PostgresPool, type Queryable } from "./postgres-pool.js";
 import {
-  API_KEY_SELECT,
   CONTEXT_COLUMNS,
-  FILE_COLUMNS,
   GENERATION_COLUMNS,
   int8,
   SESSION_COLUMNS,
@@ -58,6 +56,7 @@ import {
   type SessionRow,
   type TaskRow,
 } from "./postgres-rows.js";
+import { API_KEY_SELECT, decodePageToken, encodePageToken, FILE_COLUMNS, taskUpdateColumns } from "./sql-shared.js";
 
 export interface PostgresMetaStoreOptions {
   /**
@@ -70,18 +69,6 @@ export interface PostgresMetaStoreOptions {
   /** How long a call waits for a connection before failing with StoreUnavailable (default 15 000). */
   connectTimeoutMs?: number;
 }
-
-/** Task fields and their columns; updateTask and updateTaskIf write only these. */
-const TASK_COLUMNS: Record<keyof TaskUpdate, string> = {
-  status: "status",
-  startTimeMs: "start_time",
-  finishTimeMs: "finish_time",
-  errorMessage: "error_message",
-  filesDone: "files_done",
-  filesTotal: "files_total",
-  bytesDone: "bytes_done",
-  bytesTotal: "bytes_total",
-};
 
 /** Distinct digests per page of listReferencedDigests: memory holds one page of rows besides the Set. */
 const DIGESTS_PER_PAGE = 50_000;
@@ -167,7 +154,7 @@ export class PostgresMetaStore implements MetaStore {
   }
 
   async listContexts(tenantId: string, opts: { limit: number; nextToken?: string }): Promise<Page<ContextRecord>> {
-    const after = opts.nextToken ? decodeToken(opts.nextToken) : "";
+    const after = opts.nextToken ? decodePageToken(opts.nextToken) : "";
     const { rows } = await this.db.query<ContextRow>(
       `SELECT ${CONTEXT_COLUMNS} FROM contexts WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
       [tenantId, after, opts.limit + 1],
@@ -176,7 +163,7 @@ export class PostgresMetaStore implements MetaStore {
     const hasMore = rows.length > opts.limit;
     const items = rows.slice(0, opts.limit).map(toContext);
     const last = items[items.length - 1];
-    return { items, nextToken: hasMore && last ? encodeToken(last.id) : undefined, totalCount: int8(count.rows[0]!.n) };
+    return { items, nextToken: hasMore && last ? encodePageToken(last.id) : undefined, totalCount: int8(count.rows[0]!.n) };
   }
 
   async renameContext(tenantId: string, contextId: string, name: string): Promise<void> {
@@ -620,32 +607,12 @@ async function insertMount(q: Queryable, m: MountRecord): Promise<void> {
   }
 }
 
-/** SET clauses (placeholders from $first) and values of a task update; undefined fields are left out, not NULLed. */
-function taskSets(update: TaskUpdate, first: number): { sets: string[]; values: unknown[] } {
-  const sets: string[] = [];
-  const values: unknown[] = [];
-  for (const [field, value] of Object.entries(update)) {
-    if (value === undefined) continue;
-    const column = TASK_COLUMNS[field as keyof TaskUpdate];
-    if (!column) throw new InvalidParameterError(`Unknown task field ${field}.`);
-    values.push(value);
-    sets.push(`${column} = $${first + values.length - 1}`);
-  }
-  return { sets, values };
-}
-
 function rowCount(r: { rowCount: number | null }): number {
   return r.rowCount ?? 0;
 }
 
-function encodeToken(lastId: string): string {
-  return Buffer.from(lastId, "utf8").toString("base64url");
-}
-
-function decodeToken(token: string): string {
-  const id = Buffer.from(token, "base64url").toString("utf8");
-  if (!/^ctx-[0-9A-Z]{26}$/.test(id)) {
-    throw new InvalidParameterError(`Invalid nextToken ${JSON.stringify(token)}: pass the nextToken of a previous list() result.`);
-  }
-  return id;
+/** SET clauses (`column = $n`, numbered from $first) and values of a task update. */
+function taskSets(update: TaskUpdate, first: number): { sets: string[]; values: unknown[] } {
+  const { columns, values } = taskUpdateColumns(update);
+  return { sets: columns.map((c, i) => `${c} = $${first + i}`), values };
 }

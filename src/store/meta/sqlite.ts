@@ -46,23 +46,8 @@ import {
   type SessionRow,
   type TaskRow,
 } from "./sqlite-rows.js";
+import { API_KEY_SELECT, decodePageToken, encodePageToken, FILE_COLUMNS, taskUpdateColumns } from "./sql-shared.js";
 
-const API_KEY_SELECT =
-  "SELECT k.id, k.tenant_id, t.name AS tenant_name, k.hash, k.is_admin, k.created_at, k.revoked_at FROM api_keys k JOIN tenants t ON t.id = k.tenant_id";
-
-/** Task fields and their columns; updateTask and updateTaskIf write only these. */
-const TASK_COLUMNS: Record<keyof TaskUpdate, string> = {
-  status: "status",
-  startTimeMs: "start_time",
-  finishTimeMs: "finish_time",
-  errorMessage: "error_message",
-  filesDone: "files_done",
-  filesTotal: "files_total",
-  bytesDone: "bytes_done",
-  bytesTotal: "bytes_total",
-};
-
-const LIVE_FILE_COLUMNS = "key, gen_from, type, digest, size, mode, mtime_ms, link_target, written_at, expires_at";
 /** Digests per referencedDigests statement (a power of two, see there). */
 const REFERENCED_CHUNK = 512;
 /** Statements kept prepared at most (see stmt). */
@@ -145,7 +130,7 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async listContexts(tenantId: string, opts: { limit: number; nextToken?: string }): Promise<Page<ContextRecord>> {
-    const after = opts.nextToken ? decodeToken(opts.nextToken) : "";
+    const after = opts.nextToken ? decodePageToken(opts.nextToken) : "";
     const rows = this
       .stmt("SELECT * FROM contexts WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?")
       .all(tenantId, after, opts.limit + 1) as ContextRow[];
@@ -155,7 +140,7 @@ export class SqliteMetaStore implements MetaStore {
     const hasMore = rows.length > opts.limit;
     const items = rows.slice(0, opts.limit).map(toContext);
     const last = items[items.length - 1];
-    return { items, nextToken: hasMore && last ? encodeToken(last.id) : undefined, totalCount };
+    return { items, nextToken: hasMore && last ? encodePageToken(last.id) : undefined, totalCount };
   }
 
   async renameContext(tenantId: string, contextId: string, name: string): Promise<void> {
@@ -203,10 +188,10 @@ export class SqliteMetaStore implements MetaStore {
   private versionsUnder(where: string, params: Record<string, unknown>, prefix: string): FileRecord[] {
     const rows =
       prefix === "/"
-        ? this.stmt(`SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${where} ORDER BY key`).all(params)
+        ? this.stmt(`SELECT ${FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${where} ORDER BY key`).all(params)
         : this
             .stmt(
-              `SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${where}
+              `SELECT ${FILE_COLUMNS} FROM file_versions WHERE context_id = @c AND ${where}
                AND (key = @p OR (key >= @lo AND key < @hi)) ORDER BY key`,
             )
             // Keys under P sort between "P/" and "P0" ("0" is the character after "/").
@@ -217,7 +202,7 @@ export class SqliteMetaStore implements MetaStore {
   async getLiveFile(contextId: string, key: string, nowMs: EpochMs): Promise<FileRecord | undefined> {
     const row = this
       .stmt(
-        `SELECT ${LIVE_FILE_COLUMNS} FROM file_versions WHERE context_id = ? AND key = ? AND gen_to IS NULL
+        `SELECT ${FILE_COLUMNS} FROM file_versions WHERE context_id = ? AND key = ? AND gen_to IS NULL
          AND (expires_at IS NULL OR expires_at > ?)`,
       )
       .get(contextId, key, nowMs);
@@ -490,14 +475,14 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async updateTask(taskId: string, update: TaskUpdate): Promise<void> {
-    const { sets, values } = taskSets(update);
+    const { sets, values } = sqliteSets(update);
     if (sets.length === 0) return;
     this.stmt(`UPDATE tasks SET ${sets.join(", ")} WHERE id = ?`).run(...values, taskId);
   }
 
   async updateTaskIf(taskId: string, from: readonly TaskStatus[], update: TaskUpdate): Promise<boolean> {
     if (from.length === 0) return false;
-    const { sets, values } = taskSets(update);
+    const { sets, values } = sqliteSets(update);
     const marks = from.map(() => "?").join(", ");
     // With nothing to set, the same WHERE still answers whether the task is in one of `from`.
     const sql =
@@ -627,20 +612,6 @@ export class SqliteMetaStore implements MetaStore {
   }
 }
 
-/** SET clauses and values of a task update; fields given as undefined are left out (not written as NULL). */
-function taskSets(update: TaskUpdate): { sets: string[]; values: unknown[] } {
-  const sets: string[] = [];
-  const values: unknown[] = [];
-  for (const [field, value] of Object.entries(update)) {
-    if (value === undefined) continue;
-    const column = TASK_COLUMNS[field as keyof TaskUpdate];
-    if (!column) throw new InvalidParameterError(`Unknown task field ${field}.`);
-    sets.push(`${column} = ?`);
-    values.push(value);
-  }
-  return { sets, values };
-}
-
 function checkSchemaVersion(db: Database.Database): void {
   const current = db.pragma("user_version", { simple: true }) as number;
   if (current > SQLITE_MIGRATIONS.length) {
@@ -665,14 +636,8 @@ function isUniqueViolation(err: unknown): boolean {
   return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
 }
 
-function encodeToken(lastId: string): string {
-  return Buffer.from(lastId, "utf8").toString("base64url");
-}
-
-function decodeToken(token: string): string {
-  const id = Buffer.from(token, "base64url").toString("utf8");
-  if (!/^ctx-[0-9A-Z]{26}$/.test(id)) {
-    throw new InvalidParameterError(`Invalid nextToken ${JSON.stringify(token)}: pass the nextToken of a previous list() result.`);
-  }
-  return id;
+/** SET clauses (`column = ?`) and values of a task update. */
+function sqliteSets(update: TaskUpdate): { sets: string[]; values: unknown[] } {
+  const { columns, values } = taskUpdateColumns(update);
+  return { sets: columns.map((c) => `${c} = ?`), values };
 }
