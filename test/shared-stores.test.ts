@@ -34,7 +34,8 @@ describe("servers on PostgreSQL and S3", () => {
     cleanup();
   });
 
-  const replica = async (name: string): Promise<RunningServer> => {
+  /** A server on this test's database and bucket (data dir `name`), stopped after the test. */
+  const replica = async (name: string, over: Partial<Parameters<typeof createServer>[0]> = {}): Promise<RunningServer> => {
     const server = await createServer({
       dataDir: path.join(dir, name),
       postgresUrl: stores.postgresUrl,
@@ -43,10 +44,13 @@ describe("servers on PostgreSQL and S3", () => {
       env: { CTXSYNC_ADMIN_KEY: ADMIN_KEY, CTXSYNC_URL_SECRET: URL_SECRET },
       print: () => undefined,
       log: quiet,
+      ...over,
     });
     servers.push(server);
     return server;
   };
+  /** A logger that keeps the errors in `into`. */
+  const keepErrors = (into: string[]) => ({ info: () => undefined, error: (m: string, err: unknown) => into.push(`${m}: ${String(err)}`) });
   const clientOf = (server: RunningServer): CtxSync => {
     const client = new CtxSync({ endpoint: server.url, apiKey: ADMIN_KEY, agentLog: () => undefined });
     clients.push(client);
@@ -83,18 +87,12 @@ describe("servers on PostgreSQL and S3", () => {
 
   it("replicas starting together on an empty database make one admin key between them", async () => {
     const printed: string[] = [];
-    const start = (name: string, env: Record<string, string>) =>
-      createServer({ dataDir: path.join(dir, name), postgresUrl: stores.postgresUrl, s3: stores.s3, port: 0, env, print: (l) => printed.push(l), log: quiet });
-    const started = await Promise.all([start("one", {}), start("two", {}), start("three", {})]);
-    servers.push(...started);
+    await Promise.all(["one", "two", "three"].map((name) => replica(name, { env: {}, print: (l) => printed.push(l) })));
     expect(printed.filter((l) => /^\s+csk_/.test(l))).toHaveLength(1);
   });
 
   it("replicas starting together with one CTXSYNC_ADMIN_KEY all start, and the key works on each", async () => {
-    const start = (name: string) =>
-      createServer({ dataDir: path.join(dir, name), postgresUrl: stores.postgresUrl, s3: stores.s3, port: 0, env: { CTXSYNC_ADMIN_KEY: ADMIN_KEY }, print: () => undefined, log: quiet });
-    const started = await Promise.all([start("one"), start("two")]);
-    servers.push(...started);
+    const started = await Promise.all([replica("one"), replica("two")]);
     for (const s of started) expect((await clientOf(s).context.list()).success).toBe(true);
   });
 
@@ -159,16 +157,7 @@ describe("servers on PostgreSQL and S3", () => {
 
   it("a stop waits for handlers whose client hung up before it closes the database under them", async () => {
     const logged: string[] = [];
-    const server = await createServer({
-      dataDir: path.join(dir, "one"),
-      postgresUrl: stores.postgresUrl,
-      s3: stores.s3,
-      port: 0,
-      env: { CTXSYNC_ADMIN_KEY: ADMIN_KEY },
-      print: () => undefined,
-      log: { info: () => undefined, error: (m, err) => logged.push(`${m}: ${String(err)}`) },
-    });
-    servers.push(server);
+    const server = await replica("one", { log: keepErrors(logged) });
     const created = await fetch(`${server.url}${apiPaths.sessions}`, {
       method: "POST",
       headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
@@ -187,16 +176,7 @@ describe("servers on PostgreSQL and S3", () => {
 
   it("answers 503 StoreUnavailable when its bucket goes away, naming the bucket in its log only", async () => {
     const logged: string[] = [];
-    const server = await createServer({
-      dataDir: path.join(dir, "one"),
-      postgresUrl: stores.postgresUrl,
-      s3: stores.s3,
-      port: 0,
-      env: { CTXSYNC_ADMIN_KEY: ADMIN_KEY },
-      print: () => undefined,
-      log: { info: () => undefined, error: (m, err) => logged.push(`${m}: ${String(err)}`) },
-    });
-    servers.push(server);
+    const server = await replica("one", { log: keepErrors(logged) });
     const ctx = (await clientOf(server).context.create("gone")).contextId;
     const up = await clientOf(server).context.getFileUploadUrl(ctx, "/a.txt");
     await shared.s3Client().send(new DeleteBucketCommand({ Bucket: stores.s3.bucket }));
