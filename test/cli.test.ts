@@ -1,6 +1,7 @@
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createServer, type RunningServer } from "../src/server/index.js";
 import { readTree, tempDir } from "./helpers/tree.js";
 
 const MAIN = path.join(import.meta.dirname, "../src/cli/main.ts");
@@ -64,5 +65,59 @@ describe("ctxsync CLI", () => {
     expect(cli("context", "list").stdout).toContain("\tc2\t");
     expect(cli("context", "delete", "c2").status).toBe(0);
     expect(cli("context", "list").stdout).toBe("");
+  });
+});
+
+describe("ctxsync CLI on a server (--endpoint, or CTXSYNC_ENDPOINT)", () => {
+  const apiKey = `cli-key-${"k".repeat(40)}`;
+  let dir = "";
+  let cleanup = () => {};
+  let server: RunningServer;
+  beforeEach(async () => {
+    ({ dir, cleanup } = tempDir());
+    server = await createServer({ dataDir: path.join(dir, "server"), port: 0, env: { CTXSYNC_ADMIN_KEY: apiKey }, print: () => undefined, log: { info: () => undefined, error: () => undefined } });
+  });
+  afterEach(async () => {
+    await server.stop();
+    cleanup();
+  });
+
+  /** Runs the CLI without blocking this process, whose event loop serves the server. */
+  const cli = (env: Record<string, string>, ...args: string[]) =>
+    new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ["--import", "tsx", MAIN, ...args],
+        { encoding: "utf8", env: { ...process.env, CTXSYNC_ENDPOINT: "", CTXSYNC_API_KEY: "", CTXSYNC_HOME: path.join(dir, "unused"), ...env } },
+        (err, stdout, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+
+  it("manages contexts and runs exec sessions through the server; the embedded store stays untouched", async () => {
+    const flags = ["--endpoint", server.url, "--api-key", apiKey];
+    expect((await cli({}, ...flags, "context", "create", "notes")).stdout).toMatch(/^ctx-/);
+    const exec = await cli({}, ...flags, "exec", "-m", "notes:/work", "--root", path.join(dir, "a"), "--", "sh", "-c", "echo hi > f.txt");
+    expect(exec.stderr).toBe("");
+    expect(exec.status).toBe(0);
+
+    // The same, configured by the environment.
+    const env = { CTXSYNC_ENDPOINT: server.url, CTXSYNC_API_KEY: apiKey };
+    expect((await cli(env, "files", "notes", "/work")).stdout).toMatch(/^-\t3\t.*\t\/work\/f.txt\n$/);
+    expect((await cli(env, "log", "notes")).stdout).toMatch(/^1\t\S+Z\t\+1 ~0 -0\tsess-\S+\n$/);
+    const second = await cli(env, "exec", "-m", "notes:/work", "--root", path.join(dir, "b"), "--", "cat", "f.txt");
+    expect(second.stdout).toBe("hi\n");
+    expect(readTree(path.join(dir, "unused"))).toEqual({});
+  });
+
+  it("says what is missing or not done remotely, and exits 1", async () => {
+    const noKey = await cli({}, "--endpoint", server.url, "context", "list");
+    expect(noKey.status).toBe(1);
+    expect(noKey.stderr).toContain("needs an API key: pass --api-key or set CTXSYNC_API_KEY");
+    const gc = await cli({}, "--endpoint", server.url, "--api-key", apiKey, "gc");
+    expect(gc.status).toBe(1);
+    expect(gc.stderr).toContain("[NotSupported] gc() runs on the server");
+    const wrongKey = await cli({}, "--endpoint", server.url, "--api-key", "not-the-key-0123456789-0123456789", "context", "list");
+    expect(wrongKey.status).toBe(1);
+    expect(wrongKey.stderr).toContain("[Unauthorized]");
   });
 });

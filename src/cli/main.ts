@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * cli — `ctxsync`: the server (`serve`, `keys`), the in-sandbox agent (`agent`), and context, file,
- * history and `exec` commands on the embedded store. Failures print the error and exit 1.
+ * history and `exec` commands on the embedded store or, with `--endpoint`, on a server. Failures print
+ * the error and exit 1.
  */
 import { Command } from "commander";
 import { buildAgentCommand } from "./agent-command.js";
@@ -15,6 +16,8 @@ const program = new Command()
   .name("ctxsync")
   .description("Keep sandbox working state (contexts) in a store and sync it into sessions.")
   .option("--home <dir>", "embedded store directory (default: $CTXSYNC_HOME or ~/.ctxsync)")
+  .option("--endpoint <url>", "work on this ctxsync server instead (default: $CTXSYNC_ENDPOINT unless --home is given)")
+  .option("--api-key <key>", "API key for --endpoint (default: $CTXSYNC_API_KEY)")
   .showHelpAfterError();
 
 buildServeCommand(program);

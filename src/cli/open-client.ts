@@ -1,9 +1,26 @@
 import type { Command } from "commander";
 import { CtxSync, type CtxSyncOptions } from "../sdk/index.js";
 
-/** The client for a command, on the store named by the global `--home` option, with any `extra` options. */
-export function openClient(cmd: Command, extra: Omit<CtxSyncOptions, "home"> = {}): CtxSync {
-  const { home } = cmd.optsWithGlobals<{ home?: string }>();
+/** Global options every client command reads. */
+interface ClientFlags {
+  home?: string;
+  endpoint?: string;
+  apiKey?: string;
+}
+
+/**
+ * The client for a command: a server's when `--endpoint` (or $CTXSYNC_ENDPOINT, unless `--home` names an
+ * embedded store) is given, with `--api-key` or $CTXSYNC_API_KEY; else the embedded store of `--home`,
+ * $CTXSYNC_HOME or ~/.ctxsync. `extra` options apply to either.
+ */
+export function openClient(cmd: Command, extra: Omit<CtxSyncOptions, "home" | "endpoint" | "apiKey"> = {}): CtxSync {
+  const { home, endpoint: flag, apiKey } = cmd.optsWithGlobals<ClientFlags>();
+  const endpoint = flag ?? (home ? undefined : process.env.CTXSYNC_ENDPOINT || undefined);
+  if (endpoint !== undefined) {
+    const key = apiKey ?? process.env.CTXSYNC_API_KEY;
+    if (!key) throw new Error(`${endpoint} needs an API key: pass --api-key or set CTXSYNC_API_KEY`);
+    return new CtxSync({ ...extra, endpoint, apiKey: key });
+  }
   return new CtxSync(home ? { ...extra, home } : extra);
 }
 
