@@ -36,15 +36,21 @@ export function useSharedStores(): { fresh(): Promise<FreshStores>; s3Client(): 
       const pgServer = postgres;
       const name = `t_${randomBytes(6).toString("hex")}`;
       await withAdmin(pgServer.url, (c) => c.query(`CREATE DATABASE ${name}`));
+      const dropDatabase = () => withAdmin(pgServer.url, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined);
       const bucket = name.replace("_", "-");
-      await s3.createBucket(bucket);
+      try {
+        await s3.createBucket(bucket);
+      } catch (err) {
+        await dropDatabase();
+        throw err;
+      }
       const url = new URL(pgServer.url);
       url.pathname = `/${name}`;
       return {
         postgresUrl: url.toString(),
         s3: { bucket, endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials },
         // The server closed its pool before this runs; FORCE ends any connection a test left behind.
-        drop: () => withAdmin(pgServer.url, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+        drop: dropDatabase,
       };
     },
   };
