@@ -59,6 +59,21 @@ describe("ctxsync CLI", () => {
     expect(missing.stderr).toContain("[GenerationNotFound]");
   });
 
+  it("agent says when it has no server to talk to; keys with --home stays on that store whatever CTXSYNC_ENDPOINT says", () => {
+    const env = { ...process.env, CTXSYNC_ENDPOINT: "" };
+    const agent = spawnSync(process.execPath, ["--import", "tsx", MAIN, "agent", "--session", "sess-x", "--token", "t"], { encoding: "utf8", env });
+    expect(agent.status).toBe(1);
+    expect(agent.stderr).toContain("the server is needed: pass --endpoint URL (or set CTXSYNC_ENDPOINT)");
+
+    const store = path.join(dir, "store");
+    const keys = spawnSync(process.execPath, ["--import", "tsx", MAIN, "--home", store, "keys", "list"], {
+      encoding: "utf8",
+      env: { ...process.env, CTXSYNC_ENDPOINT: "http://127.0.0.1:9", CTXSYNC_API_KEY: "unused-key-0123456789-0123456789", CTXSYNC_PG_URL: "" },
+    });
+    expect(keys.stderr).toContain(`ctxsync keys: on ${path.join(store, "meta.db")}`);
+    expect(keys.status).toBe(0);
+  });
+
   it("creates, renames, lists and deletes contexts", () => {
     expect(cli("context", "create", "c1").stdout).toMatch(/^ctx-/);
     expect(cli("context", "rename", "c1", "c2").status).toBe(0);

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { apiPaths } from "../src/api/index.js";
 import { ContextSync, CtxSync } from "../src/sdk/index.js";
 import { createServer, type RunningServer } from "../src/server/index.js";
+import { postgresTarget } from "../src/store/index.js";
 import { useSharedStores, type FreshStores } from "./helpers/shared-stores.js";
 import { readTree, tempDir, writeTree } from "./helpers/tree.js";
 
@@ -131,7 +132,8 @@ describe("servers on PostgreSQL and S3", () => {
       }
       const url = /listening on (http:\/\/\S+)/.exec(stderr)![1]!;
       const pgUrl = new URL(stores.postgresUrl);
-      expect(stderr).toContain(`(metadata postgresql://${pgUrl.host}${pgUrl.pathname}, blobs s3://${stores.s3.bucket}/ at ${new URL(stores.s3.endpoint!).origin})`);
+      const shown = `postgresql://${postgresTarget(pgUrl)}`; // host:port/db, the port shown even when the URL omits it
+      expect(stderr).toContain(`(metadata ${shown}, blobs s3://${stores.s3.bucket}/ at ${new URL(stores.s3.endpoint!).origin})`);
       for (const secret of [pgUrl.password, stores.s3.credentials!.secretAccessKey, ADMIN_KEY]) {
         if (secret) expect(stderr).not.toContain(secret);
       }
@@ -144,7 +146,7 @@ describe("servers on PostgreSQL and S3", () => {
         );
       // From the environment, as serve read it; then with --pg-url, as serve --pg-url would take it.
       const created = await keys(["--data", data, "create", "--tenant", "acme"], env);
-      expect(created.stderr).toContain(`ctxsync keys: on postgresql://${pgUrl.host}${pgUrl.pathname}`);
+      expect(created.stderr).toContain(`ctxsync keys: on ${shown}`);
       const res = await fetch(`${url}${apiPaths.contexts}`, { headers: { authorization: `Bearer ${created.stdout.trim()}` } });
       expect(res.status).toBe(200);
       const listed = await keys(["--pg-url", stores.postgresUrl, "list"], { ...process.env, CTXSYNC_PG_URL: "", CTXSYNC_ENDPOINT: "" });

@@ -27,14 +27,15 @@ export function buildAgentCommand(program: Command): void {
     .description("run the agent of a session inside its sandbox: sync its files with the server until it is released")
     // Not requiredOption: `ctxsync --endpoint` is also a global option (client commands), and Commander
     // gives the flag to the program, so the value is read with the globals below.
-    .option("--endpoint <url>", "the ctxsync server, e.g. http://ctxsync.internal:8787 (required)")
+    .option("--endpoint <url>", "the ctxsync server, e.g. http://ctxsync.internal:8787 (default: $CTXSYNC_ENDPOINT)")
     .requiredOption("--session <id>", "the session's id (checked against the token)")
     .option("--token <token>", "the session token from session creation (default: $CTXSYNC_SESSION_TOKEN)")
     .option("--root <dir>", "local directory holding the session's filesystem", "/")
     .option("-v, --verbose", "also log each task as it is claimed, and progress reports that failed")
     .action(async (_opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<AgentCommandOptions>();
-      if (!opts.endpoint) throw new Error("the server is needed: pass --endpoint URL, e.g. --endpoint http://ctxsync.internal:8787");
+      const endpoint = opts.endpoint ?? (process.env.CTXSYNC_ENDPOINT || undefined);
+      if (!endpoint) throw new Error("the server is needed: pass --endpoint URL (or set CTXSYNC_ENDPOINT), e.g. --endpoint http://ctxsync.internal:8787");
       const token = opts.token ?? process.env.CTXSYNC_SESSION_TOKEN;
       if (!token) throw new Error("a session token is needed: pass --token or set CTXSYNC_SESSION_TOKEN");
       const controller = new AbortController();
@@ -44,7 +45,7 @@ export function buildAgentCommand(program: Command): void {
       let mismatch: string | undefined;
       try {
         const exit = await runAgent({
-          endpoint: opts.endpoint,
+          endpoint,
           sessionToken: token,
           root: opts.root,
           signal: controller.signal,

@@ -40,7 +40,7 @@ export function buildHistoryCommands(program: Command): void {
     .option("--retention-days <n>", "history to keep, in days (default 7)")
     .option("--min-blob-age-hours <n>", "leave unreferenced blobs younger than this, in hours (default 24)")
     .action(async (opts: { retentionDays?: string; minBlobAgeHours?: string }, cmd: Command) => {
-      const extra: Omit<CtxSyncOptions, "home"> = {};
+      const extra: Omit<CtxSyncOptions, "home" | "endpoint" | "apiKey"> = {};
       if (opts.retentionDays !== undefined) extra.retentionMs = nonNegative(opts.retentionDays, "--retention-days") * 24 * HOUR_MS;
       if (opts.minBlobAgeHours !== undefined) extra.minBlobAgeMs = nonNegative(opts.minBlobAgeHours, "--min-blob-age-hours") * HOUR_MS;
       await withClient(cmd, extra, async (client) => {
@@ -60,7 +60,7 @@ function nonNegative(text: string, option: string): number {
   return n;
 }
 
-async function withClient(cmd: Command, extra: Omit<CtxSyncOptions, "home">, fn: (client: CtxSync) => Promise<void>): Promise<void> {
+async function withClient(cmd: Command, extra: Omit<CtxSyncOptions, "home" | "endpoint" | "apiKey">, fn: (client: CtxSync) => Promise<void>): Promise<void> {
   const client = openClient(cmd, extra);
   try {
     await fn(client);

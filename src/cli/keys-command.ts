@@ -20,11 +20,13 @@ interface KeyAdmin {
 }
 
 /**
- * `ctxsync keys create|list|revoke`: API keys of the server's tenants. Works on the server's metadata store
- * directly — PostgreSQL (`--pg-url` or $CTXSYNC_PG_URL, as `serve` takes it), else the data directory
- * (`--data`, else the global `--home`, $CTXSYNC_HOME, ~/.ctxsync); a running server sees the change at
- * once; which store is named on stderr — or through a server's admin API (`--endpoint URL --api-key ADMIN_KEY`, or CTXSYNC_ENDPOINT and
- * CTXSYNC_API_KEY). `create` prints the secret alone on stdout, once; only its hash is stored.
+ * `ctxsync keys create|list|revoke`: API keys of the server's tenants, managed one of two ways.
+ * - On the server's metadata store directly: PostgreSQL (`--pg-url` or $CTXSYNC_PG_URL, as `serve` takes
+ *   it), else SQLite in the data directory (`--data`, else the global `--home`, $CTXSYNC_HOME,
+ *   ~/.ctxsync). Which store is named on stderr; a running server sees the change at once.
+ * - Through a server's admin API: `--endpoint URL --api-key ADMIN_KEY`, or CTXSYNC_ENDPOINT and
+ *   CTXSYNC_API_KEY (unless a store is named).
+ * `create` prints the secret alone on stdout, once; only its hash is stored.
  */
 export function buildKeysCommand(program: Command): void {
   const keys = program
@@ -32,6 +34,7 @@ export function buildKeysCommand(program: Command): void {
     .description("manage the API keys of a ctxsync server")
     .option("--data <dir>", "work on this data directory (default: --home, $CTXSYNC_HOME or ~/.ctxsync)")
     .option("--pg-url <url>", "work on this PostgreSQL database, as `serve --pg-url` (default: $CTXSYNC_PG_URL)")
+    // Shown here for the help; `ctxsync --endpoint/--api-key` (global) take the values, read with the globals.
     .option("--endpoint <url>", "work through this server's admin API instead (default: $CTXSYNC_ENDPOINT)")
     .option("--api-key <key>", "admin API key for --endpoint (default: $CTXSYNC_API_KEY)");
 
@@ -70,7 +73,8 @@ export function buildKeysCommand(program: Command): void {
 
 async function withAdmin(cmd: Command, fn: (admin: KeyAdmin) => Promise<void>): Promise<void> {
   const opts = cmd.optsWithGlobals<Target & { home?: string }>();
-  const direct = opts.data !== undefined || opts.pgUrl !== undefined;
+  // Naming a store (--data, --home, --pg-url) means that store, even with CTXSYNC_ENDPOINT set.
+  const direct = opts.data !== undefined || opts.home !== undefined || opts.pgUrl !== undefined;
   const endpoint = direct ? undefined : (opts.endpoint ?? process.env.CTXSYNC_ENDPOINT);
   const admin = endpoint ? remoteAdmin(endpoint, opts.apiKey ?? process.env.CTXSYNC_API_KEY) : await localAdmin(opts.data ?? opts.home ?? defaultHome(), opts.pgUrl);
   try {

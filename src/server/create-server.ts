@@ -125,10 +125,16 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Runn
         // connection open until the client's keep-alive timeout, so keep closing idle ones.
         server.closeIdleConnections();
         const sweep = setInterval(() => server.closeIdleConnections(), 50).unref();
-        const force = setTimeout(() => server.closeAllConnections(), shutdownTimeoutMs).unref();
+        // One deadline for both waits: connections, then handlers (ended by `stopping`, or finishing the
+        // store calls of a client that hung up).
+        let expire!: () => void;
+        const expired = new Promise<void>((resolve) => (expire = resolve));
+        const force = setTimeout(() => {
+          server.closeAllConnections();
+          expire();
+        }, shutdownTimeoutMs).unref();
         await closed;
-        // Ended by `stopping` (long polls) or finishing their store calls; bounded like the connections.
-        await Promise.race([handlers.drained(), new Promise((resolve) => setTimeout(resolve, shutdownTimeoutMs).unref())]);
+        await Promise.race([handlers.drained(), expired]);
         clearInterval(sweep);
         clearTimeout(force);
         await started.stop();

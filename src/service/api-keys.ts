@@ -98,6 +98,7 @@ export class ApiKeyService {
    * of several servers starting together on one empty database exactly one makes it.
    */
   async bootstrapAdmin(tenantName: string, importSecret?: string): Promise<CreatedApiKey | undefined> {
+    // Every start but the first ends here, before a tenant or a secret is made for nothing.
     if ((await this.meta.countApiKeys()) > 0) return undefined;
     return this.make(tenantName, { isAdmin: true, secret: importSecret }, (record) => this.meta.createFirstApiKey(record));
   }

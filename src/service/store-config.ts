@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { InvalidParameterError } from "../errors/index.js";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { InvalidParameterError } from "../errors/index.js";
 import {
   LocalDirBlobStore,
   parsePostgresUrl,

@@ -7,7 +7,7 @@ export interface S3Location {
   prefix?: string;
   /** Endpoint of a non-AWS store (MinIO, OSS, R2, Ceph RGW); default AWS. */
   endpoint?: string;
-  /** Default: the SDK's ($AWS_REGION, the profile); us-east-1 with an endpoint (most such stores ignore it). */
+  /** Default: the SDK's ($AWS_REGION, the profile); with an endpoint $AWS_REGION, else us-east-1. */
   region?: string;
   /** Bucket in the path (`endpoint/bucket/key`), as MinIO and most self-hosted stores need; default true with an endpoint. */
   forcePathStyle?: boolean;
@@ -24,7 +24,9 @@ const SOCKET_IDLE_TIMEOUT_MS = 120_000;
 export function s3ClientConfig(location: S3Location): S3ClientConfig {
   const custom = location.endpoint !== undefined;
   return {
-    ...(location.region !== undefined ? { region: location.region } : custom ? { region: "us-east-1" } : {}),
+    // With an endpoint the SDK's profile lookup means nothing, but a store's own region (MINIO_REGION,
+    // OSS's) must match the signature's; AWS itself finds the region the SDK's usual way.
+    ...(location.region !== undefined ? { region: location.region } : custom ? { region: process.env.AWS_REGION || "us-east-1" } : {}),
     ...(custom ? { endpoint: location.endpoint } : {}),
     forcePathStyle: location.forcePathStyle ?? custom,
     // A bucket in another region than the one configured answers with a redirect the SDK can follow.

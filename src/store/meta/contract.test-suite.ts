@@ -921,7 +921,7 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
         expect(await store.countApiKeys()).toBe(2);
       });
 
-      it("createFirstApiKey stores a key only on a store that never had one, also when called at once", async () => {
+      it("createFirstApiKey stores a key only on a store that never had one, also for calls in flight together", async () => {
         const first = await Promise.all([key(), key({ hash: "2".repeat(64) }), key({ hash: "3".repeat(64) })].map((k) => store.createFirstApiKey(k)));
         expect(first.filter(Boolean)).toHaveLength(1);
         expect(await store.countApiKeys()).toBe(1);

@@ -51,10 +51,6 @@ export class PostgresPool implements Queryable {
       connectionTimeoutMillis: opts.connectTimeoutMs,
       // Detects a server that vanished under an idle connection instead of waiting on it forever.
       keepAlive: true,
-      // A replica cut off mid-transaction would hold its row locks (a context's commits wait on them) until
-      // TCP gives up, often hours; the server ends such a session after a minute instead. Ours never idle
-      // inside a transaction: each runs its queries back to back.
-      idle_in_transaction_session_timeout: 60_000,
       application_name: "ctxsync",
     };
     if (opts.schema !== undefined) {
@@ -116,7 +112,11 @@ export class PostgresPool implements Queryable {
     client.on("error", onError);
     const q: Queryable = { query: (sql, params = []) => client.query(sql, [...params]) };
     try {
-      await client.query(begin);
+      // A replica cut off mid-transaction would hold its row locks (a context's commits wait on them) until
+      // TCP gives up, often hours; the server ends such a transaction after a minute instead (ours never
+      // idle: their queries run back to back). SET LOCAL, not a startup parameter: PgBouncer refuses
+      // those. One round trip: a query without parameters may hold two statements.
+      await client.query(`${begin}; SET LOCAL idle_in_transaction_session_timeout = '60s'`);
       const result = await fn(q);
       await client.query("COMMIT");
       return result;

@@ -30,3 +30,10 @@ describe("parsePostgresUrl", () => {
     expect(() => parsePostgresUrl("host=db password=hunter2")).toThrow(/not a valid URL/);
   });
 });
+
+describe("parsePostgresUrl on URLs it must keep taking", () => {
+  it("takes an empty user with a password, and an '@' inside a query value", () => {
+    expect(postgresTarget(parsePostgresUrl("postgres://:secret@db/x"))).toBe("db:5432/x");
+    expect(postgresTarget(parsePostgresUrl("postgres://db/x?user=me@srv&password=pw"))).toBe("db:5432/x");
+  });
+});

@@ -3,8 +3,9 @@ import { InvalidParameterError } from "../../errors/index.js";
 /**
  * A PostgreSQL URL, checked so that its parts can be shown: a password with an unescaped `#`, `/` or `?`
  * makes a URL parser read part of it as host, port or path (`postgres://u:12#34@db/x` has host `u` and
- * port `12`), which a log line would then print. Such a URL is refused, asking for percent-encoding.
- * Errors never contain the URL.
+ * port `12`), which a log line would then print. Such a URL is refused, asking for percent-encoding. (A
+ * `?` in a password can read as a valid host:port and query, `u:12?x@db`, which no check can tell from a
+ * real one; percent-encoding is the only cure.) Errors never contain the URL.
  */
 export function parsePostgresUrl(url: string): URL {
   let parsed: URL;
@@ -17,7 +18,9 @@ export function parsePostgresUrl(url: string): URL {
   if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
     throw new InvalidParameterError(`The PostgreSQL URL must start with postgres:// or postgresql://, not ${parsed.protocol}//.`);
   }
-  if (url.includes("@") && parsed.username === "") {
+  // An '@' in the part before the query that the parser did not take as the end of user:password@.
+  const authorityAndPath = url.split("?", 1)[0]!;
+  if (authorityAndPath.includes("@") && parsed.username === "" && parsed.password === "") {
     throw new InvalidParameterError(
       "The PostgreSQL URL has an '@' outside its user:password@ part; percent-encode '#', '/', '?' and '@' in the user and password (encodeURIComponent).",
     );

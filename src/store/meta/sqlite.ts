@@ -475,14 +475,14 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async updateTask(taskId: string, update: TaskUpdate): Promise<void> {
-    const { sets, values } = sqliteSets(update);
+    const { sets, values } = taskSets(update);
     if (sets.length === 0) return;
     this.stmt(`UPDATE tasks SET ${sets.join(", ")} WHERE id = ?`).run(...values, taskId);
   }
 
   async updateTaskIf(taskId: string, from: readonly TaskStatus[], update: TaskUpdate): Promise<boolean> {
     if (from.length === 0) return false;
-    const { sets, values } = sqliteSets(update);
+    const { sets, values } = taskSets(update);
     const marks = from.map(() => "?").join(", ");
     // With nothing to set, the same WHERE still answers whether the task is in one of `from`.
     const sql =
@@ -637,7 +637,7 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 /** SET clauses (`column = ?`) and values of a task update. */
-function sqliteSets(update: TaskUpdate): { sets: string[]; values: unknown[] } {
+function taskSets(update: TaskUpdate): { sets: string[]; values: unknown[] } {
   const { columns, values } = taskUpdateColumns(update);
   return { sets: columns.map((c) => `${c} = ?`), values };
 }
