@@ -149,13 +149,7 @@ export function toGeneration(g: GenerationRow): GenerationRecord {
 
 export function toFile(r: FileRow): FileRecord {
   return {
-    key: r.key,
-    type: r.type as FileType,
-    digest: r.digest,
-    sizeBytes: int8(r.size),
-    mode: r.mode,
-    mtimeMs: r.mtime_ms,
-    linkTarget: r.link_target,
+    ...toBaseEntry(r),
     generation: r.gen_from,
     writtenAtMs: int8(r.written_at),
     expiresAtMs: int8OrNull(r.expires_at),
