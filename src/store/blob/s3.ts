@@ -25,7 +25,6 @@ import { hashFile, readIfSmall } from "./file-reads.js";
 import { bucketUnusable, isMissingObject, isStoreFailure, s3Failure } from "./s3-errors.js";
 import { S3KeyLayout } from "./s3-keys.js";
 import { verifyingStream } from "./verifying-stream.js";
-import { verifyingUploadStream } from "./verifying-upload-stream.js";
 
 /** How to reach the bucket, and where in it the store lives. */
 export interface S3BlobStoreOptions {
@@ -59,7 +58,7 @@ const BLOB_CONTENT_TYPE = "application/octet-stream";
  * (see S3KeyLayout). The bucket must exist; `open` checks it can be reached.
  *
  * Nothing unverified is ever written under a digest: small blobs are hashed in memory before one PutObject;
- * streamed ones go up through lib-storage's Upload behind verifyingUploadStream, which withholds the last
+ * streamed ones go up through lib-storage's Upload behind verifyingStream, which withholds the last
  * bytes of a wrong or mis-sized body, so the upload fails before it completes (a single PUT is never sent,
  * a multipart upload is aborted). A PUT or a completed multipart upload appears whole or not at all, also
  * when the process dies mid-way; an interrupted multipart upload leaves invisible parts behind, which a
@@ -353,12 +352,12 @@ export class S3BlobStore implements BlobStore {
   }
 
   /**
-   * Uploads `source` under `key` through verifyingUploadStream: one PUT when it fits a part, else a
+   * Uploads `source` under `key` through verifyingStream (with the announced size): one PUT when it fits a part, else a
    * multipart upload, which S3 assembles only when completed. A wrong body rejects with the check's error
    * and leaves nothing under `key`; an S3 failure rejects with a StoreUnavailable error.
    */
   private async uploadVerified(key: string, digest: Digest, sizeBytes: number, source: Readable, onBytes?: ProgressFn): Promise<void> {
-    const checked = verifyingUploadStream(digest, sizeBytes, onBytes);
+    const checked = verifyingStream(digest, { sizeBytes, onBytes, during: "while storing a blob" });
     // A source error reaches the upload through `checked`, which pipeline destroys with it.
     pipeline(source, checked).catch(() => undefined);
     const upload = new Upload({

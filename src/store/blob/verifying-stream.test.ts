@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { BlobDigestMismatchError } from "../../errors/index.js";
+import { BlobDigestMismatchError, InvalidParameterError } from "../../errors/index.js";
 import { verifyingStream } from "./verifying-stream.js";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -49,5 +49,41 @@ describe("verifyingStream", () => {
     };
     await expect(read()).rejects.toBeInstanceOf(BlobDigestMismatchError);
     expect(out).toEqual([]);
+  });
+
+  describe("with an announced size", () => {
+    const whole = Buffer.concat(chunks);
+    const drain = async (source: Readable, sizeBytes: number, onBytes?: (n: number) => void) => {
+      const out: Buffer[] = [];
+      for await (const c of source.pipe(verifyingStream(sha(whole), { sizeBytes, onBytes, during: "while storing a blob" }))) out.push(c as Buffer);
+      return Buffer.concat(out);
+    };
+
+    it("passes the exact bytes, reporting each chunk's size", async () => {
+      const seen: number[] = [];
+      expect((await drain(Readable.from(chunks), whole.length, (n) => seen.push(n))).toString()).toBe("first second last");
+      expect(seen).toEqual(chunks.map((c) => c.length));
+    });
+
+    it("fails a body longer than announced as soon as it is, without reading on", async () => {
+      let pulled = 0;
+      const source = Readable.from((function* () {
+        for (const c of [...chunks, ...Array.from({ length: 1000 }, () => Buffer.from(" and more"))]) {
+          pulled++;
+          yield c;
+        }
+      })());
+      await expect(drain(source, 6)).rejects.toBeInstanceOf(InvalidParameterError);
+      expect(pulled).toBeLessThan(100); // read-ahead aside, the other ~1000 chunks stay unread
+    });
+
+    it("fails a body shorter than announced whose bytes match, after the digest check", async () => {
+      await expect(drain(Readable.from(chunks), whole.length + 1)).rejects.toThrow(/has 17 bytes but 18 were announced/);
+    });
+
+    it("names where a mismatch happened", async () => {
+      const wrong = Readable.from([Buffer.from("first second lasT")]).pipe(verifyingStream(sha(whole), { during: "while storing a blob" }));
+      await expect((async () => { for await (const _ of wrong) void _; })()).rejects.toThrow(/while storing a blob/);
+    });
   });
 });

@@ -1,32 +1,54 @@
 import { createHash } from "node:crypto";
 import { Transform } from "node:stream";
-import { BlobDigestMismatchError } from "../../errors/index.js";
-import type { Digest } from "../blob-store.js";
+import { BlobDigestMismatchError, InvalidParameterError } from "../../errors/index.js";
+import type { Digest, ProgressFn } from "../blob-store.js";
+
+/** What else verifyingStream checks and reports. */
+export interface VerifyOptions {
+  /**
+   * The exact byte count announced for the bytes (a store's incoming body): more fails at once, without
+   * reading the rest; fewer fails at the end, after the digest check (InvalidParameterError either way).
+   */
+  sizeBytes?: number;
+  /** Called with each chunk's size as it passes (progress). */
+  onBytes?: ProgressFn;
+  /** Where the mismatch happened, for its message; default "while reading a blob". */
+  during?: string;
+}
 
 /**
  * A pass-through stream that hashes what flows through it and fails at the end with
  * BlobDigestMismatchError when the bytes do not hash to `expected`. It holds back the last chunk until
  * the check passes, so a consumer of damaged bytes never receives all of them: an HTTP answer with a
- * Content-Length ends short (the client sees a broken answer, not a complete-looking one), and a file
- * written from the stream is never whole. Consumers must still treat the output as unverified until the
- * stream ends without error.
+ * Content-Length ends short (the client sees a broken answer, not a complete-looking one), a file
+ * written from the stream is never whole, and an upload fed from it (S3's single PUT or last part) is
+ * never completed. Consumers must still treat the output as unverified until the stream ends without error.
  */
-export function verifyingStream(expected: Digest): Transform {
+export function verifyingStream(expected: Digest, opts: VerifyOptions = {}): Transform {
+  const { sizeBytes, onBytes, during = "while reading a blob" } = opts;
   const hash = createHash("sha256");
+  let seen = 0;
   let held: Buffer | undefined;
+  const sizeError = (got: string) =>
+    new InvalidParameterError(`Blob ${expected} has ${got} bytes but ${sizeBytes} were announced; send the exact size (or retry if the file changed while it was read).`);
   return new Transform({
     // A chunk or more of buffer on each side, so hashing overlaps with the reader and the writer instead
     // of stopping every 16 KiB.
     highWaterMark: 1 << 20,
     transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      // Stop reading a body that is already too long instead of hashing and passing on the rest of it.
+      if (sizeBytes !== undefined && seen > sizeBytes) return cb(sizeError(`more than ${sizeBytes}`));
       hash.update(chunk);
+      onBytes?.(chunk.length);
       const previous = held;
       held = chunk;
       cb(null, previous);
     },
     flush(cb) {
       const actual = hash.digest("hex");
-      if (actual !== expected) return cb(new BlobDigestMismatchError(expected, actual, "while reading a blob"));
+      if (actual !== expected) return cb(new BlobDigestMismatchError(expected, actual, during));
+      if (sizeBytes !== undefined && seen !== sizeBytes) return cb(sizeError(String(seen)));
       cb(null, held);
     },
   });
