@@ -1,7 +1,7 @@
-import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { LocalDirBlobStore, SqliteMetaStore, type BlobStore, type MetaStore } from "../store/index.js";
+import type { BlobStore, MetaStore } from "../store/index.js";
+import { openStores, type OpenedStores } from "./store-config.js";
 
 /** The two stores a service runs on. */
 export interface Stores {
@@ -14,10 +14,7 @@ export function defaultHome(): string {
   return process.env.CTXSYNC_HOME || path.join(os.homedir(), ".ctxsync");
 }
 
-/** Opens the embedded stores under `home`: metadata in `meta.db` (SQLite), blobs in `blobs/`. */
-export async function openEmbeddedStores(home: string): Promise<Stores> {
-  fs.mkdirSync(home, { recursive: true });
-  const meta = SqliteMetaStore.open(path.join(home, "meta.db"));
-  const blobs = await LocalDirBlobStore.open(path.join(home, "blobs"));
-  return { meta, blobs };
+/** Opens the embedded stores under `home`: metadata in `meta.db` (SQLite), blobs in `blobs/` (see openStores). */
+export function openEmbeddedStores(home: string): Promise<OpenedStores> {
+  return openStores({ home });
 }
