@@ -74,6 +74,18 @@ describe("ctxsync CLI", () => {
     expect(keys.status).toBe(0);
   });
 
+  it("serve refuses S3 settings without a bucket, and a path style that is not a boolean, before opening anything", () => {
+    const env = { ...process.env, CTXSYNC_S3_BUCKET: "", CTXSYNC_PG_URL: "" };
+    const serve = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", MAIN, "serve", "--port", "0", "--data", path.join(dir, "srv"), ...args], { encoding: "utf8", env });
+    const noBucket = serve("--s3-endpoint", "http://127.0.0.1:9");
+    expect(noBucket.status).toBe(1);
+    expect(noBucket.stderr).toContain("--s3-endpoint needs a bucket: pass --s3-bucket or set CTXSYNC_S3_BUCKET");
+    const badStyle = serve("--s3-bucket", "b", "--s3-path-style", "maybe");
+    expect(badStyle.status).toBe(1);
+    expect(badStyle.stderr).toContain("--s3-path-style must be true or false");
+    expect(readTree(path.join(dir, "srv"))).toEqual({});
+  });
+
   it("creates, renames, lists and deletes contexts", () => {
     expect(cli("context", "create", "c1").stdout).toMatch(/^ctx-/);
     expect(cli("context", "rename", "c1", "c2").status).toBe(0);
