@@ -60,6 +60,13 @@ describe("createServer on a real socket", () => {
     expect((await call(s, "GET", apiPaths.contexts, "wrong")).status).toBe(401);
   });
 
+  it("keeps idle connections a minute, so a client's keep-alive expires before the server closes under it", async () => {
+    const s = await start();
+    const res = await fetch(`${s.url}${apiPaths.openapi}`);
+    await res.arrayBuffer();
+    expect(res.headers.get("keep-alive")).toBe("timeout=65");
+  });
+
   it("signs URLs with its own origin, usable with plain HTTP clients", async () => {
     const lines: string[] = [];
     const s = await start({ print: (l) => lines.push(l) });

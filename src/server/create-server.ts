@@ -152,6 +152,7 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Runn
 type NodeServer = ReturnType<typeof serve> & import("node:http").Server;
 
 const SOCKET_BUFFER_BYTES = 1 << 20;
+const KEEP_ALIVE_MS = 65_000;
 
 function listen(fetch: (req: Request, env: unknown) => Response | Promise<Response>, hostname: string, port: number): Promise<NodeServer> {
   return new Promise((resolve, reject) => {
@@ -161,6 +162,13 @@ function listen(fetch: (req: Request, env: unknown) => Response | Promise<Respon
     // Node aborts requests whose body takes over 5 minutes by default; a multi-gigabyte signed PUT or blob
     // upload on a slow link legitimately takes longer. Headers must still arrive within headersTimeout.
     server.requestTimeout = 0;
+    // Node closes an idle kept-alive connection after 5 s, about when a client's own keep-alive expiry
+    // (undici: the server's hint less a margin, checked on a coarse timer) lets it reuse the socket: a
+    // POST sent just as the server closes fails with "other side closed" and is not retried (seen in the
+    // agent-process test under load). Idle connections are kept a minute, so clients let go first; a
+    // stop still closes idle ones at once. headersTimeout stays above it, as Node asks.
+    server.keepAliveTimeout = KEEP_ALIVE_MS;
+    server.headersTimeout = KEEP_ALIVE_MS + 1000;
     const onError = (err: Error) => reject(err);
     server.once("error", onError);
     server.once("listening", () => {
