@@ -4,7 +4,10 @@
  * against the native fs function (open, writeBuffer, rename, ...); "(idle)" is waiting, e.g. for the
  * `sync -f` child that makes uploaded blobs durable.
  *
- *   npx tsx bench/profile-summary.ts FILE.cpuprofile [--top 25]
+ *   npx tsx bench/profile-summary.ts FILE.cpuprofile [--top 25] [--timeline] [--from S] [--to S]
+ *
+ * A server's profile covers its whole life (start, upload, idle, download): `--timeline` prints its busy
+ * time per quarter second, and `--from`/`--to` (seconds since the profile began) summarise one stretch.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -31,13 +34,22 @@ export interface SelfTime {
   ms: number;
 }
 
-/** Self time per function (name + file:line), largest first. */
-export function selfTimes(profile: CpuProfile): SelfTime[] {
+/** A stretch of a profile, in milliseconds since it began. */
+export interface ProfileWindow {
+  fromMs: number;
+  toMs: number;
+}
+
+/** Self time per function (name + file:line), largest first; only samples inside `window` when given. */
+export function selfTimes(profile: CpuProfile, window?: ProfileWindow): SelfTime[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, ProfileNode>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n);
   const totals = new Map<string, number>();
+  let atMs = 0;
   profile.samples.forEach((id, i) => {
+    atMs += (profile.timeDeltas[i] ?? 0) / 1000;
+    if (window && (atMs < window.fromMs || atMs >= window.toMs)) return;
     const node = byId.get(id);
     if (!node) return;
     const key = describe(node, parent);
@@ -88,18 +100,48 @@ function where(n: ProfileNode): string {
   return url ? ` ${url.replace(/^file:\/\//, "").replace(/^.*\/(src|bench|node_modules)\//, "$1/")}:${lineNumber + 1}` : "";
 }
 
+/** Busy (not idle) milliseconds per quarter second, for the quarters with any work worth showing. */
+export function timeline(profile: CpuProfile): { atMs: number; busyMs: number }[] {
+  const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
+  const busy = new Map<number, number>();
+  let atMs = 0;
+  profile.samples.forEach((id, i) => {
+    const deltaMs = (profile.timeDeltas[i] ?? 0) / 1000;
+    atMs += deltaMs;
+    if (idle.has(id)) return;
+    const quarter = Math.floor(atMs / QUARTER_MS);
+    busy.set(quarter, (busy.get(quarter) ?? 0) + deltaMs);
+  });
+  return [...busy]
+    .filter(([, ms]) => ms >= QUARTER_MS / 10)
+    .sort((a, b) => a[0] - b[0])
+    .map(([q, busyMs]) => ({ atMs: q * QUARTER_MS, busyMs }));
+}
+
+const QUARTER_MS = 250;
+
 function main(): void {
-  const { values, positionals } = parseArgs({ options: { top: { type: "string", default: "25" } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    options: { top: { type: "string", default: "25" }, timeline: { type: "boolean", default: false }, from: { type: "string" }, to: { type: "string" } },
+    allowPositionals: true,
+  });
   const file = positionals[0];
   if (!file) {
-    console.error("usage: tsx bench/profile-summary.ts FILE.cpuprofile [--top N]");
+    console.error("usage: tsx bench/profile-summary.ts FILE.cpuprofile [--top N] [--timeline] [--from S] [--to S]");
     process.exit(2);
   }
   const profile = JSON.parse(fs.readFileSync(file, "utf8")) as CpuProfile;
-  const rows = selfTimes(profile);
-  const total = (profile.endTime - profile.startTime) / 1000;
+  if (values.timeline) {
+    for (const q of timeline(profile)) console.log(`${(q.atMs / 1000).toFixed(2).padStart(7)} s  busy ${q.busyMs.toFixed(0).padStart(4)} ms`);
+    return;
+  }
+  const fullMs = (profile.endTime - profile.startTime) / 1000;
+  const window = values.from !== undefined || values.to !== undefined ? { fromMs: 1000 * Number(values.from ?? 0), toMs: values.to === undefined ? fullMs : 1000 * Number(values.to) } : undefined;
+  const rows = selfTimes(profile, window);
+  const total = window ? window.toMs - window.fromMs : fullMs;
   const print = (r: SelfTime): void => console.log(`${r.ms.toFixed(0).padStart(7)} ms ${((100 * r.ms) / total).toFixed(1).padStart(5)} %  ${r.fn}`);
-  console.log(`${path.basename(file)}: ${total.toFixed(0)} ms profiled\nby kind:`);
+  const stretch = window ? ` (${(window.fromMs / 1000).toFixed(2)}–${(window.toMs / 1000).toFixed(2)} s)` : "";
+  console.log(`${path.basename(file)}: ${total.toFixed(0)} ms profiled${stretch}\nby kind:`);
   byKind(rows).forEach(print);
   console.log("by function (self time):");
   rows.slice(0, Number(values.top)).forEach(print);

@@ -57,6 +57,7 @@ import {
   type Tool,
 } from "./report.js";
 import { commandOutput, flushWrites, haveGnuTime, runAnchor, runCtxsyncOp, startServer, stopChildren, waitForQuiet, type Sample } from "./runners.js";
+import type { OpResult } from "./op-protocol.js";
 import { assertSameTree, walk, warmTree } from "./tree.js";
 
 interface Config {
@@ -233,7 +234,9 @@ class Round {
     sample.busyBefore = busyBefore;
     const rss = sample.peakRssMB === null ? "" : `, peak RSS ${sample.peakRssMB.toFixed(0)} MB`;
     const busy = busyBefore === null ? "" : `, CPUs ${(busyBefore * 100).toFixed(0)} % busy before`;
-    log(`  ${label} ${sample.seconds.toFixed(3)} s${rss}${busy}`);
+    const cpu = sample.cpuSeconds === null ? "" : `, CPU ${sample.cpuSeconds.toFixed(2)} s`;
+    const serverCpu = sample.serverCpuSeconds === undefined ? "" : ` (server ${sample.serverCpuSeconds.toFixed(2)} s)`;
+    log(`  ${label} ${sample.seconds.toFixed(3)} s${cpu}${serverCpu}${rss}${busy}`);
     return sample;
   }
 
@@ -319,11 +322,24 @@ async function runRemote(round: Round, data: DataWorkspace): Promise<void> {
   log(`  ctxsync serve at ${server.endpoint}`);
   try {
     const conn = { home: "", endpoint: server.endpoint, apiKey: server.apiKey };
+    // On one machine agent and server share the CPUs: the op's CPU time is both together.
+    const withServerCpu = async (op: () => Promise<Sample & OpResult>): Promise<Sample & OpResult> => {
+      const before = server.cpuSeconds();
+      const sample = await op();
+      const after = server.cpuSeconds();
+      if (before !== null && after !== null && sample.cpuSeconds !== null) {
+        sample.serverCpuSeconds = after - before;
+        sample.cpuSeconds += sample.serverCpuSeconds;
+      }
+      return sample;
+    };
     const up = await round.timedExtra("remoteInitial", "ctxsync", "remote-up ctxsync", src, () =>
-      runCtxsyncOp({ op: "upload-first", ...conn, root: data.root, mountPath: MOUNT_PATH, contextName: "bench-remote", ...round.profile("remote-up") }),
+      withServerCpu(() =>
+        runCtxsyncOp({ op: "upload-first", ...conn, root: data.root, mountPath: MOUNT_PATH, contextName: "bench-remote", ...round.profile("remote-up") }),
+      ),
     );
     await round.timedExtra("remoteDownload", "ctxsync", "remote-dn ctxsync", store, () =>
-      runCtxsyncOp({ op: "download", ...conn, root: r2, mountPath: MOUNT_PATH, contextId: up.contextId!, ...round.profile("remote-down") }),
+      withServerCpu(() => runCtxsyncOp({ op: "download", ...conn, root: r2, mountPath: MOUNT_PATH, contextId: up.contextId!, ...round.profile("remote-down") })),
     );
     const rss = server.peakRssMB();
     log(`  server peak RSS ${rss === null ? "?" : rss.toFixed(0)} MB`);
@@ -404,7 +420,7 @@ method:  ${cfg.runs} run(s); before each op its source is read once (warm cache)
          and the bench waits up to ${cfg.quietWait} s for idle CPUs;
          each op once per run, no-op ${NOOP_REPEATS}× per run; best time shown. rsync -a, rclone sync (defaults), local paths.
          ctxsync s = the SDK call alone, in a child process; child wall s adds Node/tsx start-up and opening the store.
-         CPU s = user + system time (best sample; anchors: all their processes and threads) — the least noisy number here.
+         CPU s = user + system time (best sample; anchors: all their processes and threads; remote: agent + server) — the least noisy number here.
          peak RSS: ctxsync from process.resourceUsage().maxRSS; anchors from GNU time (%M).${cfg.cpuProfDir ? "\n         NOTE: --cpu-prof was on; ctxsync times include profiler overhead." : ""}
 
 ${fileTable ? formatTable(summary) : ""}

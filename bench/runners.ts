@@ -19,6 +19,8 @@ export interface Sample {
   peakRssMB: number | null;
   /** User + system CPU seconds of the op: less sensitive than `seconds` to other work on the machine. */
   cpuSeconds: number | null;
+  /** Remote ops: the server's share of `cpuSeconds` (which then is agent + server). */
+  serverCpuSeconds?: number;
   filesMoved?: number;
   bytesMoved?: number;
   /** Time of a system-wide `sync` right after the op: the write-back it left behind. */
@@ -30,6 +32,8 @@ export interface Sample {
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const OP_SCRIPT = path.join(REPO_ROOT, "bench", "ctxsync-op.ts");
 const GNU_TIME = "/usr/bin/time";
+/** USER_HZ, the unit of /proc/PID/stat's CPU times: 100 on every Linux a Node 20 runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Children running now, so that an interrupted benchmark can stop them before it cleans up. */
 const running = new Set<ChildProcess>();
@@ -163,6 +167,8 @@ export interface ServerProcess {
   apiKey: string;
   /** Peak RSS of the server process so far (VmHWM), MB; null where /proc is missing. */
   peakRssMB(): number | null;
+  /** User + system CPU seconds the server process has used so far; null where /proc is missing. */
+  cpuSeconds(): number | null;
   stop(): Promise<void>;
 }
 
@@ -206,6 +212,17 @@ export async function startServer(dataDir: string, cpuProfile?: string): Promise
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"));
         return m ? (Number(m[1]) * 1024) / 1e6 : null;
+      } catch {
+        return null;
+      }
+    },
+    cpuSeconds() {
+      try {
+        // Fields 14 and 15 of /proc/PID/stat (utime, stime), in clock ticks; the name before them is in
+        // parentheses and may hold spaces, so count from its closing one.
+        const stat = fs.readFileSync(`/proc/${child.pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
       } catch {
         return null;
       }
