@@ -271,11 +271,15 @@ export class RemoteBlobStore implements BlobStore {
       sends.add(p);
     };
     const pacer = new Pacer();
+    let batchesSent = 0;
     try {
       for (const i of indices) {
         if (failure) break;
         const item = items[i]!;
-        if (!batch.fits(item.sizeBytes)) await send();
+        if (!batch.fits(item.sizeBytes) || batch.length >= batchFileCap(batchesSent)) {
+          await send();
+          batchesSent++;
+        }
         const added = batch.add(i, item.path, item.sizeBytes);
         if (added instanceof Error) {
           results[i] = { error: added };
@@ -463,6 +467,14 @@ function isStoreFailure(err: unknown): boolean {
 /** Small files per batch request and the bytes they may hold: a few dozen requests for 10,000 files. */
 const BATCH_MAX_FILES = 1024;
 const BATCH_MAX_BYTES = 8 << 20;
+/**
+ * Files in the n-th upload batch: the first ones are small, so the server has work from the start
+ * instead of idling until a full batch is read (while large files are hashed beside it).
+ */
+function batchFileCap(n: number): number {
+  return FIRST_BATCH_FILES[n] ?? BATCH_MAX_FILES;
+}
+const FIRST_BATCH_FILES = [64, 256];
 /** Batches in flight at once: reading (or writing) one overlaps with the transfer of the next. */
 const BATCHES_IN_FLIGHT = 2;
 /**
@@ -572,8 +584,12 @@ async function hashInSlices(fd: number): Promise<{ digest: Digest; sizeBytes: nu
   }
 }
 
-/** Chunks (of CHUNK_BYTES) hashed between event-loop turns: ~30 ms of work each. */
-const HASH_SLICE_CHUNKS = 32;
+/**
+ * Chunks (of CHUNK_BYTES) hashed between event-loop turns: ~6 ms of work each, about what the small-file
+ * loop does between its turns. Longer slices delayed every request of that loop (the first batch
+ * reached the server only after both large files of the bench were hashed).
+ */
+const HASH_SLICE_CHUNKS = 8;
 
 /** Waits for every promise (none is left running unobserved), then rejects with the first failure. */
 async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
