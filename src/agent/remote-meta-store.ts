@@ -1,6 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import type { BaseList, BaseUpdateBody, CommitBody, CommitResult, ContextHead, FileRecordList } from "../api/index.js";
-import { apiPaths } from "../api/index.js";
+import { apiPaths, packBaseUpserts } from "../api/index.js";
 import { CommitConflictError } from "../errors/index.js";
 import type { BaseEntry, BaseUpdate, CommitRequest, ContextRecord, FileMeta, FileRecord, MetaStore } from "../store/index.js";
 import type { ApiClient } from "./api-client.js";
@@ -65,7 +65,10 @@ export class RemoteMetaStore implements AgentMetaStore {
         c.kind === "put" ? { kind: "put", key: c.key, meta: metaOf(c.meta), expiresAtMs: c.expiresAtMs } : { kind: "delete", key: c.key },
       ),
     };
-    if (req.base) body.base = baseUpdateOf(req.base);
+    if (req.base) {
+      const base = baseUpdateOf(req.base);
+      body.base = { ...base, ...packBaseUpserts(body.changes, base.upserts) };
+    }
     try {
       const result = await this.api.json<z.infer<typeof CommitResult>>("POST", apiPaths.agentCommits, { json: body, signal: this.signal });
       return result.generation;

@@ -227,12 +227,24 @@ export const FileChangeWire = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("put"), key: Path, meta: z.object(FileMetaWire), expiresAtMs: z.number().nullable() }),
   z.object({ kind: z.literal("delete"), key: Path }),
 ]);
+/** A commit's base update: upserts that repeat one of its puts travel as the put's index (commit-wire.ts). */
+export const CommitBaseBody = z
+  .object({
+    mountPath: Path,
+    upserts: z.array(BaseEntryWire),
+    upsertPuts: z
+      .array(z.number().int().min(0))
+      .optional()
+      .openapi({ description: "Indexes into `changes` of puts that are also base upserts, with the same key and metadata" }),
+    deletes: z.array(Path),
+  })
+  .openapi("CommitBase");
 export const CommitBody = z
   .object({
     contextId: Id,
     expectedHead: z.number().int().min(0),
     changes: z.array(FileChangeWire),
-    base: BaseUpdateBody.optional(),
+    base: CommitBaseBody.optional(),
   })
   .openapi("Commit");
 export const CommitResult = z.object({ generation: z.number().int() }).openapi("CommitResult");

@@ -128,6 +128,31 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
     expect(await tasksOf(session.id)).toMatchObject([{ taskType: "upload", status: "Success" }]);
   });
 
+  it("takes base upserts that repeat a put as its index (upsertPuts); an index of no put is 400 and commits nothing", async () => {
+    const { sessionToken } = await createSession([{ contextId: ctx, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }]);
+    const content = "written in the sandbox";
+    await t.request("PUT", apiPaths.agentBlob(sha(content)), { key: sessionToken, body: content, headers: { "content-length": String(content.length) } });
+    const changes = [
+      { kind: "delete", key: "/w/a.txt" },
+      { kind: "put", key: "/w/b.txt", meta: fileMeta(content), expiresAtMs: null },
+    ];
+    const notAPut = await t.request("POST", apiPaths.agentCommits, {
+      key: sessionToken,
+      json: { contextId: ctx, expectedHead: 1, changes, base: { mountPath: "/w", upserts: [], upsertPuts: [0], deletes: [] } },
+    });
+    expect(notAPut.status).toBe(400);
+    expect(await notAPut.json()).toMatchObject({ code: "InvalidParameter" });
+    expect(await t.json("GET", apiPaths.agentContext(ctx), { key: sessionToken })).toMatchObject({ headGeneration: 1 });
+
+    const base = { mountPath: "/w", upserts: [{ key: "/w/c.txt", ...fileMeta("seen before") }], upsertPuts: [1], deletes: ["/w/a.txt"] };
+    expect(await t.json("POST", apiPaths.agentCommits, { key: sessionToken, json: { contextId: ctx, expectedHead: 1, changes, base } })).toEqual({ generation: 2 });
+    const { entries } = await t.json<{ entries: { key: string }[] }>("GET", `${apiPaths.agentBases}?path=/w`, { key: sessionToken });
+    expect(entries).toEqual([
+      { key: "/w/b.txt", ...fileMeta(content) },
+      { key: "/w/c.txt", ...fileMeta("seen before") },
+    ]);
+  });
+
   it("answers DELETE /v1/sessions/{id} only after the agent finished the release upload", async () => {
     const { session, sessionToken } = await createSession();
     const [download] = (await poll(sessionToken)).tasks;

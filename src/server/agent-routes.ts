@@ -7,6 +7,7 @@ import {
   BaseList,
   BaseUpdateBody,
   CommitBody,
+  unpackBaseUpserts,
   CommitResult,
   BLOB_FRAMES_CONTENT_TYPE,
   ContextHead,
@@ -185,7 +186,14 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       request: { body: jsonBody(CommitBody) },
       responses: { 200: json(CommitResult, "The new generation (the head when nothing changed)"), ...commonErrors, ...notFound, ...conflict },
     }),
-    async (c) => c.json({ generation: await c.get("agent").commit(c.req.valid("json")) }, 200),
+    async (c) => {
+      const { base, ...commit } = c.req.valid("json");
+      const generation = await c.get("agent").commit({
+        ...commit,
+        base: base && { mountPath: base.mountPath, upserts: unpackBaseUpserts(commit.changes, base), deletes: base.deletes },
+      });
+      return c.json({ generation }, 200);
+    },
   );
 
   registerBlobBatchRoutes(app, deps);
