@@ -82,6 +82,14 @@ describe("the engine over the agent's HTTP stores", () => {
     expect((await stub.meta.getContext(stub.tenantId, contextId))?.headGeneration).toBe(1);
   });
 
+  it("sends every base upsert whole to a server that does not list commit.upsertPuts", async () => {
+    // The stub, like a server older than that feature, reads `base.upserts` only.
+    writeTree(path.join(dir, "a", MOUNT), { "a.txt": "a", d: { "b.txt": "b" } });
+    await upload("a");
+    expect([...(await stub.meta.getBase(stub.sessionId, MOUNT)).keys()].sort()).toEqual([`${MOUNT}/a.txt`, `${MOUNT}/d/b.txt`]);
+    expect(await upload("a")).toMatchObject({ written: 0 });
+  });
+
   it("reads an unknown context as absent", async () => {
     expect(await deps.meta.getContext(stub.tenantId, "ctx-unknown")).toBeUndefined();
   });

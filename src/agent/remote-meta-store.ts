@@ -1,6 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import type { BaseList, BaseUpdateBody, CommitBody, CommitResult, ContextHead, FileRecordList } from "../api/index.js";
-import { apiPaths, packBaseUpserts } from "../api/index.js";
+import { AGENT_FEATURES, apiPaths, packBaseUpserts } from "../api/index.js";
 import { CommitConflictError } from "../errors/index.js";
 import type { BaseEntry, BaseUpdate, CommitRequest, ContextRecord, FileMeta, FileRecord, MetaStore } from "../store/index.js";
 import type { ApiClient } from "./api-client.js";
@@ -17,9 +17,14 @@ export type AgentMetaStore = Pick<MetaStore, "getContext" | "listLiveFiles" | "g
  * as the local store does, so the engine re-plans and retries.
  */
 export class RemoteMetaStore implements AgentMetaStore {
+  /**
+   * `serverFeatures`: what the server said it understands when the agent attached (AgentSession.features);
+   * the commit body uses only those.
+   */
   constructor(
     private readonly api: ApiClient,
     private readonly signal?: AbortSignal,
+    private readonly serverFeatures: readonly string[] = [],
   ) {}
 
   /**
@@ -67,7 +72,7 @@ export class RemoteMetaStore implements AgentMetaStore {
     };
     if (req.base) {
       const base = baseUpdateOf(req.base);
-      body.base = { ...base, ...packBaseUpserts(body.changes, base.upserts) };
+      body.base = this.serverFeatures.includes(AGENT_FEATURES.commitUpsertPuts) ? { ...base, ...packBaseUpserts(body.changes, base.upserts) } : base;
     }
     try {
       const result = await this.api.json<z.infer<typeof CommitResult>>("POST", apiPaths.agentCommits, { json: body, signal: this.signal });

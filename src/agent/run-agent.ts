@@ -69,7 +69,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<AgentExit> {
 
   const ctx: AgentTaskContext = {
     api,
-    meta: new RemoteMetaStore(api, signal),
+    meta: new RemoteMetaStore(api, signal, session.features),
     blobs: new RemoteBlobStore(api, { signal, concurrency: opts.concurrency }),
     sessionId: session.sessionId,
     root: path.resolve(opts.root ?? "/"),

@@ -29,4 +29,8 @@ describe("base upserts of a commit on the wire", () => {
       expect(() => unpackBaseUpserts(changes, { mountPath: "/w", upserts: [], upsertPuts: [i], deletes: [] })).toThrow(InvalidParameterError);
     }
   });
+
+  it("refuses an index named twice", () => {
+    expect(() => unpackBaseUpserts([put("/w/a")], { mountPath: "/w", upserts: [], upsertPuts: [0, 0], deletes: [] })).toThrow(/more than once/);
+  });
 });

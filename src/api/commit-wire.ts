@@ -10,7 +10,8 @@ type CommitBase = z.infer<typeof CommitBaseBody>;
 /**
  * A commit's base update mostly repeats its puts: after an upload the session's base holds exactly the
  * files it wrote. Such upserts travel as the index of their put (`upsertPuts`), which halves the body
- * of a large commit and the server's work to parse and validate it.
+ * of a large commit and the server's work to parse and validate it. Only for servers that list
+ * AGENT_FEATURES.commitUpsertPuts: an older one would drop the field and record a base without those files.
  */
 export function packBaseUpserts(
   changes: readonly Change[],
@@ -31,10 +32,17 @@ export function packBaseUpserts(
   return upsertPuts.length > 0 ? { upserts: rest, upsertPuts } : { upserts: rest };
 }
 
-/** The base upserts `base` stands for: its own, then one per `upsertPuts` index, built from the put. */
+/**
+ * The base upserts `base` stands for: its own, then one per `upsertPuts` index, built from the put (a key
+ * given both ways ends as its put says: later entries win). Each index may appear once, so the entries
+ * built can never outnumber the changes the body carries.
+ */
 export function unpackBaseUpserts(changes: readonly Change[], base: CommitBase): BaseEntry[] {
   const out = [...base.upserts];
+  const seen = new Set<number>();
   for (const i of base.upsertPuts ?? []) {
+    if (seen.has(i)) throw new InvalidParameterError(`base.upsertPuts names change ${i} more than once; name each put at most once.`);
+    seen.add(i);
     const put = changes[i];
     if (put?.kind !== "put") {
       throw new InvalidParameterError(`base.upsertPuts names change ${i}, which is not a put of this commit; name only the indexes of puts.`);

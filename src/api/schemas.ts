@@ -174,8 +174,15 @@ export const BindingList = z.object({ bindings: z.array(BindingView) }).openapi(
 export const AgentMount = z
   .object({ contextId: Id, path: z.string(), namespace: z.string(), policy: z.record(z.string(), z.unknown()) })
   .openapi("AgentMount");
+/** What this server understands beyond the first agent protocol; an agent uses only what is listed. */
+export const AGENT_FEATURES = { commitUpsertPuts: "commit.upsertPuts" } as const;
 export const AgentSession = z
-  .object({ sessionId: Id, status: SessionView.shape.status, mounts: z.array(AgentMount) })
+  .object({
+    sessionId: Id,
+    status: SessionView.shape.status,
+    mounts: z.array(AgentMount),
+    features: z.array(z.string()).optional().openapi({ description: "Protocol features this server understands (AGENT_FEATURES)" }),
+  })
   .openapi("AgentSession");
 export const AgentTask = z
   .object({ id: Id, taskType: z.enum(["upload", "download"]), mount: AgentMount })
@@ -235,7 +242,7 @@ export const CommitBaseBody = z
     upsertPuts: z
       .array(z.number().int().min(0))
       .optional()
-      .openapi({ description: "Indexes into `changes` of puts that are also base upserts, with the same key and metadata" }),
+      .openapi({ description: "Distinct indexes into `changes` of puts that are also base upserts, with the same key and metadata" }),
     deletes: z.array(Path),
   })
   .openapi("CommitBase");

@@ -128,8 +128,10 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
     expect(await tasksOf(session.id)).toMatchObject([{ taskType: "upload", status: "Success" }]);
   });
 
-  it("takes base upserts that repeat a put as its index (upsertPuts); an index of no put is 400 and commits nothing", async () => {
+  it("takes base upserts that repeat a put as its index (upsertPuts); an index of no put, or one named twice, is 400", async () => {
     const { sessionToken } = await createSession([{ contextId: ctx, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }]);
+    // Advertised to agents, which use the compact form only with a server that lists it.
+    expect(await t.json("POST", apiPaths.agentSession, { key: sessionToken })).toMatchObject({ features: ["commit.upsertPuts"] });
     const content = "written in the sandbox";
     await t.request("PUT", apiPaths.agentBlob(sha(content)), { key: sessionToken, body: content, headers: { "content-length": String(content.length) } });
     const changes = [
@@ -142,6 +144,12 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
     });
     expect(notAPut.status).toBe(400);
     expect(await notAPut.json()).toMatchObject({ code: "InvalidParameter" });
+    // Each index expands to a whole entry: repeats would let a small body build a huge base.
+    const twice = await t.request("POST", apiPaths.agentCommits, {
+      key: sessionToken,
+      json: { contextId: ctx, expectedHead: 1, changes, base: { mountPath: "/w", upserts: [], upsertPuts: [1, 1], deletes: [] } },
+    });
+    expect(twice.status).toBe(400);
     expect(await t.json("GET", apiPaths.agentContext(ctx), { key: sessionToken })).toMatchObject({ headGeneration: 1 });
 
     const base = { mountPath: "/w", upserts: [{ key: "/w/c.txt", ...fileMeta("seen before") }], upsertPuts: [1], deletes: ["/w/a.txt"] };

@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import {
   AgentPoll,
   AgentPollQuery,
+  AGENT_FEATURES,
   AgentSession,
   BaseList,
   BaseUpdateBody,
@@ -42,6 +43,8 @@ import {
 
 const tags = ["agent"];
 const base = { tags, security: sessionTokenSecurity };
+/** Told to every agent that attaches, so a newer agent uses nothing this server would not understand. */
+const SERVER_AGENT_FEATURES = Object.values(AGENT_FEATURES);
 
 /**
  * /v1/agent: what the agent of an external session does with its session token (AgentService): claim
@@ -57,7 +60,7 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       summary: "The token's session: status and mounts",
       responses: { 200: json(AgentSession, "The session"), ...commonErrors },
     }),
-    async (c) => c.json(await c.get("agent").describe(), 200),
+    async (c) => c.json({ ...(await c.get("agent").describe()), features: SERVER_AGENT_FEATURES }, 200),
   );
 
   app.openapi(
@@ -69,7 +72,7 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       description: "An agent calls this once when it starts. One agent per session: a second one attaching takes over the first one's unfinished tasks.",
       responses: { 200: json(AgentSession, "The session"), ...commonErrors },
     }),
-    async (c) => c.json(await c.get("agent").attach(), 200),
+    async (c) => c.json({ ...(await c.get("agent").attach()), features: SERVER_AGENT_FEATURES }, 200),
   );
 
   app.openapi(
