@@ -111,6 +111,13 @@ describe("RemoteBlobStore over HTTP", () => {
     for (const [i, b] of order.entries()) expect(fs.readFileSync(targets[i]!.targetPath).equals(b)).toBe(true);
   });
 
+  it("sends a few hundred small files in one batch", async () => {
+    const files = Array.from({ length: 300 }, (_, i) => write(`f${i}`, patternBytes(100 + (i % 50), i)));
+    stub.requests.length = 0;
+    expect((await store.ingestFiles(files)).every((r) => "digest" in r)).toBe(true);
+    expect(stub.requests).toEqual(["POST /v1/agent/blobs/missing", "POST /v1/agent/blobs/batch"]);
+  });
+
   it("moves thousands of small files in a few batch requests each way, at most two batches at once", async () => {
     const files = Array.from({ length: 2500 }, (_, i) => write(`s${i}`, patternBytes(100 + (i % 50), i)));
     stub.requests.length = 0;

@@ -54,7 +54,8 @@ const CHUNK_BYTES = 1 << 20;
  * as a BlobUnreadable result, or, streamed, as an answer cut short (never a complete-looking one), so
  * nothing unverified is ever placed.
  *
- * - Small files travel in batches (blob frames, src/api/blob-frames.ts): per ~1000 files one request asks
+ * - Small files travel in batches (blob frames, src/api/blob-frames.ts): per batch (up to 1024 files; the
+ *   first two of a large upload hold 64 and 256, so the server starts at once) one request asks
  *   which blobs the server lacks and one sends them; downloads fetch 128 per request, several at once. Per-request costs
  *   (auth, scope checks, round trips) would otherwise dominate a tree of many small files.
  * - Larger files stream one per request: HEAD, then PUT when missing; GET to fetch.
@@ -276,7 +277,7 @@ export class RemoteBlobStore implements BlobStore {
       for (const i of indices) {
         if (failure) break;
         const item = items[i]!;
-        if (!batch.fits(item.sizeBytes) || batch.length >= batchFileCap(batchesSent)) {
+        if (!batch.fits(item.sizeBytes) || batch.length >= batchFileCap(batchesSent, indices.length)) {
           await send();
           batchesSent++;
         }
@@ -468,11 +469,12 @@ function isStoreFailure(err: unknown): boolean {
 const BATCH_MAX_FILES = 1024;
 const BATCH_MAX_BYTES = 8 << 20;
 /**
- * Files in the n-th upload batch: the first ones are small, so the server has work from the start
- * instead of idling until a full batch is read (while large files are hashed beside it).
+ * Files in the n-th upload batch of a call that sends `total` small files. When there is more than one
+ * full batch of them, the first batches are small, so the server has work from the start instead of
+ * idling until a full batch is read (while large files are hashed beside it). Fewer files go in one.
  */
-function batchFileCap(n: number): number {
-  return FIRST_BATCH_FILES[n] ?? BATCH_MAX_FILES;
+function batchFileCap(n: number, total: number): number {
+  return total > BATCH_MAX_FILES ? (FIRST_BATCH_FILES[n] ?? BATCH_MAX_FILES) : BATCH_MAX_FILES;
 }
 const FIRST_BATCH_FILES = [64, 256];
 /** Batches in flight at once: reading (or writing) one overlaps with the transfer of the next. */
