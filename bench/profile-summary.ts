@@ -7,7 +7,8 @@
  *   npx tsx bench/profile-summary.ts FILE.cpuprofile [--top 25] [--timeline] [--from S] [--to S]
  *
  * A server's profile covers its whole life (start, upload, idle, download): `--timeline` prints its busy
- * time per quarter second, and `--from`/`--to` (seconds since the profile began) summarise one stretch.
+ * time per quarter second (of the whole profile), and `--from`/`--to` (seconds since the profile began)
+ * summarise one stretch.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -120,6 +121,17 @@ export function timeline(profile: CpuProfile): { atMs: number; busyMs: number }[
 
 const QUARTER_MS = 250;
 
+/** The stretch `--from`/`--to` name (seconds), clamped to the profile; exits 2 on values that make none. */
+function windowOf(from: string | undefined, to: string | undefined, fullMs: number): ProfileWindow {
+  const fromMs = 1000 * Number(from ?? 0);
+  const toMs = Math.min(fullMs, to === undefined ? fullMs : 1000 * Number(to));
+  if (!Number.isFinite(fromMs) || !Number.isFinite(toMs) || fromMs < 0 || fromMs >= toMs) {
+    console.error(`--from and --to must be seconds with from < to inside the profile's ${(fullMs / 1000).toFixed(2)} s; got ${from ?? 0} and ${to ?? "its end"}`);
+    process.exit(2);
+  }
+  return { fromMs, toMs };
+}
+
 function main(): void {
   const { values, positionals } = parseArgs({
     options: { top: { type: "string", default: "25" }, timeline: { type: "boolean", default: false }, from: { type: "string" }, to: { type: "string" } },
@@ -136,7 +148,7 @@ function main(): void {
     return;
   }
   const fullMs = (profile.endTime - profile.startTime) / 1000;
-  const window = values.from !== undefined || values.to !== undefined ? { fromMs: 1000 * Number(values.from ?? 0), toMs: values.to === undefined ? fullMs : 1000 * Number(values.to) } : undefined;
+  const window = values.from !== undefined || values.to !== undefined ? windowOf(values.from, values.to, fullMs) : undefined;
   const rows = selfTimes(profile, window);
   const total = window ? window.toMs - window.fromMs : fullMs;
   const print = (r: SelfTime): void => console.log(`${r.ms.toFixed(0).padStart(7)} ms ${((100 * r.ms) / total).toFixed(1).padStart(5)} %  ${r.fn}`);

@@ -420,7 +420,8 @@ method:  ${cfg.runs} run(s); before each op its source is read once (warm cache)
          and the bench waits up to ${cfg.quietWait} s for idle CPUs;
          each op once per run, no-op ${NOOP_REPEATS}× per run; best time shown. rsync -a, rclone sync (defaults), local paths.
          ctxsync s = the SDK call alone, in a child process; child wall s adds Node/tsx start-up and opening the store.
-         CPU s = user + system time (best sample; anchors: all their processes and threads; remote: agent + server) — the least noisy number here.
+         CPU s = user + system time (best sample; anchors: all their processes and threads; remote: agent + server,
+         the server's over the op's whole child process) — the least noisy number here.
          peak RSS: ctxsync from process.resourceUsage().maxRSS; anchors from GNU time (%M).${cfg.cpuProfDir ? "\n         NOTE: --cpu-prof was on; ctxsync times include profiler overhead." : ""}
 
 ${fileTable ? formatTable(summary) : ""}
