@@ -17,7 +17,6 @@ import type {
   EpochMs,
   ExpireResult,
   FileRecord,
-  FileType,
   GenerationRecord,
   MetaStore,
   MountRecord,
@@ -34,15 +33,19 @@ import { newId } from "../new-id.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
 import {
   toApiKey,
+  toBaseEntry,
   toContext,
   toFile,
   toGeneration,
+  toMount,
   toSession,
   toTask,
   type ApiKeyRow,
+  type BaseRow,
   type ContextRow,
   type FileRow,
   type GenerationRow,
+  type MountRow,
   type SessionRow,
   type TaskRow,
 } from "./sqlite-rows.js";
@@ -408,40 +411,16 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async listMounts(sessionId: string): Promise<MountRecord[]> {
-    const rows = this.stmt("SELECT * FROM mounts WHERE session_id = ? ORDER BY bind_time, path").all(sessionId) as {
-      session_id: string;
-      path: string;
-      context_id: string;
-      policy: string;
-      wait_for_completion: number;
-      bind_time: number;
-    }[];
-    return rows.map((r) => ({
-      sessionId: r.session_id,
-      contextId: r.context_id,
-      path: r.path,
-      policyJson: r.policy,
-      waitForCompletion: r.wait_for_completion === 1,
-      bindTimeMs: r.bind_time,
-    }));
+    const rows = this.stmt("SELECT * FROM mounts WHERE session_id = ? ORDER BY bind_time, path").all(sessionId) as MountRow[];
+    return rows.map(toMount);
   }
 
   async getBase(sessionId: string, mountPath: string): Promise<Map<string, BaseEntry>> {
     const rows = this
       .stmt("SELECT key, type, digest, size, mode, mtime_ms, link_target FROM bases WHERE session_id = ? AND mount_path = ?")
-      .all(sessionId, mountPath) as Omit<FileRow, "gen_from" | "written_at" | "expires_at">[];
+      .all(sessionId, mountPath) as BaseRow[];
     const base = new Map<string, BaseEntry>();
-    for (const r of rows) {
-      base.set(r.key, {
-        key: r.key,
-        type: r.type as FileType,
-        digest: r.digest,
-        sizeBytes: r.size,
-        mode: r.mode,
-        mtimeMs: r.mtime_ms,
-        linkTarget: r.link_target,
-      });
-    }
+    for (const r of rows) base.set(r.key, toBaseEntry(r));
     return base;
   }
 
