@@ -1,7 +1,11 @@
 import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { apiPaths } from "../api/index.js";
 import { detectLostSessions } from "../service/index.js";
+import type { LocalDirBlobStore } from "../store/index.js";
 import { openTestServer, type TestServer } from "./test-server.js";
 
 interface Task {
@@ -126,6 +130,32 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
     const gens = await t.json<{ generations: { generation: number; sessionId: string | null }[] }>("GET", apiPaths.contextGenerations(ctx), { key: t.keyA });
     expect(gens.generations[0]).toMatchObject({ generation: 2, sessionId: session.id });
     expect(await tasksOf(session.id)).toMatchObject([{ taskType: "upload", status: "Success" }]);
+  });
+
+  it("a commit refreshes the blobs it names, except those this server stored or refreshed a moment ago", async () => {
+    const { sessionToken } = await createSession([{ contextId: ctx, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }]);
+    const blobs = t.stores.blobs as LocalDirBlobStore;
+    const mtimeOf = (content: string) => fs.statSync(path.join(blobs.dir, sha(content).slice(0, 2), sha(content))).mtimeMs;
+    const backdate = (content: string, when: Date) => fs.utimesSync(path.join(blobs.dir, sha(content).slice(0, 2), sha(content)), when, when);
+    // One blob the agent sends now, one it finds already stored (missing refreshes it), one stored long
+    // ago that the agent names without asking: only the last needs the commit's refresh.
+    const sent = "sent by this agent";
+    const found = "found by this agent";
+    const old = "stored long ago";
+    for (const content of [found, old]) await blobs.put(sha(content), Readable.from([Buffer.from(content)]), content.length);
+    const put = await t.request("PUT", apiPaths.agentBlob(sha(sent)), { key: sessionToken, body: sent, headers: { "content-length": String(sent.length) } });
+    expect(put.status).toBe(204);
+    expect(await t.json("POST", apiPaths.agentBlobsMissing, { key: sessionToken, json: { digests: [sha(found)] } })).toEqual({ missing: [] });
+    const longAgo = new Date(Date.now() - 48 * 3600_000);
+    for (const content of [sent, found, old]) backdate(content, longAgo);
+
+    const changes = [sent, found, old].map((content, i) => ({ kind: "put", key: `/w/${i}.txt`, meta: fileMeta(content), expiresAtMs: null }));
+    expect(await t.json("POST", apiPaths.agentCommits, { key: sessionToken, json: { contextId: ctx, expectedHead: 1, changes } })).toEqual({ generation: 2 });
+    expect(mtimeOf(old)).toBeGreaterThan(Date.now() - 3600_000);
+    // Not refreshed again (on S3 that is a CopyObject per blob): the server saw them stored or refreshed
+    // within the last minutes, which the collection's grace period covers.
+    expect(mtimeOf(sent)).toBeLessThan(Date.now() - 47 * 3600_000);
+    expect(mtimeOf(found)).toBeLessThan(Date.now() - 47 * 3600_000);
   });
 
   it("takes base upserts that repeat a put as its index (upsertPuts); an index of no put, or one named twice, is 400", async () => {

@@ -1,5 +1,5 @@
 import type { Clock } from "../engine/index.js";
-import type { Stores } from "../service/index.js";
+import type { FreshBlobs, Stores } from "../service/index.js";
 import type { ServerOptions } from "./server-options.js";
 
 /** Where the server reports what an operator needs to see. Never given secrets or signed URLs. */
@@ -13,6 +13,8 @@ export interface AppDeps {
   stores: Stores;
   clock: Clock;
   options: ServerOptions;
+  /** Blobs stored or refreshed a moment ago, which a commit need not refresh again; one per store. */
+  freshBlobs: FreshBlobs;
   /** Key of the signed-URL HMAC. */
   urlSecret: Buffer;
   /** Directory where signed PUT bodies are spooled while hashed. */

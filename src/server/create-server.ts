@@ -3,7 +3,17 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { serve } from "@hono/node-server";
 import { gcOptionsWithDefaults, systemClock, type Clock, type GcOptions } from "../engine/index.js";
-import { ApiKeyService, defaultHome, describeStores, openStores, type S3Location, type StoreConfig, type Stores } from "../service/index.js";
+import {
+  ApiKeyService,
+  defaultHome,
+  describeStores,
+  FreshBlobs,
+  freshWindowMs,
+  openStores,
+  type S3Location,
+  type StoreConfig,
+  type Stores,
+} from "../service/index.js";
 import type { AppDeps, Logger } from "./app-deps.js";
 import { createApp } from "./app.js";
 import { InFlight } from "./in-flight.js";
@@ -101,6 +111,7 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Runn
       stores,
       clock,
       options,
+      freshBlobs: new FreshBlobs(freshWindowMs(gc.minBlobAgeMs)),
       urlSecret,
       tmpDir,
       background: (what, work) => started.background(what, work),

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { gcOptionsWithDefaults, systemClock, type Clock } from "../engine/index.js";
-import { ApiKeyService, openEmbeddedStores, type Stores } from "../service/index.js";
+import { ApiKeyService, FreshBlobs, freshWindowMs, openEmbeddedStores, type Stores } from "../service/index.js";
 import type { AppDeps, Logger } from "./app-deps.js";
 import { createApp } from "./app.js";
 import { ServerJobs } from "./jobs.js";
@@ -40,12 +40,14 @@ export async function openTestServer(
   const logged: string[] = [];
   const log: Logger = { info: () => undefined, error: (m, err) => logged.push(`${m}: ${String(err)}`) };
   const options = serverOptionsWithDefaults(over.options);
-  const jobs = new ServerJobs({ stores, clock, options, gc: gcOptionsWithDefaults(), log });
+  const gc = gcOptionsWithDefaults();
+  const jobs = new ServerJobs({ stores, clock, options, gc, log });
   const stopping = new AbortController();
   const deps: AppDeps = {
     stores,
     clock,
     options,
+    freshBlobs: new FreshBlobs(freshWindowMs(gc.minBlobAgeMs)),
     urlSecret: loadUrlSecret(path.join(dir, "data"), undefined),
     tmpDir: path.join(dir, "data", "uploads"),
     background: (what, work) => jobs.background(what, work),

@@ -26,6 +26,7 @@ import type {
 import type { Stores } from "./embedded-stores.js";
 import { externalSessionOptionsWithDefaults, type ExternalSessionOptions } from "./external-tasks.js";
 import { missingBlobs, readBlobs, storeBlobs, type BatchPutFailure, type BatchReadResult } from "./blob-batches.js";
+import type { FreshBlobs } from "./fresh-blobs.js";
 import { hashSecret } from "./secret-token.js";
 import { toSpec } from "./session-service.js";
 
@@ -83,6 +84,8 @@ export class AgentService {
     session: SessionRecord,
     private readonly clock: Clock,
     externalOptions: Partial<ExternalSessionOptions> = {},
+    /** The server's record of blobs stored or refreshed a moment ago; without one, commits refresh every blob. */
+    private readonly fresh?: FreshBlobs,
   ) {
     this.session = { ...session };
     this.external = externalSessionOptionsWithDefaults(externalOptions);
@@ -94,10 +97,11 @@ export class AgentService {
     token: string,
     clock: Clock,
     externalOptions: Partial<ExternalSessionOptions> = {},
+    fresh?: FreshBlobs,
   ): Promise<AgentService> {
     const session = await stores.meta.getSessionByTokenHash(hashSecret(token));
     if (!session || session.agent !== "external") throw new UnauthorizedError("Missing or invalid session token. Send `Authorization: Bearer <sessionToken>` as returned when the session was created.");
-    return new AgentService(stores, session, clock, externalOptions);
+    return new AgentService(stores, session, clock, externalOptions, fresh);
   }
 
   get sessionId(): string {
@@ -260,10 +264,14 @@ export class AgentService {
       base = { ...req.base, sessionId: this.session.id, mountPath: await this.syncedPath(req.base.mountPath) };
     }
     // touch, not has: the reference is about to exist, so a concurrent collection must keep the blob.
-    const unique = [...digests];
-    const present = await this.stores.blobs.touchMany(unique);
-    const absent = unique.find((_, i) => !present[i]);
+    // Blobs this server stored or refreshed a moment ago (the upload's own) are both stored and safe
+    // from collection already (FreshBlobs).
+    const now = this.clock.now();
+    const stale = this.fresh ? this.fresh.staleOf([...digests], now) : [...digests];
+    const present = await this.stores.blobs.touchMany(stale);
+    const absent = stale.find((_, i) => !present[i]);
     if (absent !== undefined) throw new BlobNotFoundError(absent);
+    this.fresh?.note(stale, now);
     // The agent's flush cannot reach our disk: blobs become durable here, before a generation points at them.
     if (digests.size > 0) await this.stores.blobs.flush();
     return this.stores.meta.commitGeneration({
@@ -279,7 +287,10 @@ export class AgentService {
   /** BlobStore.touch: true when stored (and refreshed for garbage collection). Any digest. */
   async touchBlob(digest: Digest): Promise<boolean> {
     await this.active();
-    return this.stores.blobs.touch(digest);
+    const now = this.clock.now();
+    const present = await this.stores.blobs.touch(digest);
+    if (present) this.fresh?.note([digest], now);
+    return present;
   }
 
   /**
@@ -297,13 +308,23 @@ export class AgentService {
   /** missingBlobs over the session's store: refreshes the stored digests, returns the others. Any digest. */
   async missingBlobs(digests: readonly Digest[]): Promise<Digest[]> {
     await this.active();
-    return missingBlobs(this.stores.blobs, digests);
+    const now = this.clock.now();
+    const missing = await missingBlobs(this.stores.blobs, digests);
+    if (this.fresh) {
+      const absent = new Set(missing);
+      this.fresh.note(
+        digests.filter((d) => !absent.has(d)),
+        now,
+      );
+    }
+    return missing;
   }
 
   /** Stores small blobs as they arrive, each verified (see storeBlobs); says which were refused. */
   async putBlobs(source: AsyncIterable<HeldBlob>): Promise<{ stored: number; failed: BatchPutFailure[] }> {
     await this.active();
-    return storeBlobs(this.stores.blobs, source);
+    const now = this.clock.now();
+    return storeBlobs(this.stores.blobs, source, (stored) => this.fresh?.note(stored, now));
   }
 
   /**
@@ -319,7 +340,9 @@ export class AgentService {
   /** BlobStore.put: stores `body` under `digest`, verified (BlobDigestMismatchError stores nothing). */
   async putBlob(digest: Digest, body: Readable, sizeBytes: number): Promise<void> {
     await this.active();
+    const now = this.clock.now();
     await this.stores.blobs.put(digest, body, sizeBytes);
+    this.fresh?.note([digest], now);
   }
 
   private async status(): Promise<SessionStatus> {

@@ -33,10 +33,15 @@ export async function missingBlobs(blobs: BlobStore, digests: readonly Digest[])
 
 /**
  * Stores blobs as they arrive, a chunk at a time, each verified against its digest. A blob the store
- * refuses (a digest mismatch) is a failure in the answer; the others are stored. A malformed source or a
- * failing store rejects; the chunks stored before stay (whole and verified; GC collects them if unused).
+ * refuses (a digest mismatch) is a failure in the answer; the others are stored, and `onStored` hears of
+ * them a chunk at a time. A malformed source or a failing store rejects; the chunks stored before stay
+ * (whole and verified; GC collects them if unused).
  */
-export async function storeBlobs(blobs: BlobStore, source: AsyncIterable<HeldBlob>): Promise<{ stored: number; failed: BatchPutFailure[] }> {
+export async function storeBlobs(
+  blobs: BlobStore,
+  source: AsyncIterable<HeldBlob>,
+  onStored: (digests: Digest[]) => void = () => undefined,
+): Promise<{ stored: number; failed: BatchPutFailure[] }> {
   let stored = 0;
   const failed: BatchPutFailure[] = [];
   let chunk: HeldBlob[] = [];
@@ -44,10 +49,13 @@ export async function storeBlobs(blobs: BlobStore, source: AsyncIterable<HeldBlo
   let chunkBytes = 0;
   const flush = async () => {
     const results = await blobs.putMany(chunk);
+    const done: Digest[] = [];
     results.forEach((err, i) => {
-      if (err === null) stored++;
+      if (err === null) done.push(chunk[i]!.digest);
       else failed.push({ index: chunkStart + i, digest: chunk[i]!.digest, code: errorCode(err) ?? "InvalidParameter", message: describeError(err) });
     });
+    stored += done.length;
+    onStored(done);
     chunkStart += chunk.length;
     chunk = [];
     chunkBytes = 0;

@@ -13,6 +13,7 @@ import { SessionService } from "./session-service.js";
 export { AgentService, type AgentCommit, type AgentMountInfo, type AgentSessionInfo, type AgentTaskInfo } from "./agent-service.js";
 export { ApiKeyService, MIN_IMPORTED_SECRET_LENGTH, type ApiKeyInfo, type CreatedApiKey, type Principal } from "./api-keys.js";
 export { ContextService, type ClearHandle } from "./context-service.js";
+export { FreshBlobs, freshWindowMs } from "./fresh-blobs.js";
 export {
   detectLostSessions,
   externalSessionOptionsWithDefaults,
