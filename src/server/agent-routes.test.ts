@@ -3,9 +3,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { apiPaths } from "../api/index.js";
+import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader } from "../api/index.js";
 import { detectLostSessions } from "../service/index.js";
 import type { LocalDirBlobStore } from "../store/index.js";
+import { FakeClock } from "../../test/helpers/fake-clock.js";
 import { openTestServer, type TestServer } from "./test-server.js";
 
 interface Task {
@@ -132,30 +133,64 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
     expect(await tasksOf(session.id)).toMatchObject([{ taskType: "upload", status: "Success" }]);
   });
 
-  it("a commit refreshes the blobs it names, except those this server stored or refreshed a moment ago", async () => {
-    const { sessionToken } = await createSession([{ contextId: ctx, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }]);
-    const blobs = t.stores.blobs as LocalDirBlobStore;
-    const mtimeOf = (content: string) => fs.statSync(path.join(blobs.dir, sha(content).slice(0, 2), sha(content))).mtimeMs;
-    const backdate = (content: string, when: Date) => fs.utimesSync(path.join(blobs.dir, sha(content).slice(0, 2), sha(content)), when, when);
-    // One blob the agent sends now, one it finds already stored (missing refreshes it), one stored long
-    // ago that the agent names without asking: only the last needs the commit's refresh.
-    const sent = "sent by this agent";
-    const found = "found by this agent";
-    const old = "stored long ago";
-    for (const content of [found, old]) await blobs.put(sha(content), Readable.from([Buffer.from(content)]), content.length);
-    const put = await t.request("PUT", apiPaths.agentBlob(sha(sent)), { key: sessionToken, body: sent, headers: { "content-length": String(sent.length) } });
-    expect(put.status).toBe(204);
-    expect(await t.json("POST", apiPaths.agentBlobsMissing, { key: sessionToken, json: { digests: [sha(found)] } })).toEqual({ missing: [] });
-    const longAgo = new Date(Date.now() - 48 * 3600_000);
-    for (const content of [sent, found, old]) backdate(content, longAgo);
+  it("a commit touches the blobs it names, except those this server saw absent and then stored, within the window", async () => {
+    const clock = new FakeClock();
+    const own = await openTestServer({ clock });
+    try {
+      const context = (await own.json<{ id: string }>("POST", apiPaths.contexts, { key: own.keyA, json: { name: "work" } })).id;
+      const contextSync = [{ contextId: context, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }];
+      const { sessionToken: token } = await own.json<{ sessionToken: string }>("POST", apiPaths.sessions, { key: own.keyA, json: { contextSync } });
+      const blobs = own.stores.blobs as LocalDirBlobStore;
+      const fileOf = (content: string) => path.join(blobs.dir, sha(content).slice(0, 2), sha(content));
+      const longAgo = new Date(Date.now() - 48 * 3600_000);
+      const isOld = (content: string) => fs.statSync(fileOf(content)).mtimeMs < Date.now() - 47 * 3600_000;
+      const headStatus = async (content: string) => (await own.request("HEAD", apiPaths.agentBlob(sha(content)), { key: token })).status;
+      const putStatus = async (content: string, body = content) =>
+        (await own.request("PUT", apiPaths.agentBlob(sha(content)), { key: token, body, headers: { "content-length": String(body.length) } })).status;
+      let head = (await own.json<{ headGeneration: number }>("GET", apiPaths.agentContext(context), { key: token })).headGeneration;
+      const commit = async (...contents: string[]) => {
+        const changes = contents.map((content, i) => ({ kind: "put", key: `/w/${head}-${i}.txt`, meta: fileMeta(content), expiresAtMs: null }));
+        const res = await own.request("POST", apiPaths.agentCommits, { key: token, json: { contextId: context, expectedHead: head, changes } });
+        if (res.status === 200) head++;
+        return res;
+      };
 
-    const changes = [sent, found, old].map((content, i) => ({ kind: "put", key: `/w/${i}.txt`, meta: fileMeta(content), expiresAtMs: null }));
-    expect(await t.json("POST", apiPaths.agentCommits, { key: sessionToken, json: { contextId: ctx, expectedHead: 1, changes } })).toEqual({ generation: 2 });
-    expect(mtimeOf(old)).toBeGreaterThan(Date.now() - 3600_000);
-    // Not refreshed again (on S3 that is a CopyObject per blob): the server saw them stored or refreshed
-    // within the last minutes, which the collection's grace period covers.
-    expect(mtimeOf(sent)).toBeLessThan(Date.now() - 47 * 3600_000);
-    expect(mtimeOf(found)).toBeLessThan(Date.now() - 47 * 3600_000);
+      // Created here: one streamed (HEAD 404, PUT), one batched (missing, frames).
+      const sent = "sent by this agent";
+      const batched = "batched by this agent";
+      expect(await headStatus(sent)).toBe(404);
+      expect(await putStatus(sent)).toBe(204);
+      expect(await own.json("POST", apiPaths.agentBlobsMissing, { key: token, json: { digests: [sha(batched)] } })).toEqual({ missing: [sha(batched)] });
+      const frames = Buffer.concat([blobFrameHeader(sha(batched), "ok", batched.length), Buffer.from(batched)]);
+      const batch = await own.request("POST", apiPaths.agentBlobsBatch, { key: token, body: frames, headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE } });
+      expect(await batch.json()).toEqual({ stored: 1, failed: [] });
+      // Not created here: found present (its touch may be lost to a collection deleting at that moment,
+      // on S3), and one the agent names without asking.
+      const found = "found by this agent";
+      const old = "stored long ago";
+      for (const content of [found, old]) await blobs.put(sha(content), Readable.from([Buffer.from(content)]), content.length);
+      expect(await own.json("POST", apiPaths.agentBlobsMissing, { key: token, json: { digests: [sha(found)] } })).toEqual({ missing: [] });
+      for (const content of [sent, batched, found, old]) fs.utimesSync(fileOf(content), longAgo, longAgo);
+
+      expect((await commit(sent, batched, found, old)).status).toBe(200);
+      expect([sent, batched, found, old].map(isOld)).toEqual([true, true, false, false]);
+
+      // Past the window, a blob created here is touched like any other.
+      fs.utimesSync(fileOf(sent), longAgo, longAgo);
+      clock.advance(16 * 60_000);
+      expect((await commit(sent)).status).toBe(200);
+      expect(isOld(sent)).toBe(false);
+
+      // Seen absent, but its upload was refused: the commit finds it missing.
+      const refused = "refused upload";
+      expect(await headStatus(refused)).toBe(404);
+      expect(await putStatus(refused, "other bytes!!!")).toBe(422);
+      const missing = await commit(refused);
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toMatchObject({ code: "BlobNotFound" });
+    } finally {
+      await own.close();
+    }
   });
 
   it("takes base upserts that repeat a put as its index (upsertPuts); an index of no put, or one named twice, is 400", async () => {

@@ -13,7 +13,7 @@ export interface AppDeps {
   stores: Stores;
   clock: Clock;
   options: ServerOptions;
-  /** Blobs stored or refreshed a moment ago, which a commit need not refresh again; one per store. */
+  /** Blobs this server process created a moment ago, which a commit need not touch; each replica has its own. */
   freshBlobs: FreshBlobs;
   /** Key of the signed-URL HMAC. */
   urlSecret: Buffer;

@@ -237,7 +237,7 @@ export class AgentService {
   /**
    * Commits a generation to an in-scope context: every changed key must lie in one of the context's
    * in-scope namespaces, and every blob a put names must be stored (it is refreshed, so garbage collection
-   * keeps it). The session and the time are the server's. Rejects with CommitConflictError when the head
+   * keeps it, unless this server created it a moment ago: FreshBlobs). The session and the time are the server's. Rejects with CommitConflictError when the head
    * moved (nothing written), BlobNotFoundError when a blob was not uploaded first.
    */
   async commit(req: AgentCommit): Promise<number> {
@@ -264,14 +264,13 @@ export class AgentService {
       base = { ...req.base, sessionId: this.session.id, mountPath: await this.syncedPath(req.base.mountPath) };
     }
     // touch, not has: the reference is about to exist, so a concurrent collection must keep the blob.
-    // Blobs this server stored or refreshed a moment ago (the upload's own) are both stored and safe
-    // from collection already (FreshBlobs).
-    const now = this.clock.now();
-    const stale = this.fresh ? this.fresh.staleOf([...digests], now) : [...digests];
+    // Blobs this server created a moment ago (the upload's new ones) are stored and safe from
+    // collection already (FreshBlobs).
+    const unique = [...digests];
+    const stale = this.fresh ? this.fresh.staleOf(unique, this.clock.now()) : unique;
     const present = await this.stores.blobs.touchMany(stale);
     const absent = stale.find((_, i) => !present[i]);
     if (absent !== undefined) throw new BlobNotFoundError(absent);
-    this.fresh?.note(stale, now);
     // The agent's flush cannot reach our disk: blobs become durable here, before a generation points at them.
     if (digests.size > 0) await this.stores.blobs.flush();
     return this.stores.meta.commitGeneration({
@@ -289,7 +288,7 @@ export class AgentService {
     await this.active();
     const now = this.clock.now();
     const present = await this.stores.blobs.touch(digest);
-    if (present) this.fresh?.note([digest], now);
+    if (!present) this.fresh?.sawAbsent([digest], now);
     return present;
   }
 
@@ -310,21 +309,14 @@ export class AgentService {
     await this.active();
     const now = this.clock.now();
     const missing = await missingBlobs(this.stores.blobs, digests);
-    if (this.fresh) {
-      const absent = new Set(missing);
-      this.fresh.note(
-        digests.filter((d) => !absent.has(d)),
-        now,
-      );
-    }
+    this.fresh?.sawAbsent(missing, now);
     return missing;
   }
 
   /** Stores small blobs as they arrive, each verified (see storeBlobs); says which were refused. */
   async putBlobs(source: AsyncIterable<HeldBlob>): Promise<{ stored: number; failed: BatchPutFailure[] }> {
     await this.active();
-    const now = this.clock.now();
-    return storeBlobs(this.stores.blobs, source, (stored) => this.fresh?.note(stored, now));
+    return storeBlobs(this.stores.blobs, source, (stored) => this.fresh?.stored(stored));
   }
 
   /**
@@ -340,9 +332,8 @@ export class AgentService {
   /** BlobStore.put: stores `body` under `digest`, verified (BlobDigestMismatchError stores nothing). */
   async putBlob(digest: Digest, body: Readable, sizeBytes: number): Promise<void> {
     await this.active();
-    const now = this.clock.now();
     await this.stores.blobs.put(digest, body, sizeBytes);
-    this.fresh?.note([digest], now);
+    this.fresh?.stored([digest]);
   }
 
   private async status(): Promise<SessionStatus> {

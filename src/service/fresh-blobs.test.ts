@@ -5,35 +5,55 @@ const d = (n: number) => n.toString(16).padStart(64, "0");
 const MINUTE = 60_000;
 
 describe("FreshBlobs", () => {
-  it("counts a blob as fresh for the window after it was noted, then stale", () => {
+  it("counts a blob seen absent and then stored as fresh for the window after it was seen absent", () => {
     const fresh = new FreshBlobs(10 * MINUTE);
-    fresh.note([d(1), d(2)], 1_000_000);
+    fresh.sawAbsent([d(1), d(2)], 1_000_000);
+    fresh.stored([d(1), d(2)]);
     expect(fresh.staleOf([d(1), d(2), d(3)], 1_000_000 + 10 * MINUTE)).toEqual([d(3)]);
     expect(fresh.staleOf([d(1), d(2), d(3)], 1_000_000 + 10 * MINUTE + 1)).toEqual([d(1), d(2), d(3)]);
     expect(fresh.size).toBe(0);
   });
 
-  it("keeps the later time when a digest is noted again, even from a request that started earlier", () => {
+  it("does not count a blob only seen absent, or stored without being seen absent (it may have existed: touched)", () => {
     const fresh = new FreshBlobs(10 * MINUTE);
-    fresh.note([d(1)], 0);
-    fresh.note([d(1)], 5 * MINUTE);
-    fresh.note([d(1)], 2 * MINUTE);
-    expect(fresh.staleOf([d(1)], 14 * MINUTE)).toEqual([]);
-    expect(fresh.staleOf([d(1)], 16 * MINUTE)).toEqual([d(1)]);
+    fresh.sawAbsent([d(1)], 0);
+    fresh.stored([d(2)]);
+    expect(fresh.staleOf([d(1), d(2)], 1)).toEqual([d(1), d(2)]);
   });
 
-  it("forgets the oldest notes beyond its bound: those blobs are refreshed again, nothing is lost", () => {
-    const fresh = new FreshBlobs(10 * MINUTE, 3);
-    fresh.note([d(1), d(2), d(3)], 0);
-    fresh.note([d(1)], 1); // noted again: now the newest
-    fresh.note([d(4)], 2);
-    expect(fresh.size).toBe(3);
-    expect(fresh.staleOf([d(1), d(2), d(3), d(4)], 3)).toEqual([d(2)]);
+  it("checks each note's time, also one left behind a newer note that eviction stops at", () => {
+    const fresh = new FreshBlobs(10 * MINUTE);
+    fresh.sawAbsent([d(1)], 10 * MINUTE);
+    fresh.sawAbsent([d(2)], 0); // a request that started earlier, noted later
+    fresh.stored([d(1), d(2)]);
+    expect(fresh.staleOf([d(1), d(2)], 11 * MINUTE)).toEqual([d(2)]);
   });
 
-  it("with no window (no grace period) notes nothing: every blob is refreshed at commit", () => {
+  it("keeps the newer note when a digest is seen absent again after it was stored", () => {
+    const fresh = new FreshBlobs(10 * MINUTE);
+    fresh.sawAbsent([d(1)], 0);
+    fresh.stored([d(1)]);
+    fresh.sawAbsent([d(1)], 8 * MINUTE);
+    expect(fresh.staleOf([d(1)], 9 * MINUTE)).toEqual([d(1)]); // absent again: not yet stored again
+    fresh.stored([d(1)]);
+    expect(fresh.staleOf([d(1)], 17 * MINUTE)).toEqual([]);
+  });
+
+  it("forgets the oldest notes beyond its bound: those blobs are touched at commit, nothing is lost", () => {
+    const fresh = new FreshBlobs(10 * MINUTE, 2);
+    fresh.sawAbsent([d(1)], 0);
+    fresh.stored([d(1)]);
+    fresh.sawAbsent([d(2)], 1);
+    fresh.stored([d(2)]);
+    expect(fresh.staleOf([d(1), d(2)], 2)).toEqual([d(1)]);
+    for (let i = 0; i < 5000; i++) fresh.sawAbsent([d(100 + i)], 3);
+    expect(fresh.size).toBe(2);
+  });
+
+  it("with no window (no grace period) notes nothing: every blob is touched at commit", () => {
     const fresh = new FreshBlobs(freshWindowMs(0));
-    fresh.note([d(1)], 0);
+    fresh.sawAbsent([d(1)], 0);
+    fresh.stored([d(1)]);
     expect(fresh.staleOf([d(1)], 0)).toEqual([d(1)]);
     expect(fresh.size).toBe(0);
   });

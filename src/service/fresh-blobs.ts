@@ -2,68 +2,99 @@ import type { Digest } from "../store/index.js";
 
 /** Longest a blob counts as fresh, whatever the grace period: a long window would only hold memory. */
 const MAX_WINDOW_MS = 15 * 60_000;
-/** Digests remembered at most (~130 bytes each): a bigger upload has its oldest ones touched again. */
-const DEFAULT_MAX_ENTRIES = 100_000;
+/** Notes kept at most (~150 bytes each): a bigger upload has its oldest blobs touched at commit. */
+const DEFAULT_MAX_NOTES = 100_000;
 
 /**
- * How long a blob this server stored or refreshed counts as fresh, for a garbage collection grace period
- * of `minBlobAgeMs`: a quarter of it, at most 15 minutes. The other three quarters are the margin the
- * grace period gives an upload (engine/gc.ts): a blob refreshed that recently cannot be a candidate of any
- * collection that starts before its reference is committed.
+ * How long a blob this server created counts as fresh, for a garbage collection grace period of
+ * `minBlobAgeMs`: a quarter of it, at most 15 minutes. The other three quarters are the margin for the
+ * commit itself and for skew between the blob store's clock and ours.
  */
 export function freshWindowMs(minBlobAgeMs: number): number {
   return Math.min(Math.floor(minBlobAgeMs / 4), MAX_WINDOW_MS);
 }
 
+interface Note {
+  digest: Digest;
+  atMs: number;
+  created: boolean;
+}
+
 /**
- * Blobs this process stored or refreshed within the last `windowMs`, so that a commit need not refresh
- * them again. A commit refreshes every blob it references (BlobStore's rule for a writer that reuses a
- * blob) and thereby checks that each is stored; for the blobs an agent sent or asked about a moment ago
- * both are already true, and on S3 each refresh is a CopyObject request: a commit of 10,000 new files
- * cost 10,000 of them. Safe because garbage collection deletes only blobs older than its grace period
- * and nothing else deletes blobs; a collection run elsewhere with a grace period shorter than this
- * server's breaks uploads in flight either way (see the README).
+ * Blobs this process created a moment ago, so that a commit need not touch them. A commit touches every
+ * blob it references (BlobStore's rule for a writer that reuses a blob), which also checks that each is
+ * stored; on S3 each touch is a CopyObject, so a commit of 10,000 new files cost 10,000 requests.
  *
- * Bounded: the oldest entries go first, beyond `maxEntries` or once out of the window.
+ * Only a blob seen absent here (an agent's `missing` or HEAD) and then stored here counts, with the time
+ * it was seen absent: every copy of it stored since is younger than that, and garbage collection deletes
+ * only blobs older than its grace period, so none can be deleted before a commit within the window lands
+ * (engine/gc.ts). A blob that was found present and touched does not count: on a store without an atomic
+ * conditional delete (S3) a touch can be lost to a collection deleting at the same moment, and the
+ * commit's own touch is what then turns that into BlobNotFound instead of a reference to nothing.
+ *
+ * Bounded: notes go oldest first, beyond `maxNotes` or once out of the window.
  */
 export class FreshBlobs {
-  /** Digest → when it was last noted; Map order is noting order (a digest noted again moves to the end). */
-  private readonly notedAt = new Map<Digest, number>();
+  /** Digest → its latest note. */
+  private readonly latest = new Map<Digest, Note>();
+  /** Every note in the order made; `head` is the oldest not yet evicted (a Map deleted from the front slows down). */
+  private queue: Note[] = [];
+  private head = 0;
 
   constructor(
     readonly windowMs: number,
-    private readonly maxEntries = DEFAULT_MAX_ENTRIES,
+    private readonly maxNotes = DEFAULT_MAX_NOTES,
   ) {}
 
-  /** Notes that these blobs were stored or refreshed at `atMs` or later (a time read before the store call). */
-  note(digests: Iterable<Digest>, atMs: number): void {
+  /** Notes that this process found these blobs absent at `atMs` (a time read before asking the store). */
+  sawAbsent(digests: Iterable<Digest>, atMs: number): void {
     if (this.windowMs <= 0) return;
-    for (const d of digests) {
-      const before = this.notedAt.get(d);
-      this.notedAt.delete(d);
-      this.notedAt.set(d, before === undefined ? atMs : Math.max(before, atMs));
-    }
+    for (const digest of digests) this.add({ digest, atMs, created: false });
     this.evict(atMs);
   }
 
-  /** The digests among `digests` that were not noted within the window before `nowMs`, in order. */
+  /** Notes that this process stored these blobs; each counts as fresh from when it was seen absent, if it was. */
+  stored(digests: Iterable<Digest>): void {
+    for (const digest of digests) {
+      const seen = this.latest.get(digest);
+      if (seen && !seen.created) this.add({ digest, atMs: seen.atMs, created: true });
+    }
+  }
+
+  /** The digests among `digests` that this process did not create within the window before `nowMs`, in order. */
   staleOf(digests: readonly Digest[], nowMs: number): Digest[] {
     this.evict(nowMs);
     const oldest = nowMs - this.windowMs;
-    // Noting order is nearly, not strictly, time order (concurrent requests): eviction may leave an
-    // entry a little past the window, so its time is checked here.
-    return digests.filter((d) => !((this.notedAt.get(d) ?? -Infinity) >= oldest));
+    // Notes are nearly, not strictly, in time order (concurrent requests; `stored` keeps the older time),
+    // so eviction may leave one a little past the window: its time is checked here.
+    return digests.filter((d) => {
+      const note = this.latest.get(d);
+      return !(note?.created && note.atMs >= oldest);
+    });
   }
 
+  /** Digests noted now. */
   get size(): number {
-    return this.notedAt.size;
+    return this.latest.size;
+  }
+
+  private add(note: Note): void {
+    this.latest.set(note.digest, note);
+    this.queue.push(note);
   }
 
   private evict(nowMs: number): void {
     const oldest = nowMs - this.windowMs;
-    for (const [d, at] of this.notedAt) {
-      if (this.notedAt.size <= this.maxEntries && at >= oldest) break;
-      this.notedAt.delete(d);
+    while (this.head < this.queue.length) {
+      const note = this.queue[this.head]!;
+      if (this.queue.length - this.head <= this.maxNotes && note.atMs >= oldest) break;
+      this.head++;
+      // A digest noted again since keeps its later note.
+      if (this.latest.get(note.digest) === note) this.latest.delete(note.digest);
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
     }
   }
 }
