@@ -84,7 +84,7 @@ export class AgentService {
     session: SessionRecord,
     private readonly clock: Clock,
     externalOptions: Partial<ExternalSessionOptions> = {},
-    /** The server's record of blobs stored or refreshed a moment ago; without one, commits refresh every blob. */
+    /** The server's record of the blobs it created a moment ago; without one, commits touch every blob. */
     private readonly fresh?: FreshBlobs,
   ) {
     this.session = { ...session };
@@ -237,8 +237,9 @@ export class AgentService {
   /**
    * Commits a generation to an in-scope context: every changed key must lie in one of the context's
    * in-scope namespaces, and every blob a put names must be stored (it is refreshed, so garbage collection
-   * keeps it, unless this server created it a moment ago: FreshBlobs). The session and the time are the server's. Rejects with CommitConflictError when the head
-   * moved (nothing written), BlobNotFoundError when a blob was not uploaded first.
+   * keeps it, unless this server created it a moment ago: FreshBlobs). The session and the time are the
+   * server's. Rejects with CommitConflictError when the head moved (nothing written), BlobNotFoundError
+   * when a blob was not uploaded first.
    */
   async commit(req: AgentCommit): Promise<number> {
     await this.active();
