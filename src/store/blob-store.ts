@@ -84,7 +84,11 @@ export interface BlobStore {
    * so a concurrent garbage collection keeps it (see `delete`).
    */
   touch(digest: Digest): Promise<boolean>;
-  /** Stores `body` under `digest`; `sizeBytes` must match the byte count. */
+  /**
+   * Stores `body` under `digest`; `sizeBytes` must match the byte count. The body is checked against both
+   * also when the blob is stored already (BlobDigestMismatchError, InvalidParameterError): a put that
+   * succeeds shows the caller holds the bytes.
+   */
   put(digest: Digest, body: Readable, sizeBytes: number): Promise<void>;
   /**
    * A stream of the blob's bytes that errors with BlobDigestMismatchError at the end if they disagree.

@@ -187,6 +187,14 @@ export function runBlobStoreContract(
         expect(await listDigests(store)).toEqual([sha256(SMALL)]);
         expect((await readAll(await store.get(sha256(SMALL)))).equals(SMALL)).toBe(true);
       });
+
+      test("put of a digest that is already stored still refuses wrong bytes or a wrong size, keeping the blob", async () => {
+        await putBytes(SMALL);
+        const digest = sha256(SMALL);
+        await expect(store.put(digest, bodyOf(Buffer.from("other bytes")), 11)).rejects.toBeInstanceOf(BlobDigestMismatchError);
+        await expect(store.put(digest, bodyOf(SMALL), SMALL.length + 1)).rejects.toBeInstanceOf(CtxSyncError);
+        expect((await readAll(await store.get(digest))).equals(SMALL)).toBe(true);
+      });
     });
 
     describe("has, delete and list", () => {

@@ -12,7 +12,7 @@ import { isDigest, SMALL_BLOB_MAX_BYTES } from "../blob-store.js";
 import { Pacer } from "../pacer.js";
 import { uniqueName } from "../unique-name.js";
 import { readAllSync, writeAllSync } from "./sync-file-io.js";
-import { verifyingStream } from "./verifying-stream.js";
+import { drainVerified, verifyingStream } from "./verifying-stream.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -126,10 +126,7 @@ export class LocalDirBlobStore implements BlobStore {
 
   async put(digest: Digest, body: Readable, sizeBytes: number): Promise<void> {
     const finalPath = this.blobPath(digest);
-    if (await this.touch(digest)) {
-      body.resume(); // drain so the producer is not left hanging
-      return;
-    }
+    if (await this.touch(digest)) return drainVerified(digest, body, sizeBytes);
     const tmp = this.tempPath();
     const hash = createHash("sha256");
     let seen = 0;

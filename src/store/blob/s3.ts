@@ -24,7 +24,7 @@ import { mapInLanes } from "../map-in-lanes.js";
 import { hashFile, readIfSmall } from "./file-reads.js";
 import { bucketUnusable, isMissingObject, isStoreFailure, s3Failure } from "./s3-errors.js";
 import { S3KeyLayout } from "./s3-keys.js";
-import { verifyingStream } from "./verifying-stream.js";
+import { drainVerified, verifyingStream } from "./verifying-stream.js";
 
 /** How to reach the bucket, and where in it the store lives. */
 export interface S3BlobStoreOptions {
@@ -135,10 +135,7 @@ export class S3BlobStore implements BlobStore {
 
   async put(digest: Digest, body: Readable, sizeBytes: number): Promise<void> {
     const key = this.keys.blobKey(digest);
-    if (await this.touch(digest)) {
-      body.resume(); // drain so the producer is not left hanging
-      return;
-    }
+    if (await this.touch(digest)) return drainVerified(digest, body, sizeBytes);
     await this.uploadVerified(key, digest, sizeBytes, body);
   }
 

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { Transform } from "node:stream";
+import { Transform, Writable, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { BlobDigestMismatchError, InvalidParameterError } from "../../errors/index.js";
 import type { Digest, ProgressFn } from "../blob-store.js";
 
@@ -52,4 +53,14 @@ export function verifyingStream(expected: Digest, opts: VerifyOptions = {}): Tra
       cb(null, held);
     },
   });
+}
+
+/**
+ * Reads `body` to its end only to check it against `digest` and `sizeBytes`: what `put` does with the
+ * body of a blob that is stored already. Checked even then, because a caller that stored a blob without
+ * an error has shown it holds the bytes (an agent may then reference the blob).
+ */
+export async function drainVerified(digest: Digest, body: Readable, sizeBytes: number): Promise<void> {
+  const discard = new Writable({ write: (_chunk, _enc, cb) => cb() });
+  await pipeline(body, verifyingStream(digest, { sizeBytes, during: "while storing a blob" }), discard);
 }
