@@ -99,6 +99,7 @@ describe("collectGarbage", () => {
     const wrappedMeta: GcDeps["meta"] = {
       deleteExpired: (n) => meta.deleteExpired(n),
       pruneHistory: (c, t) => meta.pruneHistory(c, t),
+      forgetUploadsBefore: (t) => meta.forgetUploadsBefore(t),
       async listReferencedDigests() {
         await step("mark");
         return meta.listReferencedDigests();

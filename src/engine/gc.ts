@@ -47,7 +47,7 @@ export function gcOptionsWithDefaults(opts: Partial<GcOptions> = {}): GcOptions 
 }
 
 export interface GcDeps {
-  meta: Pick<MetaStore, "deleteExpired" | "pruneHistory" | "listReferencedDigests">;
+  meta: Pick<MetaStore, "deleteExpired" | "pruneHistory" | "listReferencedDigests" | "forgetUploadsBefore">;
   blobs: Pick<BlobStore, "list" | "delete">;
   clock: Clock;
 }
@@ -78,6 +78,8 @@ export async function collectGarbage(deps: GcDeps, opts: GcOptions): Promise<GcS
   const pruned = await deps.meta.pruneHistory(null, now - opts.retentionMs);
 
   const blobCutoffMs = now - opts.minBlobAgeMs;
+  // An upload older than the grace period entitles no commit any more: its blob may go below.
+  await deps.meta.forgetUploadsBefore(blobCutoffMs);
   let listed = 0;
   const candidates: Digest[] = [];
   for await (const blob of deps.blobs.list()) {

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader } from "../api/index.js";
 import { detectLostSessions } from "../service/index.js";
@@ -133,6 +132,36 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
     expect(await tasksOf(session.id)).toMatchObject([{ taskType: "upload", status: "Success" }]);
   });
 
+  it("a session learns of, and may commit, only blobs its scope references or it sent itself, whatever another tenant stored", async () => {
+    // Tenant A's context holds "from the store" (beforeEach); tenant B knows, or guesses, the content.
+    const secret = "from the store";
+    const theirs = (await t.json<{ id: string }>("POST", apiPaths.contexts, { key: t.keyB, json: { name: "guess" } })).id;
+    const contextSync = [{ contextId: theirs, path: "/g", policy: { downloadPolicy: { autoDownload: false } } }];
+    const { sessionToken: b } = await t.json<{ sessionToken: string }>("POST", apiPaths.sessions, { key: t.keyB, json: { contextSync } });
+    const head = async (token: string) => (await t.request("HEAD", apiPaths.agentBlob(sha(secret)), { key: token })).status;
+    const commitGuess = () =>
+      t.request("POST", apiPaths.agentCommits, {
+        key: b,
+        json: { contextId: theirs, expectedHead: 0, changes: [{ kind: "put", key: "/g/pin.txt", meta: fileMeta(secret), expiresAtMs: null }] },
+      });
+    const put = (body: string) => t.request("PUT", apiPaths.agentBlob(sha(secret)), { key: b, body, headers: { "content-length": String(body.length) } });
+
+    expect(await head(b)).toBe(404);
+    expect(await t.json("POST", apiPaths.agentBlobsMissing, { key: b, json: { digests: [sha(secret)] } })).toEqual({ missing: [sha(secret)] });
+    const guessed = await commitGuess();
+    expect(guessed.status).toBe(404);
+    expect(await guessed.json()).toMatchObject({ code: "BlobNotFound" });
+    // Bytes that do not match are refused even though the store has the blob, and entitle nothing.
+    expect((await put("from the stork")).status).toBe(422);
+    expect((await commitGuess()).status).toBe(404);
+    // Sending the bytes shows B holds them: then B may commit them, and A's session still sees its own.
+    expect((await put(secret)).status).toBe(204);
+    expect(await head(b)).toBe(200);
+    expect((await commitGuess()).status).toBe(200);
+    const { sessionToken: a } = await createSession();
+    expect(await head(a)).toBe(200);
+  });
+
   it("a commit touches the blobs it names, except those this server saw absent and then stored, within the window", async () => {
     const clock = new FakeClock();
     const own = await openTestServer({ clock });
@@ -147,6 +176,14 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
       const headStatus = async (content: string) => (await own.request("HEAD", apiPaths.agentBlob(sha(content)), { key: token })).status;
       const putStatus = async (content: string, body = content) =>
         (await own.request("PUT", apiPaths.agentBlob(sha(content)), { key: token, body, headers: { "content-length": String(body.length) } })).status;
+      // Not created here: two files the context holds already (the session may name them), one of them
+      // found present by the agent (its touch may be lost to a collection deleting at that moment, on S3).
+      const found = "found by this agent";
+      const old = "stored long ago";
+      for (const [name, content] of [["found", found], ["old", old]]) {
+        const { url } = await own.json<{ url: string }>("POST", apiPaths.contextFileUrls(context), { key: own.keyA, json: { path: `/w/${name}`, method: "PUT" } });
+        expect((await own.app.request(url, { method: "PUT", body: content })).status).toBe(200);
+      }
       let head = (await own.json<{ headGeneration: number }>("GET", apiPaths.agentContext(context), { key: token })).headGeneration;
       const commit = async (...contents: string[]) => {
         const changes = contents.map((content, i) => ({ kind: "put", key: `/w/${head}-${i}.txt`, meta: fileMeta(content), expiresAtMs: null }));
@@ -164,11 +201,6 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
       const frames = Buffer.concat([blobFrameHeader(sha(batched), "ok", batched.length), Buffer.from(batched)]);
       const batch = await own.request("POST", apiPaths.agentBlobsBatch, { key: token, body: frames, headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE } });
       expect(await batch.json()).toEqual({ stored: 1, failed: [] });
-      // Not created here: found present (its touch may be lost to a collection deleting at that moment,
-      // on S3), and one the agent names without asking.
-      const found = "found by this agent";
-      const old = "stored long ago";
-      for (const content of [found, old]) await blobs.put(sha(content), Readable.from([Buffer.from(content)]), content.length);
       expect(await own.json("POST", apiPaths.agentBlobsMissing, { key: token, json: { digests: [sha(found)] } })).toEqual({ missing: [] });
       for (const content of [sent, batched, found, old]) fs.utimesSync(fileOf(content), longAgo, longAgo);
 

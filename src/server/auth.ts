@@ -26,7 +26,7 @@ export function authMiddleware(deps: AppDeps): MiddlewareHandler<ServerEnv> {
     const secret = bearer(c);
     if (path === "/v1/agent" || path.startsWith("/v1/agent/")) {
       if (secret === undefined) throw new UnauthorizedError("Missing session token. Send `Authorization: Bearer <sessionToken>`.");
-      const agent = await AgentService.forToken(deps.stores, secret, deps.clock, deps.options.external, deps.freshBlobs);
+      const agent = await AgentService.forToken(deps.stores, secret, deps.clock, { external: deps.options.external, fresh: deps.freshBlobs });
       await agent.heartbeat();
       c.set("agent", agent);
       return next();

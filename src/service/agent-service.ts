@@ -58,6 +58,13 @@ export interface AgentCommit {
   base?: { mountPath: string; upserts: readonly BaseEntry[]; deletes: readonly string[] };
 }
 
+/** What a server keeps across an agent's requests. */
+export interface AgentServiceState {
+  /** The blobs this server created a moment ago; without it, commits touch every blob. */
+  fresh?: FreshBlobs;
+  external?: Partial<ExternalSessionOptions>;
+}
+
 /** Sessions in these states have an agent at work; the others only answer "who am I" and polls. */
 const ACTIVE: readonly SessionStatus[] = ["running", "releasing"];
 /** Heartbeats are written at most this often (a long poll's wait included). */
@@ -79,16 +86,17 @@ export class AgentService {
   /** A copy: heartbeat() keeps its lastHeartbeatMs current. */
   private readonly session: SessionRecord;
 
+  private readonly fresh: FreshBlobs | undefined;
+
   constructor(
     private readonly stores: Stores,
     session: SessionRecord,
     private readonly clock: Clock,
-    externalOptions: Partial<ExternalSessionOptions> = {},
-    /** The server's record of the blobs it created a moment ago; without one, commits touch every blob. */
-    private readonly fresh?: FreshBlobs,
+    state: AgentServiceState = {},
   ) {
     this.session = { ...session };
-    this.external = externalSessionOptionsWithDefaults(externalOptions);
+    this.external = externalSessionOptionsWithDefaults(state.external ?? {});
+    this.fresh = state.fresh;
   }
 
   /** The AgentService of the session whose token this is; UnauthorizedError for any other string. */
@@ -96,12 +104,11 @@ export class AgentService {
     stores: Stores,
     token: string,
     clock: Clock,
-    externalOptions: Partial<ExternalSessionOptions> = {},
-    fresh?: FreshBlobs,
+    state: AgentServiceState = {},
   ): Promise<AgentService> {
     const session = await stores.meta.getSessionByTokenHash(hashSecret(token));
     if (!session || session.agent !== "external") throw new UnauthorizedError("Missing or invalid session token. Send `Authorization: Bearer <sessionToken>` as returned when the session was created.");
-    return new AgentService(stores, session, clock, externalOptions, fresh);
+    return new AgentService(stores, session, clock, state);
   }
 
   get sessionId(): string {
@@ -237,9 +244,10 @@ export class AgentService {
   /**
    * Commits a generation to an in-scope context: every changed key must lie in one of the context's
    * in-scope namespaces, and every blob a put names must be stored (it is refreshed, so garbage collection
-   * keeps it, unless this server created it a moment ago: FreshBlobs). The session and the time are the
-   * server's. Rejects with CommitConflictError when the head moved (nothing written), BlobNotFoundError
-   * when a blob was not uploaded first.
+   * keeps it, unless this server created it a moment ago: FreshBlobs), and be one this session may name:
+   * referenced by a version of an in-scope context, or sent by this session (MetaStore.recordUploads). The session
+   * and the time are the server's. Rejects with CommitConflictError when the head moved (nothing written),
+   * BlobNotFoundError when a blob was not uploaded first (or only by another session of another scope).
    */
   async commit(req: AgentCommit): Promise<number> {
     await this.active();
@@ -268,13 +276,16 @@ export class AgentService {
     // Blobs this server created a moment ago (the upload's new ones) are stored and safe from
     // collection already (FreshBlobs).
     const unique = [...digests];
+    const owned = await this.ownedOf(unique);
+    const foreign = unique.find((d) => !owned.has(d));
+    if (foreign !== undefined) throw new BlobNotFoundError(foreign);
     const stale = this.fresh ? this.fresh.staleOf(unique, this.clock.now()) : unique;
     const present = await this.stores.blobs.touchMany(stale);
     const absent = stale.find((_, i) => !present[i]);
     if (absent !== undefined) throw new BlobNotFoundError(absent);
     // The agent's flush cannot reach our disk: blobs become durable here, before a generation points at them.
     if (digests.size > 0) await this.stores.blobs.flush();
-    return this.stores.meta.commitGeneration({
+    const generation = await this.stores.meta.commitGeneration({
       contextId: req.contextId,
       expectedHead: req.expectedHead,
       sessionId: this.session.id,
@@ -282,15 +293,20 @@ export class AgentService {
       changes: req.changes,
       base,
     });
+    await this.stores.meta.forgetUploads(this.session.id, unique); // an in-scope version references them now
+    return generation;
   }
 
-  /** BlobStore.touch: true when stored (and refreshed for garbage collection). Any digest. */
+  /**
+   * BlobStore.touch: true when stored (and refreshed for garbage collection) and this session may name it
+   * (see commit); false otherwise, so the agent sends the bytes. Any digest.
+   */
   async touchBlob(digest: Digest): Promise<boolean> {
     await this.active();
     const now = this.clock.now();
     const present = await this.stores.blobs.touch(digest);
     if (!present) this.fresh?.sawAbsent([digest], now);
-    return present;
+    return present && (await this.ownedOf([digest])).has(digest);
   }
 
   /**
@@ -305,19 +321,27 @@ export class AgentService {
     return this.stores.blobs.get(digest);
   }
 
-  /** missingBlobs over the session's store: refreshes the stored digests, returns the others. Any digest. */
+  /**
+   * missingBlobs over the session's store: refreshes the stored digests and returns the others, and those
+   * this session may not name (see commit), so the agent sends their bytes. Any digest.
+   */
   async missingBlobs(digests: readonly Digest[]): Promise<Digest[]> {
     await this.active();
     const now = this.clock.now();
-    const missing = await missingBlobs(this.stores.blobs, digests);
-    this.fresh?.sawAbsent(missing, now);
-    return missing;
+    const absent = await missingBlobs(this.stores.blobs, digests);
+    this.fresh?.sawAbsent(absent, now);
+    const owned = await this.ownedOf(digests);
+    const absentSet = new Set(absent);
+    return digests.filter((d) => absentSet.has(d) || !owned.has(d));
   }
 
   /** Stores small blobs as they arrive, each verified (see storeBlobs); says which were refused. */
   async putBlobs(source: AsyncIterable<HeldBlob>): Promise<{ stored: number; failed: BatchPutFailure[] }> {
     await this.active();
-    return storeBlobs(this.stores.blobs, source, (stored) => this.fresh?.stored(stored));
+    return storeBlobs(this.stores.blobs, source, async (stored) => {
+      await this.stores.meta.recordUploads(this.session.id, stored, this.clock.now());
+      this.fresh?.stored(stored);
+    });
   }
 
   /**
@@ -333,7 +357,8 @@ export class AgentService {
   /** BlobStore.put: stores `body` under `digest`, verified (BlobDigestMismatchError stores nothing). */
   async putBlob(digest: Digest, body: Readable, sizeBytes: number): Promise<void> {
     await this.active();
-    await this.stores.blobs.put(digest, body, sizeBytes);
+    await this.stores.blobs.put(digest, body, sizeBytes); // checks the bytes, also of a blob stored already
+    await this.stores.meta.recordUploads(this.session.id, [digest], this.clock.now());
     this.fresh?.stored([digest]);
   }
 
@@ -371,6 +396,19 @@ export class AgentService {
       add(m.contextId, m.namespace, m.path);
     }
     return { contexts, paths };
+  }
+
+  /**
+   * The digests among `digests` this session may name: sent by it since its last commit of them, or
+   * referenced by a version of an in-scope context.
+   */
+  private async ownedOf(digests: readonly Digest[]): Promise<Set<Digest>> {
+    const owned = await this.stores.meta.uploadedDigests(this.session.id, digests);
+    const rest = digests.filter((d) => !owned.has(d));
+    if (rest.length === 0) return owned;
+    const contextIds = [...(await this.scope()).contexts.keys()];
+    for (const d of await this.stores.meta.referencedDigests(contextIds, rest)) owned.add(d);
+    return owned;
   }
 
   private async namespacesOf(contextId: string): Promise<string[]> {

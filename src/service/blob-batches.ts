@@ -40,7 +40,7 @@ export async function missingBlobs(blobs: BlobStore, digests: readonly Digest[])
 export async function storeBlobs(
   blobs: BlobStore,
   source: AsyncIterable<HeldBlob>,
-  onStored: (digests: Digest[]) => void = () => undefined,
+  onStored: (digests: Digest[]) => Promise<void> | void = () => undefined,
 ): Promise<{ stored: number; failed: BatchPutFailure[] }> {
   let stored = 0;
   const failed: BatchPutFailure[] = [];
@@ -55,7 +55,7 @@ export async function storeBlobs(
       else failed.push({ index: chunkStart + i, digest: chunk[i]!.digest, code: errorCode(err) ?? "InvalidParameter", message: describeError(err) });
     });
     stored += done.length;
-    onStored(done);
+    await onStored(done);
     chunkStart += chunk.length;
     chunk = [];
     chunkBytes = 0;

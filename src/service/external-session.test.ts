@@ -19,7 +19,7 @@ describe("external sessions", () => {
   const timing = { heartbeatTimeoutMs: 60_000, pollIntervalMs: 5 };
   const sessions = (over: Partial<typeof timing & { releaseTimeoutMs: number }> = {}) =>
     new SessionService(stores, tenant, systemClock, { ...timing, ...over });
-  const agentOf = (token: string) => AgentService.forToken(stores, token, systemClock, timing);
+  const agentOf = (token: string) => AgentService.forToken(stores, token, systemClock, { external: timing });
 
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ctxsync-external-"));

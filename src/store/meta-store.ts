@@ -317,6 +317,22 @@ export interface MetaStore {
    */
   referencedDigests(contextIds: readonly string[], digests: readonly Digest[]): Promise<Set<Digest>>;
 
+  /**
+   * Records that the session's agent sent these blobs' bytes (the blob store checked them) at `atMs`. The
+   * blob store is shared by every tenant: a session may name a blob no version in its scope references
+   * only after sending its bytes, so that a digest alone tells nothing about another tenant's content.
+   */
+  recordUploads(sessionId: string, digests: readonly Digest[], atMs: EpochMs): Promise<void>;
+  /** Those of `digests` the session has a recorded upload of. Any number of digests, asked in one go. */
+  uploadedDigests(sessionId: string, digests: readonly Digest[]): Promise<Set<Digest>>;
+  /** Drops the session's upload records of `digests` (committed: a version references them now). */
+  forgetUploads(sessionId: string, digests: readonly Digest[]): Promise<void>;
+  /**
+   * Drops every upload record made before `cutoffMs` and returns how many: garbage collection may have
+   * deleted those blobs since (an upload older than its grace period entitles no commit).
+   */
+  forgetUploadsBefore(cutoffMs: EpochMs): Promise<number>;
+
   /** Stores a new API key. */
   createApiKey(key: Omit<ApiKeyRecord, "tenantName">): Promise<void>;
   /**

@@ -895,6 +895,31 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
       });
     });
 
+    describe("session uploads", () => {
+      it("records per session which blobs it sent, answers for many digests, and forgets on request", async () => {
+        const mine = session();
+        const other = session();
+        await store.createSession(mine, []);
+        await store.createSession(other, []);
+        await store.recordUploads(mine.id, [DA, DB, DA], T0);
+        expect(await store.uploadedDigests(mine.id, [DA, DB, DC])).toEqual(new Set([DA, DB]));
+        expect(await store.uploadedDigests(other.id, [DA, DB])).toEqual(new Set());
+        const many = Array.from({ length: 40_000 }, (_, i) => i.toString(16).padStart(64, "0"));
+        expect(await store.uploadedDigests(mine.id, [...many, DB])).toEqual(new Set([DB]));
+        await store.forgetUploads(mine.id, [DA, DC]);
+        expect(await store.uploadedDigests(mine.id, [DA, DB])).toEqual(new Set([DB]));
+      });
+
+      it("forgets the uploads recorded before a time, keeping a newer record of the same blob", async () => {
+        const mine = session();
+        await store.createSession(mine, []);
+        await store.recordUploads(mine.id, [DA, DB], T0);
+        await store.recordUploads(mine.id, [DB], T0 + 10);
+        expect(await store.forgetUploadsBefore(T0 + 5)).toBe(1);
+        expect(await store.uploadedDigests(mine.id, [DA, DB])).toEqual(new Set([DB]));
+      });
+    });
+
     describe("API keys", () => {
       const key = (over: Partial<ApiKeyRecord> = {}): Omit<ApiKeyRecord, "tenantName"> => ({
         id: newId("key"),

@@ -126,4 +126,14 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     revoked_at BIGINT
   );
   `,
+  // Version 2 (SQLite's version 4): which blobs each session's agent sent the bytes of.
+  `
+  CREATE TABLE session_uploads (
+    session_id TEXT COLLATE "C" NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    digest TEXT COLLATE "C" NOT NULL,
+    at_ms BIGINT NOT NULL,
+    PRIMARY KEY (session_id, digest)
+  );
+  CREATE INDEX session_uploads_time ON session_uploads (at_ms);
+  `,
 ];

@@ -548,6 +548,39 @@ export class PostgresMetaStore implements MetaStore {
     return found;
   }
 
+  async recordUploads(sessionId: string, digests: readonly Digest[], atMs: EpochMs): Promise<void> {
+    for (const chunk of chunks([...new Set(digests)])) {
+      await this.db.query(
+        `INSERT INTO session_uploads (session_id, digest, at_ms) SELECT $1::text, d, $3::bigint FROM unnest($2::text[]) AS d
+         ON CONFLICT (session_id, digest) DO UPDATE SET at_ms = EXCLUDED.at_ms`,
+        [sessionId, chunk, atMs],
+      );
+    }
+  }
+
+  async uploadedDigests(sessionId: string, digests: readonly Digest[]): Promise<Set<Digest>> {
+    const found = new Set<Digest>();
+    for (const chunk of chunks([...new Set(digests)])) {
+      const { rows } = await this.db.query<{ digest: string }>(
+        "SELECT digest FROM session_uploads WHERE session_id = $1 AND digest = ANY($2::text[])",
+        [sessionId, chunk],
+      );
+      for (const r of rows) found.add(r.digest);
+    }
+    return found;
+  }
+
+  async forgetUploads(sessionId: string, digests: readonly Digest[]): Promise<void> {
+    for (const chunk of chunks([...new Set(digests)])) {
+      await this.db.query("DELETE FROM session_uploads WHERE session_id = $1 AND digest = ANY($2::text[])", [sessionId, chunk]);
+    }
+  }
+
+  async forgetUploadsBefore(cutoffMs: EpochMs): Promise<number> {
+    const { rowCount } = await this.db.query("DELETE FROM session_uploads WHERE at_ms < $1", [cutoffMs]);
+    return rowCount ?? 0;
+  }
+
   async createApiKey(key: Omit<ApiKeyRecord, "tenantName">): Promise<void> {
     await this.db.query(
       "INSERT INTO api_keys (id, tenant_id, hash, is_admin, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",

@@ -120,4 +120,14 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     revoked_at INTEGER
   );
   `,
+  // Version 4, tenant isolation of the shared blob store: which blobs each session's agent sent the bytes of.
+  `
+  CREATE TABLE session_uploads (
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    digest TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (session_id, digest)
+  ) WITHOUT ROWID;
+  CREATE INDEX session_uploads_time ON session_uploads (at_ms);
+  `,
 ];

@@ -540,6 +540,31 @@ export class SqliteMetaStore implements MetaStore {
     return found;
   }
 
+  async recordUploads(sessionId: string, digests: readonly Digest[], atMs: EpochMs): Promise<void> {
+    const upsert = this.stmt("INSERT OR REPLACE INTO session_uploads (session_id, digest, at_ms) VALUES (?, ?, ?)");
+    this.db.transaction(() => {
+      for (const d of digests) upsert.run(sessionId, d, atMs);
+    })();
+  }
+
+  async uploadedDigests(sessionId: string, digests: readonly Digest[]): Promise<Set<Digest>> {
+    const found = new Set<Digest>();
+    const one = this.stmt("SELECT 1 FROM session_uploads WHERE session_id = ? AND digest = ?").pluck();
+    for (const d of digests) if (one.get(sessionId, d) !== undefined) found.add(d);
+    return found;
+  }
+
+  async forgetUploads(sessionId: string, digests: readonly Digest[]): Promise<void> {
+    const del = this.stmt("DELETE FROM session_uploads WHERE session_id = ? AND digest = ?");
+    this.db.transaction(() => {
+      for (const d of digests) del.run(sessionId, d);
+    })();
+  }
+
+  async forgetUploadsBefore(cutoffMs: EpochMs): Promise<number> {
+    return this.stmt("DELETE FROM session_uploads WHERE at_ms < ?").run(cutoffMs).changes;
+  }
+
   async createApiKey(key: Omit<ApiKeyRecord, "tenantName">): Promise<void> {
     this
       .stmt("INSERT INTO api_keys (id, tenant_id, hash, is_admin, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)")
