@@ -22,6 +22,12 @@ describe("listChildren", () => {
     expect(listChildren("/", [rec("/top.txt"), rec("/home/u/f")]).map((e) => e.filePath)).toEqual(["/home", "/top.txt"]);
   });
 
+  it("lists a file whose mtime lies beyond what a Date holds, at the nearest time it can show", () => {
+    // `touch -d @99999999999999` on a local file: valid there, out of range for a Date.
+    const out = listChildren("/a", [rec("/a/far.txt", 1, 1e17), rec("/a/d/old.txt", 1, -1e17)]);
+    expect(out.map((e) => e.gmtModified)).toEqual(["-271821-04-20T00:00:00.000Z", "+275760-09-13T00:00:00.000Z"]);
+  });
+
   it("ignores a file whose key equals the parent", () => {
     expect(listChildren("/a", [rec("/a")])).toEqual([]);
   });

@@ -22,7 +22,7 @@ export interface FileEntry {
  */
 export function listChildren(parent: string, files: readonly FileRecord[]): FileEntry[] {
   const prefix = parent === "/" ? "/" : `${parent}/`;
-  const folders = new Map<string, FileEntry>();
+  const folders = new Map<string, { entry: FileEntry; createdMs: number; modifiedMs: number }>();
   const out: FileEntry[] = [];
   for (const f of files) {
     if (!f.key.startsWith(prefix)) continue;
@@ -34,8 +34,8 @@ export function listChildren(parent: string, files: readonly FileRecord[]): File
         fileName: rest,
         filePath: f.key,
         fileType: "file",
-        gmtCreate: new Date(f.writtenAtMs).toISOString(),
-        gmtModified: new Date(f.mtimeMs).toISOString(),
+        gmtCreate: isoTime(f.writtenAtMs),
+        gmtModified: isoTime(f.mtimeMs),
         size: f.sizeBytes,
         status: "available",
       });
@@ -44,26 +44,30 @@ export function listChildren(parent: string, files: readonly FileRecord[]): File
     const name = rest.slice(0, slash);
     const folder = folders.get(name);
     if (!folder) {
-      folders.set(name, {
-        fileId: `${prefix}${name}`,
-        fileName: name,
-        filePath: `${prefix}${name}`,
-        fileType: "FOLDER",
-        gmtCreate: new Date(f.writtenAtMs).toISOString(),
-        gmtModified: new Date(f.mtimeMs).toISOString(),
-        size: f.sizeBytes,
-        status: "available",
-      });
+      const path = `${prefix}${name}`;
+      const entry: FileEntry = { fileId: path, fileName: name, filePath: path, fileType: "FOLDER", gmtCreate: "", gmtModified: "", size: f.sizeBytes, status: "available" };
+      folders.set(name, { entry, createdMs: f.writtenAtMs, modifiedMs: f.mtimeMs });
     } else {
-      folder.size += f.sizeBytes;
-      folder.gmtCreate = maxIso(folder.gmtCreate, new Date(f.writtenAtMs).toISOString());
-      folder.gmtModified = maxIso(folder.gmtModified, new Date(f.mtimeMs).toISOString());
+      folder.entry.size += f.sizeBytes;
+      folder.createdMs = Math.max(folder.createdMs, f.writtenAtMs);
+      folder.modifiedMs = Math.max(folder.modifiedMs, f.mtimeMs);
     }
   }
+  for (const f of folders.values()) {
+    f.entry.gmtCreate = isoTime(f.createdMs);
+    f.entry.gmtModified = isoTime(f.modifiedMs);
+  }
   const byName = (a: FileEntry, b: FileEntry) => (a.fileName < b.fileName ? -1 : a.fileName > b.fileName ? 1 : 0);
-  return [...[...folders.values()].sort(byName), ...out.sort(byName)];
+  return [...[...folders.values()].map((f) => f.entry).sort(byName), ...out.sort(byName)];
 }
 
-function maxIso(a: string, b: string): string {
-  return a >= b ? a : b;
+/** Largest distance from the epoch a Date can hold, in ms (ECMA-262). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * ISO-8601 for `ms`, clamped to what a Date can hold: a file's mtime is whatever its filesystem said
+ * (`touch -d @99999999999999` is valid there), and one such file must not break a whole listing.
+ */
+function isoTime(ms: number): string {
+  return new Date(Math.max(-MAX_DATE_MS, Math.min(MAX_DATE_MS, ms))).toISOString();
 }
