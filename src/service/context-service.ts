@@ -20,6 +20,12 @@ export interface ClearHandle {
 const MAX_PAGE_SIZE = 1000;
 
 /**
+ * Contexts a clear in this process is working on: asking again while it runs starts nothing, asking again
+ * after it failed (the state stays `clearing`) starts it again. Per process, as the work is.
+ */
+const clearsRunning = new Set<string>();
+
+/**
  * Contexts and their files, for one tenant: the operations of SPEC §5 `client.context`.
  * Throws CtxSyncError subclasses; the SDK turns them into `{ success: false }` results.
  */
@@ -178,13 +184,13 @@ export class ContextService {
   /**
    * Starts clearing a context: its state becomes `clearing` at once, and a clear running in this process
    * commits one generation that deletes every live file, then sets the state back to `available`. The
-   * context, its id and its history remain. Clearing a context that is already clearing starts nothing.
+   * context, its id and its history remain. Clearing a context that a clear in this process is working on
+   * starts nothing; one left `clearing` by a clear that failed starts again.
    */
   async clearAsync(contextId: string): Promise<ClearHandle> {
-    await this.getById(contextId);
-    if (!(await this.meta.setContextState(contextId, "clearing", ["available", "in-use"]))) {
-      return { started: false, done: Promise.resolve() };
-    }
+    const ctx = await this.getById(contextId);
+    const claimed = await this.meta.setContextState(contextId, "clearing", ["available", "in-use"]);
+    if (!claimed && (ctx.state !== "clearing" || clearsRunning.has(contextId))) return { started: false, done: Promise.resolve() };
     return { started: true, done: this.runClear(contextId) };
   }
 
@@ -194,11 +200,16 @@ export class ContextService {
    * meanwhile is nothing to clear.
    */
   async runClear(contextId: string): Promise<void> {
-    if (!(await this.meta.getContext(this.tenantId, contextId))) return;
-    await this.commitAtHead(contextId, async (now) =>
-      (await this.meta.listLiveFiles(contextId, "/", now)).map((f): FileChange => ({ kind: "delete", key: f.key })),
-    );
-    await this.meta.setContextState(contextId, "available", ["clearing"]);
+    clearsRunning.add(contextId);
+    try {
+      if (!(await this.meta.getContext(this.tenantId, contextId))) return;
+      await this.commitAtHead(contextId, async (now) =>
+        (await this.meta.listLiveFiles(contextId, "/", now)).map((f): FileChange => ({ kind: "delete", key: f.key })),
+      );
+      await this.meta.setContextState(contextId, "available", ["clearing"]);
+    } finally {
+      clearsRunning.delete(contextId);
+    }
   }
 
   /** The context's state: `clearing` while a clear runs, else `available` (or `in-use`). */
