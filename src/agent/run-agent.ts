@@ -43,6 +43,8 @@ export interface AgentExit {
 
 /** Waits after a failed poll grow from 1 s to this, so a restarting server is not hammered. */
 const MAX_RETRY_DELAY_MS = 15_000;
+/** How long a first attach keeps trying an unreachable server: as long as a server waits for a new agent. */
+const ATTACH_RETRY_MS = 120_000;
 
 /**
  * The agent of one session: runs where the session's filesystem is (in the SDK's process for local
@@ -61,8 +63,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<AgentExit> {
   const log: AgentLog = opts.onLog ?? (() => undefined);
   const signal = opts.signal ?? new AbortController().signal;
   const api = new ApiClient(opts.endpoint, opts.sessionToken);
-  // POST: attaching offers again any task an earlier agent of this session claimed and never finished.
-  const session = await api.json<AgentSessionView>("POST", apiPaths.agentSession, { signal });
+  const session = await attach(api, signal, log);
   log("info", `agent for session ${session.sessionId} (${session.status}, ${session.mounts.length} mounts) on ${api.origin}`);
   opts.onReady?.(session);
   if (session.status === "released" || session.status === "lost") return { sessionId: session.sessionId, reason: session.status };
@@ -120,6 +121,26 @@ async function pollLoop(
     if (poll.sessionStatus === "released" || poll.sessionStatus === "lost") return poll.sessionStatus;
   }
   return "aborted";
+}
+
+/**
+ * POST /v1/agent/session: attaching offers again any task an earlier agent of this session claimed and
+ * never finished. A sandbox may start before the server (or its network) is up, so an unreachable server
+ * or a 5xx is retried with the poll's growing delay for ATTACH_RETRY_MS; a refused token fails at once.
+ */
+async function attach(api: ApiClient, signal: AbortSignal, log: AgentLog): Promise<AgentSessionView> {
+  const deadline = Date.now() + ATTACH_RETRY_MS;
+  for (let failures = 1; ; failures++) {
+    try {
+      return await api.json<AgentSessionView>("POST", apiPaths.agentSession, { signal });
+    } catch (err) {
+      const retryable = err instanceof RemoteApiError && (err.httpStatus === 0 || err.httpStatus >= 500);
+      const delayMs = Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** (failures - 1));
+      if (!retryable || signal.aborted || Date.now() + delayMs > deadline) throw err;
+      log("warn", `could not attach to the session (${describeError(err)}); retrying in ${Math.round(delayMs / 1000)} s`);
+      await sleep(delayMs, signal);
+    }
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

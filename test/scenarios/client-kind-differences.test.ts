@@ -1,3 +1,4 @@
+import net from "node:net";
 import path from "node:path";
 import { inspect } from "node:util";
 import { describe, expect, it, vi } from "vitest";
@@ -130,5 +131,35 @@ describe("remote client", () => {
     expect(await session.delete()).toMatchObject({ success: true });
     expect(await agent).toMatchObject({ reason: "released", sessionId: session.sessionId });
     expect((await h().client.context.listFiles(ctx, "/data")).entries.map((e) => e.fileName)).toEqual(["from-sandbox.txt", "seeded.txt"]);
+  });
+
+  it("an agent started before its server can be reached keeps trying to attach, then runs the session", async () => {
+    const ctx = await h().newContext();
+    const session = (await h().client.create({ agent: "external", contextSync: [ContextSync.new(ctx, "/data")] })).session!;
+    // A port nothing listens on yet; later a relay to the server opens there.
+    const probe = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => probe.once("listening", r));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const logs: string[] = [];
+    const root = path.join(h().dir, "late-sandbox");
+    const agent = runAgent({ endpoint: `http://127.0.0.1:${port}`, sessionToken: session.sessionToken!, root, onLog: (_level, m) => logs.push(m) });
+    await vi.waitFor(() => expect(logs.some((m) => m.startsWith("could not attach to the session"))).toBe(true), { timeout: 10_000 });
+
+    const server = new URL(h().server!.url);
+    const relay = net.createServer((c) => {
+      const upstream = net.connect(Number(server.port), server.hostname);
+      c.pipe(upstream).pipe(c);
+      upstream.on("error", () => c.destroy());
+      c.on("error", () => upstream.destroy());
+    });
+    relay.listen(port, "127.0.0.1");
+    try {
+      expect((await session.context.sync(ctx, "/data", "download")).success).toBe(true);
+      expect(await session.delete()).toMatchObject({ success: true });
+      expect(await agent).toMatchObject({ reason: "released", sessionId: session.sessionId });
+    } finally {
+      relay.close();
+    }
   });
 });
