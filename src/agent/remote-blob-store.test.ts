@@ -237,6 +237,30 @@ describe("RemoteBlobStore over HTTP", () => {
     }
   });
 
+  it("stops a whole ingest at the first SessionNotActive instead of reading and failing every file", async () => {
+    // The session was released or lost meanwhile: every request is refused alike.
+    let requests = 0;
+    const server = http.createServer((req, res) => {
+      requests++;
+      req.resume();
+      const body = JSON.stringify({ code: "SessionNotActive", message: "Session s is released; it takes no more transfers.", requestId: "r" });
+      req.on("end", () => res.writeHead(409, { "content-type": "application/json" }).end(body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const bad = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t"));
+      const items = Array.from({ length: 3000 }, (_, i) => {
+        const p = path.join(dir, `f${i}`);
+        fs.writeFileSync(p, `file ${i}`);
+        return { path: p, sizeBytes: fs.statSync(p).size };
+      });
+      await expect(bad.ingestFiles(items)).rejects.toMatchObject({ code: "SessionNotActive" });
+      expect(requests).toBeLessThanOrEqual(4);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it("maps the server's refusals to their blobs, and rejects a refusal that names a blob not at its position", async () => {
     const [a, b] = [patternBytes(300, 1), patternBytes(400, 2)];
     // A server that refuses whatever `refuse` says, for every batch.
