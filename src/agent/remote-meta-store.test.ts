@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readTree, statTree, writeTree } from "../../test/helpers/tree.js";
 import { downloadMount, MountLayout, systemClock, uploadMount } from "../engine/index.js";
-import { CommitConflictError } from "../errors/index.js";
+import { CommitConflictError, StoreUnavailableError } from "../errors/index.js";
 import { SyncPolicy, UploadMode, type SyncPolicyInput } from "../policy/index.js";
 import { ApiClient } from "./api-client.js";
 import { RemoteBlobStore } from "./remote-blob-store.js";
@@ -88,6 +88,26 @@ describe("the engine over the agent's HTTP stores", () => {
     await upload("a");
     expect([...(await stub.meta.getBase(stub.sessionId, MOUNT)).keys()].sort()).toEqual([`${MOUNT}/a.txt`, `${MOUNT}/d/b.txt`]);
     expect(await upload("a")).toMatchObject({ written: 0 });
+  });
+
+  it("a download the store fails midway rejects and leaves no temp file behind", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 600; i++) files[`f${i}.txt`] = `file ${i}`;
+    writeTree(path.join(dir, "a", MOUNT), files);
+    expect((await upload("a")).problems).toEqual([]);
+    // The third batch's files are written, then its connection breaks (fetchFiles rejects).
+    let calls = 0;
+    const flaky = Object.create(deps.blobs) as RemoteBlobStore;
+    flaky.fetchFiles = async (items, onProgress) => {
+      const results = await deps.blobs.fetchFiles(items, onProgress);
+      if (++calls === 3) throw new StoreUnavailableError("the connection to the server broke midway");
+      return results;
+    };
+    const layoutB = layout("b");
+    await expect(downloadMount({ ...deps, blobs: flaky }, { sessionId: stub.sessionId, layout: layoutB })).rejects.toThrow("broke midway");
+    const left = fs.readdirSync(path.join(dir, "b", MOUNT));
+    expect(left.filter((n) => n.startsWith(".ctxsync-tmp-"))).toEqual([]);
+    expect(left.length).toBeGreaterThan(0); // batches placed before the failure stay
   });
 
   it("reads an unknown context as absent", async () => {

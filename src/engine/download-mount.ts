@@ -109,45 +109,57 @@ export async function downloadMount(
       failed(w, e);
     }
   };
-  await mapConcurrent(fetchBatches(writes.filter((w) => w.file.source === "blob")), FETCH_CALLS_IN_FLIGHT, async (batch) => {
-    const regular = batch.filter((w) => w.file.type === "file");
-    const errors = await deps.blobs.fetchFiles(
-      regular.map((w) => ({ digest: w.file.digest!, targetPath: w.tmp, sizeBytes: w.file.sizeBytes })),
-      (bytes) => meter.addBytes(bytes),
-    );
-    const fetchError = new Map(regular.map((w, j) => [w, errors[j] ?? null]));
-    for (const w of batch) place(w, fetchError.get(w) ?? null);
-  });
-  const fromArchive = new Map(writes.filter((w) => w.file.source === "archive").map((w) => [w.file.key, w]));
-  let archiveFailure: unknown = null;
-  if (fromArchive.size > 0 && view.archive?.digest) {
-    const pacer = new Pacer();
-    // verifyWhole false: writeEntryFile checks every entry's SHA-256 before its file is renamed into place.
-    // A failure of the archive as a whole (damaged past an entry, cut short) leaves the files placed so
-    // far, each verified, and fails the rest with the cause.
-    archiveFailure = await readArchive(deps.blobs, view.archive.digest, async ({ entry, body }) => {
-      const w = fromArchive.get(layout.keyOf(entry.rel));
-      if (!w) return;
-      fromArchive.delete(w.file.key);
-      if (w.file.type !== "file") return place(w, null);
-      try {
-        await writeEntryFile(body, w.file, w.tmp, (n) => meter.addBytes(n));
-        renameIntoPlace(w.tmp, layout.localPath(w.rel)); // mode and mtime are set already
-        placed(w);
-      } catch (e) {
-        failed(w, e);
-      }
-      await pacer.tick(w.file.sizeBytes);
-    }, { verifyWhole: false }).then(
-      () => null,
-      (err: unknown) => err,
-    );
+  /** Fetches and places every write: blobs in batches, then the entries of the context's archive. */
+  const fetchAll = async (): Promise<void> => {
+    await mapConcurrent(fetchBatches(writes.filter((w) => w.file.source === "blob")), FETCH_CALLS_IN_FLIGHT, async (batch) => {
+      const regular = batch.filter((w) => w.file.type === "file");
+      const errors = await deps.blobs.fetchFiles(
+        regular.map((w) => ({ digest: w.file.digest!, targetPath: w.tmp, sizeBytes: w.file.sizeBytes })),
+        (bytes) => meter.addBytes(bytes),
+      );
+      const fetchError = new Map(regular.map((w, j) => [w, errors[j] ?? null]));
+      for (const w of batch) place(w, fetchError.get(w) ?? null);
+    });
+    const fromArchive = new Map(writes.filter((w) => w.file.source === "archive").map((w) => [w.file.key, w]));
+    let archiveFailure: unknown = null;
+    if (fromArchive.size > 0 && view.archive?.digest) {
+      const pacer = new Pacer();
+      // verifyWhole false: writeEntryFile checks every entry's SHA-256 before its file is renamed into place.
+      // A failure of the archive as a whole (damaged past an entry, cut short) leaves the files placed so
+      // far, each verified, and fails the rest with the cause.
+      archiveFailure = await readArchive(deps.blobs, view.archive.digest, async ({ entry, body }) => {
+        const w = fromArchive.get(layout.keyOf(entry.rel));
+        if (!w) return;
+        fromArchive.delete(w.file.key);
+        if (w.file.type !== "file") return place(w, null);
+        try {
+          await writeEntryFile(body, w.file, w.tmp, (n) => meter.addBytes(n));
+          renameIntoPlace(w.tmp, layout.localPath(w.rel)); // mode and mtime are set already
+          placed(w);
+        } catch (e) {
+          failed(w, e);
+        }
+        await pacer.tick(w.file.sizeBytes);
+      }, { verifyWhole: false }).then(
+        () => null,
+        (err: unknown) => err,
+      );
+    }
+    if (archiveFailure) problems.push({ key: view.archiveKey, message: describeError(archiveFailure) });
+    const notExtracted = archiveFailure
+      ? "not extracted: the context's archive could not be read to its end (see its own problem)"
+      : "missing from the context's archive; upload it again from a session that has it";
+    for (const w of fromArchive.values()) place(w, new Error(notExtracted));
+  };
+  try {
+    await fetchAll();
+  } catch (err) {
+    // The store failed or the transfer was stopped: files fetched so far but not placed are temp files
+    // nobody else would remove (scans skip them), so they go now.
+    const kept = new Set(written);
+    for (const w of writes) if (!kept.has(w)) fs.rmSync(w.tmp, { force: true });
+    throw err;
   }
-  if (archiveFailure) problems.push({ key: view.archiveKey, message: describeError(archiveFailure) });
-  const notExtracted = archiveFailure
-    ? "not extracted: the context's archive could not be read to its end (see its own problem)"
-    : "missing from the context's archive; upload it again from a session that has it";
-  for (const w of fromArchive.values()) place(w, new Error(notExtracted));
   meter.finish();
 
   // Extract policy: only archives this download wrote, so local edits to extracted files survive a re-sync.
