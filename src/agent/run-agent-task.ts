@@ -22,12 +22,16 @@ export interface AgentTaskContext {
   root: string;
   signal: AbortSignal;
   log: AgentLog;
+  /** Ends of tasks the server could not be told of yet; the poll loop sends them again. */
+  unreported: UnreportedFinishes;
 }
 
 /** Progress is sent at most this often: the server writes each report, and a person reads it by eye. */
 const PROGRESS_INTERVAL_MS = 1000;
-/** Attempts to report a task's end before giving up (the server then finds the task by its heartbeat). */
+/** Attempts to report a task's end at once; after them the report waits for the server to answer polls again. */
 const FINISH_ATTEMPTS = 4;
+/** Deadline of one report: its own, not the agent's signal, so a stopping agent still says how its tasks ended. */
+const FINISH_TIMEOUT_MS = 15_000;
 
 /**
  * Runs one upload or download task with the engine, reporting progress, then reports Success, or Failed
@@ -61,20 +65,67 @@ export async function runAgentTask(ctx: AgentTaskContext, task: AgentTaskView): 
   return status;
 }
 
-async function reportFinish(ctx: AgentTaskContext, task: AgentTaskView, body: z.input<typeof TaskFinishBody>): Promise<void> {
+type FinishBody = z.input<typeof TaskFinishBody>;
+
+/**
+ * Reports a task's end, retrying a few times; if the server stays out of reach, the report waits in
+ * `ctx.unreported` for the poll loop, so the task does not stay Running on the server for good. A
+ * stopping agent tries once.
+ */
+async function reportFinish(ctx: AgentTaskContext, task: AgentTaskView, body: FinishBody): Promise<void> {
+  const label = `task ${task.id} (${task.taskType} of ${task.mount.path})`;
+  const attempts = ctx.signal.aborted ? 1 : FINISH_ATTEMPTS;
   for (let attempt = 1; ; attempt++) {
-    try {
-      // Its own deadline, not the agent's signal: a stopping agent still says how its tasks ended.
-      await ctx.api.json("POST", apiPaths.agentTaskFinish(task.id), { json: body, signal: AbortSignal.timeout(15_000) });
+    const err = await sendFinish(ctx.api, task.id, body);
+    if (err === null) return;
+    if (!isUnreachable(err)) {
+      ctx.log("warn", `could not report the end of ${label}: ${describeError(err)}`);
       return;
-    } catch (err) {
-      const status = (err as { httpStatus?: number }).httpStatus ?? 0;
-      const retriable = status === 0 || status >= 500;
-      if (!retriable || attempt >= FINISH_ATTEMPTS) {
-        ctx.log("warn", `could not report the end of task ${task.id} (${task.taskType} of ${task.mount.path}): ${describeError(err)}`);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+    }
+    if (attempt >= attempts) {
+      ctx.log("warn", `could not report the end of ${label} yet (${describeError(err)}); will again once the server answers`);
+      ctx.unreported.add(task.id, label, body);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+  }
+}
+
+async function sendFinish(api: ApiClient, taskId: string, body: FinishBody): Promise<unknown> {
+  try {
+    await api.json("POST", apiPaths.agentTaskFinish(taskId), { json: body, signal: AbortSignal.timeout(FINISH_TIMEOUT_MS) });
+    return null;
+  } catch (err) {
+    return err;
+  }
+}
+
+/** Unreachable or failing (5xx): worth trying again later. A 4xx refusal will not change. */
+function isUnreachable(err: unknown): boolean {
+  const status = (err as { httpStatus?: number }).httpStatus ?? 0;
+  return status === 0 || status >= 500;
+}
+
+/** Task ends the agent could not report yet, sent again each time a poll succeeds (UnreportedFinishes.send). */
+export class UnreportedFinishes {
+  private readonly waiting = new Map<string, { label: string; body: FinishBody }>();
+
+  add(taskId: string, label: string, body: FinishBody): void {
+    this.waiting.set(taskId, { label, body });
+  }
+
+  get size(): number {
+    return this.waiting.size;
+  }
+
+  /** Tries each waiting report once; keeps those the server could not be reached for. */
+  async send(api: ApiClient, log: AgentLog): Promise<void> {
+    for (const [taskId, { label, body }] of this.waiting) {
+      const err = await sendFinish(api, taskId, body);
+      if (err !== null && isUnreachable(err)) continue;
+      this.waiting.delete(taskId);
+      if (err === null) log("info", `reported the end of ${label}: ${body.status}`);
+      else log("warn", `could not report the end of ${label}: ${describeError(err)}`);
     }
   }
 }

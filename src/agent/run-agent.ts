@@ -8,7 +8,7 @@ import { ApiClient } from "./api-client.js";
 import { RemoteApiError } from "./remote-api-error.js";
 import { RemoteBlobStore } from "./remote-blob-store.js";
 import { RemoteMetaStore } from "./remote-meta-store.js";
-import { runAgentTask, type AgentTaskContext, type TaskOutcome } from "./run-agent-task.js";
+import { runAgentTask, UnreportedFinishes, type AgentTaskContext, type TaskOutcome } from "./run-agent-task.js";
 import { SerialQueues } from "./serial-queues.js";
 
 export type AgentSessionView = z.infer<typeof AgentSession>;
@@ -76,9 +76,10 @@ export async function runAgent(opts: RunAgentOptions): Promise<AgentExit> {
     root: path.resolve(opts.root ?? "/"),
     signal,
     log,
+    unreported: new UnreportedFinishes(),
   };
   const queues = new SerialQueues();
-  const reason = await pollLoop(api, opts.waitSeconds ?? 25, signal, log, (task) =>
+  const reason = await pollLoop(api, opts.waitSeconds ?? 25, signal, log, ctx.unreported, (task) =>
     queues.run(task.mount.path, async () => {
       const status = await runAgentTask(ctx, task);
       opts.onTaskFinished?.(task.id, status);
@@ -94,6 +95,7 @@ async function pollLoop(
   waitSeconds: number,
   signal: AbortSignal,
   log: AgentLog,
+  unreported: UnreportedFinishes,
   start: (task: z.infer<typeof AgentPoll>["tasks"][number]) => void,
 ): Promise<AgentExitReason> {
   let failures = 0;
@@ -102,6 +104,8 @@ async function pollLoop(
     try {
       poll = await api.json("GET", apiPaths.agentTasks, { query: { waitSeconds }, signal });
       failures = 0;
+      // The server answers again: tell it how the tasks ended that it could not be told of before.
+      if (unreported.size > 0) await unreported.send(api, log);
     } catch (err) {
       if (signal.aborted) break;
       if (err instanceof RemoteApiError && (err.httpStatus === 401 || err.httpStatus === 403)) {

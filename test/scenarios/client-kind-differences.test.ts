@@ -1,3 +1,4 @@
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { inspect } from "node:util";
@@ -132,6 +133,46 @@ describe("remote client", () => {
     expect(await agent).toMatchObject({ reason: "released", sessionId: session.sessionId });
     expect((await h().client.context.listFiles(ctx, "/data")).entries.map((e) => e.fileName)).toEqual(["from-sandbox.txt", "seeded.txt"]);
   });
+
+  it("an agent that cannot report a task's end tells the server once it answers again, so the task does not stay Running", async () => {
+    const ctx = await h().newContext();
+    const session = (await h().client.create({ agent: "external", contextSync: [ContextSync.new(ctx, "/data")] })).session!;
+    // The agent talks through a proxy that can refuse task ends (as an outage would) and passes the rest.
+    const server = new URL(h().server!.url);
+    let refuseFinish = false;
+    const proxy = http.createServer((req, res) => {
+      if (refuseFinish && req.url?.endsWith("/finish")) {
+        req.resume();
+        res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ code: "StoreUnavailable", message: "down", requestId: "p" }));
+        return;
+      }
+      const upstream = http.request({ host: server.hostname, port: server.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode!, r.headers);
+        r.pipe(res);
+      });
+      upstream.on("error", () => res.destroy());
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const logs: string[] = [];
+    const root = path.join(h().dir, "flaky-sandbox");
+    const endpoint = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    const agent = runAgent({ endpoint, sessionToken: session.sessionToken!, root, waitSeconds: 1, onLog: (_level, m) => logs.push(m) });
+    try {
+      expect((await session.context.sync(ctx, "/data", "download")).success).toBe(true);
+      refuseFinish = true;
+      writeTree(path.join(root, "data"), { "late.txt": "l" });
+      const ended = new Promise<boolean>((resolve) => void session.context.sync(ctx, "/data", "upload", resolve));
+      await vi.waitFor(() => expect(logs.some((m) => m.includes("will again once the server answers"))).toBe(true), { timeout: 30_000 });
+      expect((await session.context.info()).contextStatusData.filter((t) => t.taskType === "upload")).toMatchObject([{ status: "Running" }]);
+      refuseFinish = false;
+      expect(await ended).toBe(true);
+      expect(await session.delete()).toMatchObject({ success: true });
+      expect(await agent).toMatchObject({ reason: "released" });
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
+  }, 60_000);
 
   it("an agent started before its server can be reached keeps trying to attach, then runs the session", async () => {
     const ctx = await h().newContext();
