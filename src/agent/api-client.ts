@@ -18,7 +18,18 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Statuses that are answers rather than errors (e.g. 404 for HEAD); 2xx always are. */
   accept?: readonly number[];
+  /** Longest wait for the whole answer; default REQUEST_TIMEOUT_MS (a long poll passes its own). */
+  timeoutMs?: number;
 }
+
+/**
+ * Longest a JSON call may take, answer included. Generous (a commit of a few hundred thousand files takes
+ * seconds), but finite: a connection that died silently (a rebooted host, a NAT that forgot the flow)
+ * must fail the call, not hang it for good.
+ */
+const REQUEST_TIMEOUT_MS = 5 * 60_000;
+/** Longest a bulk transfer (stream) may go without a byte in either direction. */
+const STREAM_IDLE_TIMEOUT_MS = 60_000;
 
 /** Longest error body read: enough for any message of ours, bounded against a misbehaving proxy. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -64,20 +75,25 @@ export class ApiClient {
       body = opts.body as RequestInit["body"];
     }
     let res: Response;
+    const timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
     try {
       res = await fetch(this.url(path, opts.query), {
         method,
         headers,
         body,
-        signal: opts.signal,
+        signal,
         // Streamed bodies go out as they are read; fetch requires saying so.
         ...(opts.body !== undefined && !(opts.body instanceof Uint8Array) ? { duplex: "half" } : {}),
       } as RequestInit);
     } catch (err) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? err;
+      const wait = timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`;
+      const why = deadline.aborted ? `no answer within ${wait}` : describeFetchError(err);
       throw new RemoteApiError(
         "StoreUnavailable",
-        `Cannot reach the ctxsync server at ${this.origin} (${method} ${path}): ${describeFetchError(err)}. Check the endpoint and that the server runs.`,
+        `Cannot reach the ctxsync server at ${this.origin} (${method} ${path}): ${why}. Check the endpoint and that the server runs.`,
         "", // the server never saw the call
         0,
         { cause: err },
@@ -116,6 +132,8 @@ export class ApiClient {
       // blob), where a connect costs nothing measurable, and a kept-alive socket the server is closing
       // just as we reuse it would fail a whole transfer with ECONNRESET.
       const req = send(url, { method, headers, signal: opts.signal, agent: false });
+      // The socket's idle timer spans the answer too: a transfer that stalls either way fails, as a broken one does.
+      req.setTimeout(STREAM_IDLE_TIMEOUT_MS, () => req.destroy(new Error(`no data either way for ${STREAM_IDLE_TIMEOUT_MS / 1000} s`)));
       req.once("response", resolve);
       req.once("error", (err) => reject(opts.signal?.aborted ? (opts.signal.reason ?? err) : fail(err)));
       if (!opts.body) return void req.end(json);

@@ -102,7 +102,8 @@ async function pollLoop(
   while (!signal.aborted) {
     let poll: z.infer<typeof AgentPoll>;
     try {
-      poll = await api.json("GET", apiPaths.agentTasks, { query: { waitSeconds }, signal });
+      // The server holds a poll up to waitSeconds; one that stays silent much longer is on a dead connection.
+      poll = await api.json("GET", apiPaths.agentTasks, { query: { waitSeconds }, signal, timeoutMs: (waitSeconds + 15) * 1000 });
       failures = 0;
       // The server answers again: tell it how the tasks ended that it could not be told of before.
       if (unreported.size > 0) await unreported.send(api, log);
