@@ -56,6 +56,17 @@ describe("signed file URLs", () => {
     expect(gens.generations).toMatchObject([{ added: 0, changed: 1 }, { added: 1, changed: 0 }]);
   });
 
+  it("refuses (400) a file where the context has a folder, below a file, or at / itself, keeping the context downloadable", async () => {
+    expect((await put((await sign("/w/a/b.txt", "PUT")).url, "inner")).status).toBe(200);
+    for (const path of ["/w/a", "/w/a/b.txt/c", "/"]) {
+      const res = await put((await sign(path, "PUT")).url, "clash");
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ code: "InvalidKey" });
+    }
+    expect((await listed("/w/a")).map((e) => e.filePath)).toEqual(["/w/a/b.txt"]);
+    expect((await put((await sign("/w/ab", "PUT")).url, "a sibling is fine")).status).toBe(200);
+  });
+
   it("normalises the signed path, so a Windows path names the same file", async () => {
     expect((await put((await sign("C:\\Users\\A\\f.txt", "PUT")).url, "win")).status).toBe(200);
     expect(await (await get((await sign("/c:/Users/A/f.txt", "GET")).url)).text()).toBe("win");

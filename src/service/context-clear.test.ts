@@ -24,7 +24,7 @@ describe("ContextService clear", () => {
   });
 
   it("starts again when asked after a clear that failed, which left the context `clearing`", async () => {
-    let failNext = true;
+    let failNext = false;
     // The store fails once, in the middle of the clear (after the state became `clearing`).
     const flaky = new Proxy(stores.meta, {
       get(target, prop, receiver) {
@@ -42,6 +42,7 @@ describe("ContextService clear", () => {
     const svc = new ContextService({ meta: flaky, blobs: stores.blobs }, tenant, systemClock);
     const ctx = await svc.get("work", true);
     await svc.writeFile(ctx.id, "/a.txt", Readable.from([Buffer.from("x")]), { maxBytes: 100, tmpDir: dir });
+    failNext = true;
 
     const first = await svc.clearAsync(ctx.id);
     expect(first.started).toBe(true);

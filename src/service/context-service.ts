@@ -1,6 +1,7 @@
 import fs from "node:fs";
+import path from "node:path";
 import type { Readable } from "node:stream";
-import { ContextNotFoundError, FileNotFoundError, InvalidParameterError } from "../errors/index.js";
+import { ContextNotFoundError, FileNotFoundError, InvalidKeyError, InvalidParameterError } from "../errors/index.js";
 import { commitAtHead, restoreGeneration, type Clock } from "../engine/index.js";
 import { normalizeSessionPath } from "../policy/index.js";
 import type { ContextRecord, ContextState, FileChange, FileRecord, GenerationRecord, MetaStore, Page } from "../store/index.js";
@@ -164,20 +165,36 @@ export class ContextService {
   ): Promise<{ generation: number; digest: string; sizeBytes: number }> {
     await this.getById(contextId);
     const key = normalizeSessionPath(filePath);
+    if (key === "/") throw new InvalidKeyError(filePath, "a file needs a name below /");
     const spooled = await streamToTempFile(body, opts.tmpDir, opts.maxBytes);
     try {
       await this.stores.blobs.put(spooled.digest, fs.createReadStream(spooled.path), spooled.sizeBytes);
-      const generation = await this.commitAtHead(contextId, async (now) => [
-        {
-          kind: "put",
+      const generation = await this.commitAtHead(contextId, async (now) => {
+        await this.checkFileFits(contextId, key, now);
+        return [
+          {
+            kind: "put",
           key,
-          meta: { type: "file", digest: spooled.digest, sizeBytes: spooled.sizeBytes, mode: 0o644, mtimeMs: now, linkTarget: null },
-          expiresAtMs: null,
-        },
-      ]);
+            meta: { type: "file", digest: spooled.digest, sizeBytes: spooled.sizeBytes, mode: 0o644, mtimeMs: now, linkTarget: null },
+            expiresAtMs: null,
+          },
+        ];
+      });
       return { generation, digest: spooled.digest, sizeBytes: spooled.sizeBytes };
     } finally {
       fs.rmSync(spooled.path, { force: true });
+    }
+  }
+
+  /**
+   * A file at `key` must not stand where the context has a folder (files below it) nor below another
+   * file: no download could place both, and every download of that mount would fail.
+   */
+  private async checkFileFits(contextId: string, key: string, nowMs: number): Promise<void> {
+    const below = (await this.meta.listLiveFiles(contextId, key, nowMs)).find((f) => f.key !== key);
+    if (below) throw new InvalidKeyError(key, `it is a folder in this context (it holds ${below.key}); delete the folder first or choose another name`);
+    for (let p = path.posix.dirname(key); p !== "/"; p = path.posix.dirname(p)) {
+      if (await this.meta.getLiveFile(contextId, p, nowMs)) throw new InvalidKeyError(key, `${p} is a file in this context, and a file cannot hold another`);
     }
   }
 
