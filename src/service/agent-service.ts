@@ -158,7 +158,7 @@ export class AgentService {
     const deadline = Date.now() + Math.max(0, waitSeconds) * 1000;
     let lastBeat = Date.now();
     for (;;) {
-      const status = await this.status();
+      const status = await this.finishedReleaseOr(await this.status());
       if (!ACTIVE.includes(status)) return { sessionStatus: status, tasks: [] };
       const claimed = await this.stores.meta.claimPendingTasks(this.session.id, this.clock.now());
       if (claimed.length > 0) {
@@ -176,6 +176,20 @@ export class AgentService {
         // Aborted: the next turn returns what there is.
       }
     }
+  }
+
+  /**
+   * `released` for a releasing session whose tasks have all ended, else `status`. The release queues its
+   * uploads before the session turns `releasing` (SessionService.release), so by then they are done; a
+   * server that stopped while it waited for them would otherwise leave the session releasing for good,
+   * its agent polling forever. Marking it twice (the waiting server also does) changes nothing.
+   */
+  private async finishedReleaseOr(status: SessionStatus): Promise<SessionStatus> {
+    if (status !== "releasing") return status;
+    const open = (await this.stores.meta.listTasks(this.session.id)).some((t) => t.status === "Pending" || t.status === "Running");
+    if (open) return status;
+    await this.stores.meta.setSessionStatus(this.session.id, "released");
+    return "released";
   }
 
   /** Records progress of a Running task of this session; ignored once the task has ended. */

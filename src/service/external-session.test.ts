@@ -50,6 +50,20 @@ describe("external sessions", () => {
     await expect(agentOf("cst_nope")).rejects.toBeInstanceOf(UnauthorizedError);
   });
 
+  it("finishes a release whose waiting server stopped, once the agent's uploads have ended", async () => {
+    const svc = sessions();
+    const { session, sessionToken } = await svc.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w", { downloadPolicy: { autoDownload: false } })] });
+    const agent = await agentOf(sessionToken!);
+    // A release queued its upload and the agent claimed it; then the server waiting for it stopped.
+    const upload = (await svc.sync(session.id, { mode: "upload" })).tasks[0]!;
+    await stores.meta.setSessionStatus(session.id, "releasing");
+    expect((await agent.claimTasks(0)).tasks).toMatchObject([{ id: upload.id }]);
+    expect(await agent.claimTasks(0)).toEqual({ sessionStatus: "releasing", tasks: [] }); // still uploading
+    await agent.finishTask(upload.id, "Success", "");
+    expect(await agent.claimTasks(0)).toEqual({ sessionStatus: "released", tasks: [] });
+    expect((await svc.get(session.id)).status).toBe("released");
+  });
+
   it("resolves a sync's done once the agent finished its tasks", async () => {
     const svc = sessions();
     const { session, sessionToken } = await svc.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w", { downloadPolicy: { autoDownload: false } })] });
@@ -68,7 +82,8 @@ describe("external sessions", () => {
     const agent = await agentOf(sessionToken!);
     const released = svc.release(session.id, false);
     const poll = await agent.claimTasks(5);
-    expect(poll).toMatchObject({ sessionStatus: "releasing", tasks: [{ taskType: "upload" }] });
+    // The upload is queued before the session turns releasing, so a poll may still say running.
+    expect(poll.tasks).toMatchObject([{ taskType: "upload" }]);
     await agent.finishTask(poll.tasks[0]!.id, "Success", "");
     expect(await released).toMatchObject({ uploadsSucceeded: true, tasks: [{ taskType: "upload" }] });
     expect((await svc.get(session.id)).status).toBe("released");

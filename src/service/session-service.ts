@@ -193,14 +193,17 @@ export class SessionService {
       await this.stores.meta.setSessionStatus(sessionId, "released");
       return { uploadsSucceeded: false, tasks: [], errorMessage: lostSessionMessage(this.external, (session.lastHeartbeatMs ?? null) === null) };
     }
-    await this.stores.meta.setSessionStatus(sessionId, "releasing");
     const mounts = await this.stores.meta.listMounts(sessionId);
     const specs = mounts.map(toSpec).filter((s) => syncContext || s.policy.uploadPolicy.autoUpload);
     let tasks: TaskRecord[];
     let ok: boolean;
     if (isExternal(session)) {
       tasks = [];
+      // Queued before the session says `releasing`: from then on, a releasing session with no open task
+      // has finished its release uploads, whoever waits for them (AgentService.claimTasks finishes a
+      // release whose waiting server stopped).
       for (const spec of specs) tasks.push(await this.queue(session, spec, "upload"));
+      await this.stores.meta.setSessionStatus(sessionId, "releasing");
       const statuses = await waitForTasks(this.deps(), session, tasks.map((t) => t.id), {
         ...this.external,
         deadlineMs: this.clock.now() + this.external.releaseTimeoutMs,
@@ -217,6 +220,7 @@ export class SessionService {
         });
       }
     } else {
+      await this.stores.meta.setSessionStatus(sessionId, "releasing");
       const handle = await this.startTransfers(session, specs, "upload");
       tasks = handle.tasks;
       ok = await handle.done;
