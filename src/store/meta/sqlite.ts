@@ -549,7 +549,7 @@ export class SqliteMetaStore implements MetaStore {
 
   async uploadedDigests(sessionId: string, digests: readonly Digest[]): Promise<Set<Digest>> {
     const found = new Set<Digest>();
-    const one = this.stmt("SELECT 1 FROM session_uploads WHERE session_id = ? AND digest = ?").pluck();
+    const one = this.stmt("SELECT 1 AS found FROM session_uploads WHERE session_id = ? AND digest = ?");
     for (const d of digests) if (one.get(sessionId, d) !== undefined) found.add(d);
     return found;
   }
