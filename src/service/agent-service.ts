@@ -157,8 +157,9 @@ export class AgentService {
   async claimTasks(waitSeconds: number, signal?: AbortSignal): Promise<{ sessionStatus: SessionStatus; tasks: AgentTaskInfo[] }> {
     const deadline = Date.now() + Math.max(0, waitSeconds) * 1000;
     let lastBeat = Date.now();
-    for (;;) {
-      const status = await this.finishedReleaseOr(await this.status());
+    // Once per call, not per turn: a release left unfinished is found by the agent's next poll anyway.
+    let status = await this.finishedReleaseOr(await this.status());
+    for (;; status = await this.status()) {
       if (!ACTIVE.includes(status)) return { sessionStatus: status, tasks: [] };
       const claimed = await this.stores.meta.claimPendingTasks(this.session.id, this.clock.now());
       if (claimed.length > 0) {
@@ -344,8 +345,9 @@ export class AgentService {
     const now = this.clock.now();
     const absent = await missingBlobs(this.stores.blobs, digests);
     this.fresh?.sawAbsent(absent, now);
-    const owned = await this.ownedOf(digests);
     const absentSet = new Set(absent);
+    // Only the stored ones need the ownership queries: in a first upload that is none of them.
+    const owned = await this.ownedOf(digests.filter((d) => !absentSet.has(d)));
     return digests.filter((d) => absentSet.has(d) || !owned.has(d));
   }
 
