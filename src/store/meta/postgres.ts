@@ -536,13 +536,15 @@ export class PostgresMetaStore implements MetaStore {
   }
 
   async referencedDigests(contextIds: readonly string[], digests: readonly Digest[]): Promise<Set<Digest>> {
+    if (contextIds.length === 0) return new Set();
+    return this.digestsFound("SELECT DISTINCT digest FROM file_versions WHERE digest = ANY($1::text[]) AND context_id = ANY($2::text[])", digests, [contextIds]);
+  }
+
+  /** The digests among `digests` that `sql` (its $1 the digest array, then `params`) returns, asked in chunks. */
+  private async digestsFound(sql: string, digests: readonly Digest[], params: readonly unknown[]): Promise<Set<Digest>> {
     const found = new Set<Digest>();
-    if (contextIds.length === 0) return found;
     for (const chunk of chunks([...new Set(digests)])) {
-      const { rows } = await this.db.query<{ digest: string }>(
-        "SELECT DISTINCT digest FROM file_versions WHERE digest = ANY($1::text[]) AND context_id = ANY($2::text[])",
-        [chunk, contextIds],
-      );
+      const { rows } = await this.db.query<{ digest: string }>(sql, [chunk, ...params]);
       for (const r of rows) found.add(r.digest);
     }
     return found;
@@ -559,15 +561,7 @@ export class PostgresMetaStore implements MetaStore {
   }
 
   async uploadedDigests(sessionId: string, digests: readonly Digest[]): Promise<Set<Digest>> {
-    const found = new Set<Digest>();
-    for (const chunk of chunks([...new Set(digests)])) {
-      const { rows } = await this.db.query<{ digest: string }>(
-        "SELECT digest FROM session_uploads WHERE session_id = $1 AND digest = ANY($2::text[])",
-        [sessionId, chunk],
-      );
-      for (const r of rows) found.add(r.digest);
-    }
-    return found;
+    return this.digestsFound("SELECT digest FROM session_uploads WHERE digest = ANY($1::text[]) AND session_id = $2", digests, [sessionId]);
   }
 
   async forgetUploads(sessionId: string, digests: readonly Digest[]): Promise<void> {
