@@ -166,4 +166,18 @@ describe("collectGarbage", () => {
     expect(await collectGarbage({ meta, blobs, clock }, DEFAULTS)).toMatchObject({ deletedBlobs: 1, keptBlobs: 0 });
     expect(await stored()).toEqual([]);
   });
+
+  it("forgets, with the blobs it may delete, which session sent them: such a record entitles no commit any more", async () => {
+    const tenant = await meta.ensureTenant("acme");
+    const session = { id: "sess-1", tenantId: tenant, status: "running" as const, root: "/", labels: {}, createdAtMs: nowMs, agent: "external" as const, lastHeartbeatMs: null };
+    await meta.createSession(session, []);
+    const sent = await storeBlob("sent by an agent, never committed");
+    await meta.recordUploads(session.id, [sent], nowMs);
+    nowMs += 23 * HOUR_MS;
+    await collectGarbage({ meta, blobs, clock }, DEFAULTS);
+    expect(await meta.uploadedDigests(session.id, [sent])).toEqual(new Set([sent]));
+    nowMs += 2 * HOUR_MS;
+    await collectGarbage({ meta, blobs, clock }, DEFAULTS);
+    expect(await meta.uploadedDigests(session.id, [sent])).toEqual(new Set());
+  });
 });
