@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { ApiKeyList, CreateApiKeyBody, CreatedApiKey } from "../api/index.js";
 import { ApiKeyService, type ApiKeyInfo } from "../service/index.js";
 import type { AppDeps } from "./app-deps.js";
-import { apiKeySecurity, commonErrors, forbidden, IdParams, json, jsonBody, noContent, notFound, type App } from "./openapi-parts.js";
+import { apiKeySecurity, commonErrors, unsupportedMedia, forbidden, IdParams, json, jsonBody, noContent, notFound, type App } from "./openapi-parts.js";
 
 const base = { tags: ["admin"], security: apiKeySecurity };
 
@@ -20,7 +20,7 @@ export function registerAdminRoutes(app: App, deps: AppDeps): void {
       path: "/v1/admin/keys",
       summary: "Create an API key for a tenant (made when new)",
       request: { body: jsonBody(CreateApiKeyBody) },
-      responses: { 200: json(CreatedApiKey, "The key with its secret, shown once"), ...commonErrors, ...forbidden },
+      responses: { 200: json(CreatedApiKey, "The key with its secret, shown once"), ...commonErrors, ...unsupportedMedia, ...forbidden },
     }),
     async (c) => {
       const body = c.req.valid("json");

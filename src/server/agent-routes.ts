@@ -28,7 +28,7 @@ import { InvalidParameterError, PayloadTooLargeError } from "../errors/index.js"
 import type { AppDeps } from "./app-deps.js";
 import { requestBody, streamResponse } from "./node-streams.js";
 import {
-  commonErrors,
+  commonErrors, unsupportedMedia,
   conflict,
   DigestParams,
   IdParams,
@@ -100,7 +100,7 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       path: "/v1/agent/tasks/{id}/progress",
       summary: "Report a Running task's progress",
       request: { params: IdParams, body: jsonBody(TaskProgressBody) },
-      responses: { ...noContent, ...commonErrors, ...notFound, ...conflict },
+      responses: { ...noContent, ...commonErrors, ...unsupportedMedia, ...notFound, ...conflict },
     }),
     async (c) => {
       await c.get("agent").reportProgress(c.req.valid("param").id, c.req.valid("json"));
@@ -115,7 +115,7 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       path: "/v1/agent/tasks/{id}/finish",
       summary: "End a Running task as Success or Failed",
       request: { params: IdParams, body: jsonBody(TaskFinishBody) },
-      responses: { ...noContent, ...commonErrors, ...notFound, ...conflict },
+      responses: { ...noContent, ...commonErrors, ...unsupportedMedia, ...notFound, ...conflict },
     }),
     async (c) => {
       const body = c.req.valid("json");
@@ -170,7 +170,7 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       path: "/v1/agent/bases",
       summary: "Update the session's base of one synced path (after a download)",
       request: { body: jsonBody(BaseUpdateBody) },
-      responses: { ...noContent, ...commonErrors, ...conflict },
+      responses: { ...noContent, ...commonErrors, ...unsupportedMedia, ...conflict },
     }),
     async (c) => {
       const body = c.req.valid("json");
@@ -187,7 +187,7 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       summary: "Commit a generation (409 CommitConflict when the head moved)",
       description: "The server stamps the commit with the session and its own time. Every blob a put names must be stored first.",
       request: { body: jsonBody(CommitBody) },
-      responses: { 200: json(CommitResult, "The new generation (the head when nothing changed)"), ...commonErrors, ...notFound, ...conflict },
+      responses: { 200: json(CommitResult, "The new generation (the head when nothing changed)"), ...commonErrors, ...unsupportedMedia, ...notFound, ...conflict },
     }),
     async (c) => {
       const { base, ...commit } = c.req.valid("json");
@@ -208,7 +208,13 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
     path: "/v1/agent/blobs/{digest}",
     summary: "Whether a blob is stored; refreshes it so garbage collection keeps it (BlobStore.touch)",
     request: { params: DigestParams },
-    responses: { 200: { description: "Stored" }, 404: { description: "Not stored" }, 401: { description: "Unauthorized" } },
+    responses: {
+      200: { description: "Stored" },
+      404: { description: "Not stored, or not this session's to name" },
+      401: { description: "Unauthorized" },
+      409: { description: "The session is not running (SessionNotActive)" },
+      503: { description: "The server's storage is unavailable" },
+    },
   });
 
   app.openapi(
@@ -262,7 +268,7 @@ function registerBlobBatchRoutes(app: App, deps: AppDeps): void {
       path: "/v1/agent/blobs/missing",
       summary: "Which of these blobs are not stored; refreshes the stored ones so garbage collection keeps them",
       request: { body: jsonBody(DigestsBody) },
-      responses: { 200: json(MissingBlobs, "The digests not stored, in the order given"), ...commonErrors, ...conflict },
+      responses: { 200: json(MissingBlobs, "The digests not stored, in the order given"), ...commonErrors, ...unsupportedMedia, ...conflict },
     }),
     async (c) => c.json({ missing: await c.get("agent").missingBlobs(c.req.valid("json").digests) }, 200),
   );
@@ -295,7 +301,7 @@ function registerBlobBatchRoutes(app: App, deps: AppDeps): void {
         "One frame per digest: status 0 with the bytes, 1 when no version of the session's contexts references it (or it is not stored), " +
         "2 when the server cannot hand it out (its stored bytes no longer match, or it cannot read them). Blobs over 1 MiB must be fetched one by one.",
       request: { body: jsonBody(DigestsBody) },
-      responses: { 200: { description: "Blob frames", content: frames }, ...commonErrors, ...conflict },
+      responses: { 200: { description: "Blob frames", content: frames }, ...commonErrors, ...unsupportedMedia, ...conflict },
     }),
     async (c) => {
       const results = await c.get("agent").readBlobs(c.req.valid("json").digests);

@@ -15,7 +15,7 @@ import {
   RestoreResult,
 } from "../api/index.js";
 import type { AppDeps } from "./app-deps.js";
-import { apiKeySecurity, commonErrors, conflict, IdParams, json, jsonBody, noContent, notFound, type App } from "./openapi-parts.js";
+import { apiKeySecurity, commonErrors, unsupportedMedia, conflict, IdParams, json, jsonBody, noContent, notFound, type App } from "./openapi-parts.js";
 import { contextsOf } from "./tenant-services.js";
 import { contextView, generationView } from "./views.js";
 
@@ -31,7 +31,7 @@ export function registerContextRoutes(app: App, deps: AppDeps): void {
       path: "/v1/contexts",
       summary: "Get or create the context of a name",
       request: { body: jsonBody(CreateContextBody) },
-      responses: { 200: json(ContextView, "The context of that name"), ...commonErrors },
+      responses: { 200: json(ContextView, "The context of that name"), ...commonErrors, ...unsupportedMedia },
     }),
     async (c) => c.json(contextView(await contextsOf(c, deps).get(c.req.valid("json").name, true)), 200),
   );
@@ -84,7 +84,7 @@ export function registerContextRoutes(app: App, deps: AppDeps): void {
       path: "/v1/contexts/{id}",
       summary: "Rename a context (its id stays)",
       request: { params: IdParams, body: jsonBody(RenameContextBody) },
-      responses: { 200: json(ContextView, "The renamed context"), ...commonErrors, ...notFound, ...conflict },
+      responses: { 200: json(ContextView, "The renamed context"), ...commonErrors, ...unsupportedMedia, ...notFound, ...conflict },
     }),
     async (c) => {
       const svc = contextsOf(c, deps);
@@ -132,7 +132,7 @@ export function registerContextRoutes(app: App, deps: AppDeps): void {
       path: "/v1/contexts/{id}/files",
       summary: "Delete one file of a context (a file that is not there is no error)",
       request: { params: IdParams, query: FilePathQuery },
-      responses: { ...noContent, ...commonErrors, ...notFound },
+      responses: { ...noContent, ...commonErrors, ...notFound, ...conflict },
     }),
     async (c) => {
       await contextsOf(c, deps).deleteFile(c.req.valid("param").id, c.req.valid("query").path);
@@ -194,7 +194,7 @@ export function registerContextRoutes(app: App, deps: AppDeps): void {
       path: "/v1/contexts/{id}/restore",
       summary: "Bring a context (or one path) back to an earlier generation, as a new generation",
       request: { params: IdParams, body: jsonBody(RestoreBody) },
-      responses: { 200: json(RestoreResult, "The generation the restore committed"), ...commonErrors, ...notFound },
+      responses: { 200: json(RestoreResult, "The generation the restore committed"), ...commonErrors, ...unsupportedMedia, ...notFound, ...conflict },
     }),
     async (c) => {
       const body = c.req.valid("json");

@@ -5,7 +5,7 @@ import { normalizeSessionPath } from "../policy/index.js";
 import { ContextService } from "../service/index.js";
 import type { AppDeps } from "./app-deps.js";
 import { requestBody, streamResponse } from "./node-streams.js";
-import { apiKeySecurity, commonErrors, ContextIdParams, IdParams, json, jsonBody, notFound, octets, type App } from "./openapi-parts.js";
+import { apiKeySecurity, commonErrors, conflict, unsupportedMedia, ContextIdParams, IdParams, json, jsonBody, notFound, octets, type App } from "./openapi-parts.js";
 import { signFileUrl, verifyFileUrl } from "./signed-url.js";
 import { contextsOf } from "./tenant-services.js";
 
@@ -32,7 +32,7 @@ export function registerFileRoutes(app: App, deps: AppDeps): void {
       path: "/v1/contexts/{id}/file-urls",
       summary: "Sign a URL to download (GET) or upload (PUT) one file of a context",
       request: { params: IdParams, body: jsonBody(FileUrlBody) },
-      responses: { 200: json(FileUrl, "The URL and when it expires (Unix seconds)"), ...commonErrors, ...notFound },
+      responses: { 200: json(FileUrl, "The URL and when it expires (Unix seconds)"), ...commonErrors, ...unsupportedMedia, ...notFound },
     }),
     async (c) => {
       const { id } = c.req.valid("param");
@@ -47,7 +47,7 @@ export function registerFileRoutes(app: App, deps: AppDeps): void {
   );
 
   const signed = { tags: ["files"], request: { params: ContextIdParams, query: SignedQuery } };
-  const signedErrors = { 403: json(ErrorBody, "Bad, altered or expired URL (Forbidden)"), ...notFound, 500: commonErrors[500] };
+  const signedErrors = { 403: json(ErrorBody, "Bad, altered or expired URL (Forbidden)"), ...notFound, 500: commonErrors[500], 503: commonErrors[503] };
 
   app.openapi(
     createRoute({
@@ -77,7 +77,13 @@ export function registerFileRoutes(app: App, deps: AppDeps): void {
       path: "/v1/files/{contextId}",
       summary: "Upload a file through a signed URL, as a new generation of the context",
       request: { ...signed.request, body: { content: octets, required: true } },
-      responses: { 200: { description: "Stored; ETag is the content's SHA-256" }, ...signedErrors, 413: commonErrors[413] },
+      responses: {
+        200: { description: "Stored; ETag is the content's SHA-256" },
+        400: json(ErrorBody, "The key cannot hold a file: a folder is there, or a file above it (InvalidKey)"),
+        ...signedErrors,
+        ...conflict,
+        413: commonErrors[413],
+      },
     }),
     async (c) => {
       const { contextId } = c.req.valid("param");

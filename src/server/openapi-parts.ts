@@ -28,7 +28,10 @@ export const commonErrors = {
   401: json(ErrorBody, "Missing or invalid credentials (Unauthorized)"),
   413: json(ErrorBody, "Request body too large (PayloadTooLarge)"),
   500: json(ErrorBody, "Internal error; the server log has details under the request id"),
+  503: json(ErrorBody, "The server's storage is unavailable; retry later (StoreUnavailable)"),
 };
+/** Routes with a JSON body: one sent with another Content-Type. */
+export const unsupportedMedia = { 415: json(ErrorBody, "Body not sent with Content-Type: application/json (UnsupportedMediaType)") };
 export const notFound = { 404: json(ErrorBody, "Not found, or another tenant's (…NotFound)") };
 export const conflict = { 409: json(ErrorBody, "Conflict (ContextNameConflict, PathAlreadyBound, SessionNotActive, CommitConflict)") };
 export const forbidden = { 403: json(ErrorBody, "Not allowed (Forbidden)") };

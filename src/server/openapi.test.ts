@@ -80,4 +80,15 @@ describe("/v1/openapi.json", () => {
       }
     }
   });
+
+  it("lists 503 on every route, and 415 on every route that takes a JSON body", async () => {
+    const doc = await fetchDoc();
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const { responses, requestBody } = op as { responses: Record<string, unknown>; requestBody?: { content: Record<string, unknown> } };
+        expect(responses, `${method} ${path}`).toHaveProperty("503");
+        if (requestBody?.content["application/json"]) expect(responses, `${method} ${path}`).toHaveProperty("415");
+      }
+    }
+  });
 });
