@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames } from "../src/api/index.js";
 import { openEmbeddedStores } from "../src/service/index.js";
+import { ContextSync, CtxSync, type Session } from "../src/sdk/index.js";
 import { createServer, type RunningServer } from "../src/server/index.js";
 import { tempDir } from "./helpers/tree.js";
 
@@ -179,6 +180,72 @@ describe("createServer on a real socket", () => {
       await stores.meta.close();
     }
     expect(fs.readdirSync(path.join(dir, "data", "uploads"))).toEqual([]);
+  });
+
+  /**
+   * An external session whose agent has taken its initial download, and a release of it that waits for
+   * the agent's upload (`release`, started by the caller), on server `s`.
+   */
+  async function releasingSession<R>(s: RunningServer, key: string, release: (session: Session) => Promise<R>) {
+    const client = new CtxSync({ endpoint: s.url, apiKey: key });
+    const { contextId } = await client.context.create("r");
+    const session = (await client.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w")] })).session!;
+    const agent = (srv: RunningServer, method: string, p: string, json?: unknown) => call(srv, method, p, session.sessionToken!, json);
+    const poll = async (srv: RunningServer) =>
+      (await (await agent(srv, "GET", `${apiPaths.agentTasks}?waitSeconds=0`)).json()) as { sessionStatus: string; tasks: { id: string; taskType: string }[] };
+    const finish = async (srv: RunningServer, taskId: string) =>
+      expect((await agent(srv, "POST", apiPaths.agentTaskFinish(taskId), { status: "Success", errorMessage: "" })).status).toBe(204);
+    await finish(s, (await poll(s)).tasks[0]!.id);
+
+    const released = release(session);
+    for (;;) {
+      const { status } = (await (await call(s, "GET", apiPaths.session(session.sessionId), key)).json()) as { status: string };
+      if (status === "releasing") break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { client, session, released, poll, finish };
+  }
+
+  it("a stop ends a release's wait for its agent with 503 ServerStopping; the restarted server finishes it", async () => {
+    const errors: unknown[] = [];
+    const log = { info: () => undefined, error: (m: string, err: unknown) => errors.push([m, err]) };
+    const s = await start({ env: { CTXSYNC_ADMIN_KEY: "admin-key-for-the-release-test-0123456789" }, log });
+    const key = "admin-key-for-the-release-test-0123456789";
+    const { client, session, released, poll, finish } = await releasingSession(s, key, (session) => call(s, "DELETE", apiPaths.session(session.sessionId), key));
+    try {
+      await s.stop();
+      const answer = await released;
+      expect(answer.status).toBe(503);
+      expect(await answer.json()).toMatchObject({ code: "ServerStopping", message: expect.stringMatching(/stopping.*finishes once the server is back/) });
+      // The release's handler ended before the store closed under it.
+      expect(errors).toEqual([]);
+
+      const again = await start({ env: { CTXSYNC_ADMIN_KEY: key }, log });
+      const resumed = await poll(again);
+      expect(resumed).toMatchObject({ sessionStatus: "releasing", tasks: [{ taskType: "upload" }] });
+      await finish(again, resumed.tasks[0]!.id);
+      expect(await poll(again)).toEqual({ sessionStatus: "released", tasks: [] });
+      expect((await (await call(again, "GET", apiPaths.session(session.sessionId), key)).json()) as object).toMatchObject({ status: "released" });
+      expect(errors).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("the remote SDK's release outlasts a server restart: it waits until the restarted server has released the session", async () => {
+    const key = "admin-key-for-the-release-test-0123456789";
+    const s = await start({ env: { CTXSYNC_ADMIN_KEY: key } });
+    const { client, released, poll, finish } = await releasingSession(s, key, (session) => session.delete());
+    try {
+      await s.stop();
+      const again = await start({ env: { CTXSYNC_ADMIN_KEY: key }, port: s.port });
+      await finish(again, (await poll(again)).tasks[0]!.id);
+      // The agent's next poll ends the release: the SDK sees the session released (not lost by silence).
+      expect(await poll(again)).toEqual({ sessionStatus: "released", tasks: [] });
+      expect(await released).toMatchObject({ success: true });
+    } finally {
+      await client.close();
+    }
   });
 
   it("refuses to start on a port in use", async () => {

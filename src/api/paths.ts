@@ -94,4 +94,5 @@ export const STATUS_OF_CODE: Record<string, number> = {
   ArchiveDamaged: 500,
   NotSupported: 501,
   StoreUnavailable: 503,
+  ServerStopping: 503,
 };

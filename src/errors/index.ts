@@ -27,7 +27,8 @@ export type ErrorCode =
   | "PayloadTooLarge"
   | "TaskNotFound"
   | "ApiKeyNotFound"
-  | "NotSupported";
+  | "NotSupported"
+  | "ServerStopping";
 
 export class CtxSyncError extends Error {
   constructor(
@@ -268,6 +269,16 @@ export class ApiKeyNotFoundError extends CtxSyncError {
 export class NotSupportedError extends CtxSyncError {
   constructor(message: string) {
     super("NotSupported", message);
+  }
+}
+
+/**
+ * A wait the server ended because it is stopping (a release waiting for its agent's uploads). The work
+ * itself goes on: the agent's tasks stay queued and a restarted server finishes them.
+ */
+export class ServerStoppingError extends CtxSyncError {
+  constructor(what: string) {
+    super("ServerStopping", `The server is stopping, so it stopped waiting for ${what}; the work goes on and finishes once the server is back. Retry, or read its status, after the restart.`);
   }
 }
 

@@ -88,7 +88,8 @@ export class RemoteSessions implements SessionBackend {
   /**
    * DELETE, which the server answers once the agent finished the release uploads; then this process's
    * agent stops. A connection that drops meanwhile (a proxy's idle timeout, fetch's 5-minute header
-   * timeout) does not stop the release on the server: the session is then polled until it is released.
+   * timeout), or a server that stops while it waits (503 ServerStopping), does not stop the release: the
+   * session is then polled until it is released.
    * The failure message is the server's: `path: errorMessage; …` of the failed uploads, as the embedded
    * client words it.
    */
@@ -99,7 +100,8 @@ export class RemoteSessions implements SessionBackend {
         query: { syncContext: String(syncContext) },
       });
     } catch (err) {
-      if (!(err instanceof RemoteApiError && err.httpStatus === 0)) throw err;
+      // The server went away, or stopped waiting because it is stopping: the release goes on without us.
+      if (!(err instanceof RemoteApiError && (err.httpStatus === 0 || err.code === "ServerStopping"))) throw err;
       await this.waitUntilReleased(sessionId);
     }
     await this.stopAgent(sessionId, AGENT_EXIT_GRACE_MS);

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { ContextNotFoundError, StoreUnavailableError } from "../errors/index.js";
+import { ContextNotFoundError, ServerStoppingError, StoreUnavailableError } from "../errors/index.js";
 import { errorHandler, requestIdMiddleware } from "./errors.js";
 import type { ServerEnv } from "./server-env.js";
 
@@ -34,6 +34,14 @@ describe("errorHandler", () => {
     const res = await appThrowing(new ContextNotFoundError("ctx-nope"), logged).request("/x");
     expect(res.status).toBe(404);
     expect(((await res.json()) as { message: string }).message).toContain("ctx-nope");
+    expect(logged).toEqual([]);
+  });
+
+  it("answers ServerStopping with 503 and its own message, and does not log it as a failure", async () => {
+    const logged: string[] = [];
+    const res = await appThrowing(new ServerStoppingError("the agent of session s-1 to finish its tasks"), logged).request("/x");
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ code: "ServerStopping", message: expect.stringContaining("the agent of session s-1") });
     expect(logged).toEqual([]);
   });
 });

@@ -44,7 +44,8 @@ export function errorHandler(log: (message: string, err: unknown) => void): Erro
     const requestId = c.get("requestId") ?? "unknown";
     if (err instanceof CtxSyncError) {
       const status = (STATUS_OF_CODE[err.code] ?? 500) as ContentfulStatusCode;
-      if (status >= 500) log(`request ${requestId} ${c.req.method} ${c.req.path} failed`, err);
+      // A stopping server ending a wait is its own doing, not a failure to look into.
+      if (status >= 500 && err.code !== "ServerStopping") log(`request ${requestId} ${c.req.method} ${c.req.path} failed`, err);
       // Its message names the database or bucket and the driver's reason: for the operator's log, not for
       // callers (authentication itself reads the store, so unauthenticated ones see it too).
       if (err instanceof StoreUnavailableError) {
@@ -55,6 +56,11 @@ export function errorHandler(log: (message: string, err: unknown) => void): Erro
     if (err instanceof HTTPException && err.status < 500) {
       const status = err.status as ContentfulStatusCode;
       const code = HTTP_CODES[status] ?? "InvalidParameter";
+      // zod-openapi's media-type gate says only "Unsupported Media Type"; every route it guards takes JSON.
+      if (status === 415) {
+        const sent = c.req.header("content-type");
+        return errorResponse(c, 415, code, `This route takes a JSON body: send it with "Content-Type: application/json" (this request had ${sent === undefined ? "no Content-Type" : JSON.stringify(sent)}).`);
+      }
       return errorResponse(c, status, code, err.message || code);
     }
     log(`request ${requestId} ${c.req.method} ${c.req.path} failed`, err);

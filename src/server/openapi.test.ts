@@ -91,4 +91,11 @@ describe("/v1/openapi.json", () => {
       }
     }
   });
+
+  it("answers a JSON route's body of another type with 415 and says what to send", async () => {
+    const res = await t.request("POST", apiPaths.contexts, { key: t.keyA, body: JSON.stringify({ name: "x" }), headers: { "content-type": "text/plain" } });
+    expect(res.status).toBe(415);
+    expect(await res.json()).toMatchObject({ code: "UnsupportedMediaType", message: expect.stringContaining('"Content-Type: application/json" (this request had "text/plain")') });
+    expect((await t.json<{ contexts: unknown[] }>("GET", apiPaths.contexts, { key: t.keyA })).contexts).toEqual([]);
+  });
 });

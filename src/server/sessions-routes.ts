@@ -5,6 +5,7 @@ import {
   CreatedSession,
   CreateSessionBody,
   ContextSyncWire,
+  ErrorBody,
   ReleaseQuery,
   ReleaseResult,
   SessionList,
@@ -16,7 +17,7 @@ import {
 import { ContextSync, SyncPolicy } from "../policy/index.js";
 import type { TaskRecord } from "../store/index.js";
 import type { AppDeps } from "./app-deps.js";
-import { apiKeySecurity, commonErrors, conflict, IdParams, json, jsonBody, notFound, type App } from "./openapi-parts.js";
+import { apiKeySecurity, commonErrors, unsupportedMedia, conflict, IdParams, json, jsonBody, notFound, type App } from "./openapi-parts.js";
 import { contextsOf, sessionsOf } from "./tenant-services.js";
 import { sessionView, taskView } from "./views.js";
 
@@ -37,7 +38,7 @@ export function registerSessionRoutes(app: App, deps: AppDeps): void {
       description:
         "Returns at once with the session token the agent needs; clients wait for the downloads of the mounts with waitForCompletion by polling the tasks.",
       request: { body: jsonBody(CreateSessionBody) },
-      responses: { 200: json(CreatedSession, "The session and its token (shown once)"), ...commonErrors, ...notFound, ...conflict },
+      responses: { 200: json(CreatedSession, "The session and its token (shown once)"), ...commonErrors, ...unsupportedMedia, ...notFound, ...conflict },
     }),
     async (c) => {
       const body = c.req.valid("json");
@@ -82,7 +83,12 @@ export function registerSessionRoutes(app: App, deps: AppDeps): void {
       description:
         "Queues an upload of every autoUpload mount (every mount with syncContext=true) and answers once the agent has finished them, has gone silent, or the release timeout passed.",
       request: { params: IdParams, query: ReleaseQuery },
-      responses: { 200: json(ReleaseResult, "The session is released"), ...commonErrors, ...notFound },
+      responses: {
+        200: json(ReleaseResult, "The session is released"),
+        ...commonErrors,
+        ...notFound,
+        503: json(ErrorBody, "Storage unavailable (StoreUnavailable), or the server is stopping while the agent uploads (ServerStopping): the release goes on; read the session until it is released"),
+      },
     }),
     async (c) => {
       const svc = sessionsOf(c, deps);
@@ -102,7 +108,7 @@ export function registerSessionRoutes(app: App, deps: AppDeps): void {
       path: "/v1/sessions/{id}/sync",
       summary: "Queue uploads or downloads; poll the tasks for the outcome",
       request: { params: IdParams, body: jsonBody(SyncBody) },
-      responses: { 200: json(TaskList, "The queued tasks"), ...commonErrors, ...notFound, ...conflict },
+      responses: { 200: json(TaskList, "The queued tasks"), ...commonErrors, ...unsupportedMedia, ...notFound, ...conflict },
     }),
     async (c) => {
       const body = c.req.valid("json");
@@ -133,7 +139,7 @@ export function registerSessionRoutes(app: App, deps: AppDeps): void {
       path: "/v1/sessions/{id}/bindings",
       summary: "Mount more contexts on a running session; their downloads are queued",
       request: { params: IdParams, body: jsonBody(BindBody) },
-      responses: { 200: json(TaskList, "The queued downloads"), ...commonErrors, ...notFound, ...conflict },
+      responses: { 200: json(TaskList, "The queued downloads"), ...commonErrors, ...unsupportedMedia, ...notFound, ...conflict },
     }),
     async (c) => {
       const started = await sessionsOf(c, deps).bind(c.req.valid("param").id, c.req.valid("json").contextSync.map(toContextSync), false);

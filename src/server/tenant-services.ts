@@ -10,5 +10,5 @@ export function contextsOf(c: Context<ServerEnv>, deps: AppDeps): ContextService
 
 /** The caller's tenant's SessionService, with the server's external-session timing. */
 export function sessionsOf(c: Context<ServerEnv>, deps: AppDeps): SessionService {
-  return new SessionService(deps.stores, c.get("principal").tenantId, deps.clock, deps.options.external);
+  return new SessionService(deps.stores, c.get("principal").tenantId, deps.clock, deps.options.external, deps.stopping);
 }

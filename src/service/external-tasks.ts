@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { InvalidParameterError } from "../errors/index.js";
+import { InvalidParameterError, ServerStoppingError } from "../errors/index.js";
 import type { Clock } from "../engine/index.js";
 import type { MetaStore, SessionRecord, TaskStatus } from "../store/index.js";
 
@@ -59,15 +59,17 @@ const isTerminal = (s: TaskStatus) => s === "Success" || s === "Failed";
  * Waits until every task in `taskIds` of an external session is Success or Failed, polling the store.
  * While waiting it also notices a silent agent (and marks the session lost, which fails the tasks), so a
  * wait ends without the server's lost-session job. With `deadlineMs`, tasks still open then are failed
- * with `timeoutMessage`. Returns the final status of each task, in order.
+ * with `timeoutMessage`. When `signal` aborts (the server is stopping) the wait ends with
+ * ServerStoppingError, the tasks untouched. Returns the final status of each task, in order.
  */
 export async function waitForTasks(
   deps: { meta: Pick<MetaStore, "listTasks" | "getSession" | "markSessionLost" | "updateTaskIf">; clock: Clock },
   session: Pick<SessionRecord, "id" | "tenantId">,
   taskIds: readonly string[],
-  opts: ExternalSessionOptions & { deadlineMs?: number; timeoutMessage?: string },
+  opts: ExternalSessionOptions & { deadlineMs?: number; timeoutMessage?: string; signal?: AbortSignal },
 ): Promise<TaskStatus[]> {
   for (;;) {
+    if (opts.signal?.aborted) throw new ServerStoppingError(`the agent of session ${session.id} to finish its tasks`);
     const byId = new Map((await deps.meta.listTasks(session.id)).map((t) => [t.id, t]));
     const statuses = taskIds.map((id) => byId.get(id)?.status ?? "Failed");
     if (statuses.every(isTerminal)) return statuses;
@@ -85,7 +87,9 @@ export async function waitForTasks(
       }
       continue;
     }
-    await sleep(opts.pollIntervalMs);
+    await sleep(opts.pollIntervalMs, undefined, { signal: opts.signal }).catch((err: unknown) => {
+      if (!opts.signal?.aborted) throw err;
+    });
   }
 }
 

@@ -90,6 +90,8 @@ export class SessionService {
     private readonly tenantId: string,
     private readonly clock: Clock,
     externalOptions: Partial<ExternalSessionOptions> = {},
+    /** Aborts when the server stops: a release then stops waiting for its agent (ServerStoppingError). */
+    private readonly stopping?: AbortSignal,
   ) {
     this.external = externalSessionOptionsWithDefaults(externalOptions);
   }
@@ -184,7 +186,9 @@ export class SessionService {
    *
    * External sessions: the uploads are queued for the agent and the release waits until they are terminal,
    * the agent goes silent (the session becomes lost, the tasks fail), or `releaseTimeoutMs` passes (the
-   * open tasks fail). A lost session is released without uploading: uploadsSucceeded is false.
+   * open tasks fail). A lost session is released without uploading: uploadsSucceeded is false. A server
+   * that stops meanwhile ends the wait with ServerStoppingError; the session stays `releasing` and the
+   * agent's first poll of the restarted server finishes the release once its uploads end.
    */
   async release(sessionId: string, syncContext: boolean): Promise<ReleaseInfo> {
     const session = await this.get(sessionId);
@@ -208,6 +212,7 @@ export class SessionService {
         ...this.external,
         deadlineMs: this.clock.now() + this.external.releaseTimeoutMs,
         timeoutMessage: `The agent did not finish the release upload within ${Math.round(this.external.releaseTimeoutMs / 1000)} s; the session was released without it.`,
+        signal: this.stopping,
       });
       ok = statuses.every((st) => st === "Success");
       // Tasks the agent never got to (a download queued just before the release) would stay open forever.
