@@ -172,12 +172,12 @@ describe("collectGarbage", () => {
     const session = { id: "sess-1", tenantId: tenant, status: "running" as const, root: "/", labels: {}, createdAtMs: nowMs, agent: "external" as const, lastHeartbeatMs: null };
     await meta.createSession(session, []);
     const sent = await storeBlob("sent by an agent, never committed");
-    await meta.recordUploads(session.id, [sent], nowMs);
+    await meta.recordUploads(session.id, [{ digest: sent, sizeBytes: 34 }], nowMs);
     nowMs += 23 * HOUR_MS;
     await collectGarbage({ meta, blobs, clock }, DEFAULTS);
-    expect(await meta.uploadedDigests(session.id, [sent])).toEqual(new Set([sent]));
+    expect(await meta.uploadedBlobSizes(session.id, [sent])).toEqual(new Map([[sent, 34]]));
     nowMs += 2 * HOUR_MS;
     await collectGarbage({ meta, blobs, clock }, DEFAULTS);
-    expect(await meta.uploadedDigests(session.id, [sent])).toEqual(new Set());
+    expect(await meta.uploadedBlobSizes(session.id, [sent])).toEqual(new Map());
   });
 });

@@ -162,6 +162,34 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
     expect(await head(a)).toBe(200);
   });
 
+  it("refuses a put whose sizeBytes is not the size of its blob, sent by the session or referenced in its scope", async () => {
+    const { sessionToken } = await createSession();
+    const sent = "sent by this agent";
+    const batched = "batched by this agent";
+    const putRes = await t.request("PUT", apiPaths.agentBlob(sha(sent)), { key: sessionToken, body: sent, headers: { "content-length": String(sent.length) } });
+    expect(putRes.status).toBe(204);
+    const frames = Buffer.concat([blobFrameHeader(sha(batched), "ok", batched.length), Buffer.from(batched)]);
+    const batch = await t.request("POST", apiPaths.agentBlobsBatch, { key: sessionToken, body: frames, headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE } });
+    expect(batch.status).toBe(200);
+    const { headGeneration } = await t.json<{ headGeneration: number }>("GET", apiPaths.agentContext(ctx), { key: sessionToken });
+    const commitClaiming = (content: string, sizeBytes: number) =>
+      t.request("POST", apiPaths.agentCommits, {
+        key: sessionToken,
+        json: { contextId: ctx, expectedHead: headGeneration, changes: [{ kind: "put", key: "/w/x.txt", meta: { ...fileMeta(content), sizeBytes }, expiresAtMs: null }] },
+      });
+
+    for (const content of [sent, batched, "from the store"]) {
+      const res = await commitClaiming(content, content.length + 1);
+      expect(res.status, content).toBe(400);
+      expect(await res.json()).toMatchObject({
+        code: "InvalidParameter",
+        message: `File /w/x.txt says sizeBytes ${content.length + 1}, but its content (blob ${sha(content)}) is ${content.length} bytes. Send the size of the bytes the digest was taken of.`,
+      });
+    }
+    expect((await t.json<{ headGeneration: number }>("GET", apiPaths.agentContext(ctx), { key: sessionToken })).headGeneration).toBe(headGeneration);
+    expect((await commitClaiming(sent, sent.length)).status).toBe(200);
+  });
+
   it("a commit touches the blobs it names, except those this server saw absent and then stored, within the window", async () => {
     const clock = new FakeClock();
     const own = await openTestServer({ clock });

@@ -260,8 +260,8 @@ export class AgentService {
    * Commits a generation to an in-scope context: every changed key must lie in one of the context's
    * in-scope namespaces, and every blob a put names must be stored (it is refreshed, so garbage collection
    * keeps it, unless this server created it a moment ago: FreshBlobs), and be one this session may name:
-   * referenced by a version of an in-scope context, or sent by this session (MetaStore.recordUploads). The session
-   * and the time are the server's. Rejects with CommitConflictError when the head moved (nothing written),
+   * referenced by a version of an in-scope context, or sent by this session (MetaStore.recordUploads); its
+   * sizeBytes must be the blob's size (InvalidParameterError). The session and the time are the server's. Rejects with CommitConflictError when the head moved (nothing written),
    * BlobNotFoundError when a blob was not uploaded first (or only by another session of another scope).
    */
   async commit(req: AgentCommit): Promise<number> {
@@ -294,6 +294,14 @@ export class AgentService {
     const owned = await this.ownedOf(unique);
     const foreign = unique.find((d) => !owned.has(d));
     if (foreign !== undefined) throw new BlobNotFoundError(foreign);
+    // A version's size is what signed downloads announce (Content-Length) and what scans compare.
+    for (const c of req.changes) {
+      if (c.kind !== "put" || c.meta.digest === null) continue;
+      const size = owned.get(c.meta.digest) ?? null;
+      if (size !== null && size !== c.meta.sizeBytes) {
+        throw new InvalidParameterError(`File ${c.key} says sizeBytes ${c.meta.sizeBytes}, but its content (blob ${c.meta.digest}) is ${size} bytes. Send the size of the bytes the digest was taken of.`);
+      }
+    }
     const stale = this.fresh ? this.fresh.staleOf(unique, this.clock.now()) : unique;
     const present = await this.stores.blobs.touchMany(stale);
     const absent = stale.find((_, i) => !present[i]);
@@ -332,7 +340,7 @@ export class AgentService {
   async getBlob(digest: Digest): Promise<Readable> {
     await this.active();
     const { contexts } = await this.scope();
-    if (!(await this.stores.meta.referencedDigests([...contexts.keys()], [digest])).has(digest)) throw new BlobNotFoundError(digest);
+    if (!(await this.stores.meta.referencedBlobSizes([...contexts.keys()], [digest])).has(digest)) throw new BlobNotFoundError(digest);
     return this.stores.blobs.get(digest);
   }
 
@@ -356,7 +364,7 @@ export class AgentService {
     await this.active();
     return storeBlobs(this.stores.blobs, source, async (stored) => {
       await this.stores.meta.recordUploads(this.session.id, stored, this.clock.now());
-      this.fresh?.stored(stored);
+      this.fresh?.stored(stored.map((b) => b.digest));
     });
   }
 
@@ -367,14 +375,14 @@ export class AgentService {
   async readBlobs(digests: readonly Digest[]): Promise<AsyncGenerator<BatchReadResult[]>> {
     await this.active();
     const contextIds = [...(await this.scope()).contexts.keys()];
-    return readBlobs(this.stores.blobs, digests, (all) => this.stores.meta.referencedDigests(contextIds, all));
+    return readBlobs(this.stores.blobs, digests, (all) => this.stores.meta.referencedBlobSizes(contextIds, all));
   }
 
   /** BlobStore.put: stores `body` under `digest`, verified (BlobDigestMismatchError stores nothing). */
   async putBlob(digest: Digest, body: Readable, sizeBytes: number): Promise<void> {
     await this.active();
     await this.stores.blobs.put(digest, body, sizeBytes); // checks the bytes, also of a blob stored already
-    await this.stores.meta.recordUploads(this.session.id, [digest], this.clock.now());
+    await this.stores.meta.recordUploads(this.session.id, [{ digest, sizeBytes }], this.clock.now());
     this.fresh?.stored([digest]);
   }
 
@@ -415,15 +423,16 @@ export class AgentService {
   }
 
   /**
-   * The digests among `digests` this session may name: sent by it since its last commit of them, or
-   * referenced by a version of an in-scope context.
+   * The digests among `digests` this session may name, each with its size when known: sent by it since
+   * its last commit of them (the size sent), or referenced by a version of an in-scope context (the size
+   * that version records).
    */
-  private async ownedOf(digests: readonly Digest[]): Promise<Set<Digest>> {
-    const owned = await this.stores.meta.uploadedDigests(this.session.id, digests);
+  private async ownedOf(digests: readonly Digest[]): Promise<Map<Digest, number | null>> {
+    const owned = await this.stores.meta.uploadedBlobSizes(this.session.id, digests);
     const rest = digests.filter((d) => !owned.has(d));
     if (rest.length === 0) return owned;
     const contextIds = [...(await this.scope()).contexts.keys()];
-    for (const d of await this.stores.meta.referencedDigests(contextIds, rest)) owned.add(d);
+    for (const [d, size] of await this.stores.meta.referencedBlobSizes(contextIds, rest)) owned.set(d, size);
     return owned;
   }
 

@@ -1,5 +1,5 @@
 import { BlobNotFoundError, describeError, errorCode } from "../errors/index.js";
-import type { BlobStore, Digest, HeldBlob } from "../store/index.js";
+import type { BlobStore, Digest, HeldBlob, SizedDigest } from "../store/index.js";
 
 /** One answer of a batch read: the bytes, or why there are none. */
 export type BatchReadResult = { digest: Digest; status: "ok"; bytes: Buffer } | { digest: Digest; status: "notFound" | "unreadable"; bytes?: undefined };
@@ -40,7 +40,7 @@ export async function missingBlobs(blobs: BlobStore, digests: readonly Digest[])
 export async function storeBlobs(
   blobs: BlobStore,
   source: AsyncIterable<HeldBlob>,
-  onStored: (digests: Digest[]) => Promise<void> | void = () => undefined,
+  onStored: (blobs: SizedDigest[]) => Promise<void> | void = () => undefined,
 ): Promise<{ stored: number; failed: BatchPutFailure[] }> {
   let stored = 0;
   const failed: BatchPutFailure[] = [];
@@ -49,9 +49,9 @@ export async function storeBlobs(
   let chunkBytes = 0;
   const flush = async () => {
     const results = await blobs.putMany(chunk);
-    const done: Digest[] = [];
+    const done: SizedDigest[] = [];
     results.forEach((err, i) => {
-      if (err === null) done.push(chunk[i]!.digest);
+      if (err === null) done.push({ digest: chunk[i]!.digest, sizeBytes: chunk[i]!.bytes.length });
       else failed.push({ index: chunkStart + i, digest: chunk[i]!.digest, code: errorCode(err) ?? "InvalidParameter", message: describeError(err) });
     });
     stored += done.length;
@@ -79,7 +79,7 @@ export async function storeBlobs(
 export async function* readBlobs(
   blobs: BlobStore,
   digests: readonly Digest[],
-  mayRead: (digests: readonly Digest[]) => Promise<ReadonlySet<Digest>>,
+  mayRead: (digests: readonly Digest[]) => Promise<{ has(digest: Digest): boolean }>,
 ): AsyncGenerator<BatchReadResult[]> {
   const allowed = await mayRead(digests);
   const readChunk = async (chunk: readonly Digest[]): Promise<BatchReadResult[]> => {

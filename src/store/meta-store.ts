@@ -178,6 +178,12 @@ export interface Page<T> {
   totalCount: number;
 }
 
+/** A blob named by its digest, with its size in bytes. */
+export interface SizedDigest {
+  digest: Digest;
+  sizeBytes: number;
+}
+
 /**
  * Metadata of contexts, their generations and files, sessions, mounts and tasks.
  * Implementations: meta/sqlite.ts (embedded), meta/postgres.ts (shared by server replicas); both run
@@ -312,19 +318,23 @@ export interface MetaStore {
   ): Promise<TaskRecord[]>;
 
   /**
-   * Those of `digests` that some version (live or historical) of one of `contextIds` has as content: an
-   * agent may read a blob only through a context it may read. Any number of digests, asked in one go.
+   * Those of `digests` that some version (live or historical) of one of `contextIds` has as content, each
+   * with the size such a version records: an agent may read a blob only through a context it may read.
+   * Any number of digests, asked in one go.
    */
-  referencedDigests(contextIds: readonly string[], digests: readonly Digest[]): Promise<Set<Digest>>;
+  referencedBlobSizes(contextIds: readonly string[], digests: readonly Digest[]): Promise<Map<Digest, number>>;
 
   /**
    * Records that the session's agent sent these blobs' bytes (the blob store checked them) at `atMs`. The
    * blob store is shared by every tenant: a session may name a blob no version in its scope references
    * only after sending its bytes, so that a digest alone tells nothing about another tenant's content.
    */
-  recordUploads(sessionId: string, digests: readonly Digest[], atMs: EpochMs): Promise<void>;
-  /** Those of `digests` the session has a recorded upload of. Any number of digests, asked in one go. */
-  uploadedDigests(sessionId: string, digests: readonly Digest[]): Promise<Set<Digest>>;
+  recordUploads(sessionId: string, blobs: readonly SizedDigest[], atMs: EpochMs): Promise<void>;
+  /**
+   * Those of `digests` the session has a recorded upload of, each with the size sent (null for records
+   * older than sizes: SQLite migration 5, PostgreSQL 3). Any number of digests, asked in one go.
+   */
+  uploadedBlobSizes(sessionId: string, digests: readonly Digest[]): Promise<Map<Digest, number | null>>;
   /** Drops the session's upload records of `digests` (committed: a version references them now). */
   forgetUploads(sessionId: string, digests: readonly Digest[]): Promise<void>;
   /**

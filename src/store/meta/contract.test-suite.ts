@@ -16,6 +16,7 @@ import type {
   MetaStore,
   MountRecord,
   SessionRecord,
+  SizedDigest,
   TaskRecord,
   TaskStatus,
 } from "../meta-store.js";
@@ -39,6 +40,9 @@ const LINK: FileMeta = { type: "symlink", digest: null, sizeBytes: 5, mode: 0o77
 
 function put(key: string, m: FileMeta = meta(DA), expiresAtMs: EpochMs | null = null): FileChange {
   return { kind: "put", key, meta: m, expiresAtMs };
+}
+function sized(digest: string, sizeBytes = 10): SizedDigest {
+  return { digest, sizeBytes };
 }
 function del(key: string): FileChange {
   return { kind: "delete", key };
@@ -872,26 +876,26 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
       });
     });
 
-    describe("referencedDigests", () => {
-      it("finds only digests some version of one of the named contexts has", async () => {
+    describe("referencedBlobSizes", () => {
+      it("finds only digests some version of one of the named contexts has, with the size it records", async () => {
         const a = (await store.createContext(tenant, "a", T0)).id;
         const b = (await store.createContext(tenant, "b", T0)).id;
         const theirs = (await store.createContext(otherTenant, "t", T0)).id;
-        await commit(a, 0, [put("/x", meta(DA))]);
-        await commit(a, 1, [put("/x", meta(DB))]);
+        await commit(a, 0, [put("/x", meta(DA, 11))]);
+        await commit(a, 1, [put("/x", meta(DB, 22)), put("/again", meta(DA, 11))]);
         await commit(theirs, 0, [put("/y", meta(DC))]);
-        expect(await store.referencedDigests([a], [DA])).toEqual(new Set([DA]));
-        expect(await store.referencedDigests([b, a], [DC, DB, DA, DB])).toEqual(new Set([DA, DB]));
-        expect(await store.referencedDigests([a, b], [DC])).toEqual(new Set());
-        expect(await store.referencedDigests([], [DA])).toEqual(new Set());
-        expect(await store.referencedDigests([a], [])).toEqual(new Set());
+        expect(await store.referencedBlobSizes([a], [DA])).toEqual(new Map([[DA, 11]]));
+        expect(await store.referencedBlobSizes([b, a], [DC, DB, DA, DB])).toEqual(new Map([[DA, 11], [DB, 22]]));
+        expect(await store.referencedBlobSizes([a, b], [DC])).toEqual(new Map());
+        expect(await store.referencedBlobSizes([], [DA])).toEqual(new Map());
+        expect(await store.referencedBlobSizes([a], [])).toEqual(new Map());
       });
 
       it("answers for more digests than one statement may bind", async () => {
         const a = (await store.createContext(tenant, "a", T0)).id;
         await commit(a, 0, [put("/x", meta(DA))]);
         const many = Array.from({ length: 40_000 }, (_, i) => i.toString(16).padStart(64, "0"));
-        expect(await store.referencedDigests([a], [...many, DA])).toEqual(new Set([DA]));
+        expect(await store.referencedBlobSizes([a], [...many, DA])).toEqual(new Map([[DA, 10]]));
       });
     });
 
@@ -901,22 +905,22 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
         const other = session();
         await store.createSession(mine, []);
         await store.createSession(other, []);
-        await store.recordUploads(mine.id, [DA, DB, DA], T0);
-        expect(await store.uploadedDigests(mine.id, [DA, DB, DC])).toEqual(new Set([DA, DB]));
-        expect(await store.uploadedDigests(other.id, [DA, DB])).toEqual(new Set());
+        await store.recordUploads(mine.id, [sized(DA, 1), sized(DB, 5_000_000_000), sized(DA, 1)], T0);
+        expect(await store.uploadedBlobSizes(mine.id, [DA, DB, DC])).toEqual(new Map([[DA, 1], [DB, 5_000_000_000]]));
+        expect(await store.uploadedBlobSizes(other.id, [DA, DB])).toEqual(new Map());
         const many = Array.from({ length: 40_000 }, (_, i) => i.toString(16).padStart(64, "0"));
-        expect(await store.uploadedDigests(mine.id, [...many, DB])).toEqual(new Set([DB]));
+        expect(await store.uploadedBlobSizes(mine.id, [...many, DB])).toEqual(new Map([[DB, 5_000_000_000]]));
         await store.forgetUploads(mine.id, [DA, DC]);
-        expect(await store.uploadedDigests(mine.id, [DA, DB])).toEqual(new Set([DB]));
+        expect(await store.uploadedBlobSizes(mine.id, [DA, DB])).toEqual(new Map([[DB, 5_000_000_000]]));
       });
 
       it("forgets the uploads recorded before a time, keeping a newer record of the same blob", async () => {
         const mine = session();
         await store.createSession(mine, []);
-        await store.recordUploads(mine.id, [DA, DB], T0);
-        await store.recordUploads(mine.id, [DB], T0 + 10);
+        await store.recordUploads(mine.id, [sized(DA), sized(DB)], T0);
+        await store.recordUploads(mine.id, [sized(DB)], T0 + 10);
         expect(await store.forgetUploadsBefore(T0 + 5)).toBe(1);
-        expect(await store.uploadedDigests(mine.id, [DA, DB])).toEqual(new Set([DB]));
+        expect(await store.uploadedBlobSizes(mine.id, [DA, DB])).toEqual(new Map([[DB, 10]]));
       });
     });
 

@@ -136,4 +136,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX session_uploads_time ON session_uploads (at_ms);
   `,
+  // Version 3 (SQLite's version 5): the size of each blob sent; NULL for records made before.
+  `
+  ALTER TABLE session_uploads ADD COLUMN size_bytes BIGINT;
+  `,
 ];

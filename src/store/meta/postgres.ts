@@ -24,6 +24,7 @@ import type {
   PruneResult,
   SessionRecord,
   SessionStatus,
+  SizedDigest,
   TaskRecord,
   TaskStatus,
   TaskType,
@@ -535,33 +536,41 @@ export class PostgresMetaStore implements MetaStore {
     return rows.map(toTask);
   }
 
-  async referencedDigests(contextIds: readonly string[], digests: readonly Digest[]): Promise<Set<Digest>> {
-    if (contextIds.length === 0) return new Set();
-    return this.digestsFound("SELECT DISTINCT digest FROM file_versions WHERE digest = ANY($1::text[]) AND context_id = ANY($2::text[])", digests, [contextIds]);
+  async referencedBlobSizes(contextIds: readonly string[], digests: readonly Digest[]): Promise<Map<Digest, number>> {
+    if (contextIds.length === 0) return new Map();
+    const sizes = await this.sizesFound(
+      "SELECT digest, MAX(size) AS size_bytes FROM file_versions WHERE digest = ANY($1::text[]) AND context_id = ANY($2::text[]) GROUP BY digest",
+      digests,
+      [contextIds],
+    );
+    return sizes as Map<Digest, number>;
   }
 
-  /** The digests among `digests` that `sql` (its $1 the digest array, then `params`) returns, asked in chunks. */
-  private async digestsFound(sql: string, digests: readonly Digest[], params: readonly unknown[]): Promise<Set<Digest>> {
-    const found = new Set<Digest>();
+  /** The digests among `digests` that `sql` (its $1 the digest array, then `params`) returns, with their size_bytes, asked in chunks. */
+  private async sizesFound(sql: string, digests: readonly Digest[], params: readonly unknown[]): Promise<Map<Digest, number | null>> {
+    const found = new Map<Digest, number | null>();
     for (const chunk of chunks([...new Set(digests)])) {
-      const { rows } = await this.db.query<{ digest: string }>(sql, [chunk, ...params]);
-      for (const r of rows) found.add(r.digest);
+      const { rows } = await this.db.query<{ digest: string; size_bytes: string | number | null }>(sql, [chunk, ...params]);
+      for (const r of rows) found.set(r.digest, r.size_bytes === null ? null : Number(r.size_bytes));
     }
     return found;
   }
 
-  async recordUploads(sessionId: string, digests: readonly Digest[], atMs: EpochMs): Promise<void> {
-    for (const chunk of chunks([...new Set(digests)])) {
+  async recordUploads(sessionId: string, blobs: readonly SizedDigest[], atMs: EpochMs): Promise<void> {
+    // One size per digest (a digest names one content); the last record of a repeated digest wins.
+    const sizeOf = new Map(blobs.map((b) => [b.digest, b.sizeBytes]));
+    for (const chunk of chunks([...sizeOf.keys()])) {
       await this.db.query(
-        `INSERT INTO session_uploads (session_id, digest, at_ms) SELECT $1::text, d, $3::bigint FROM unnest($2::text[]) AS d
-         ON CONFLICT (session_id, digest) DO UPDATE SET at_ms = EXCLUDED.at_ms`,
-        [sessionId, chunk, atMs],
+        `INSERT INTO session_uploads (session_id, digest, at_ms, size_bytes)
+         SELECT $1::text, d, $3::bigint, s FROM unnest($2::text[], $4::bigint[]) AS u(d, s)
+         ON CONFLICT (session_id, digest) DO UPDATE SET at_ms = EXCLUDED.at_ms, size_bytes = EXCLUDED.size_bytes`,
+        [sessionId, chunk, atMs, chunk.map((d) => sizeOf.get(d)!)],
       );
     }
   }
 
-  async uploadedDigests(sessionId: string, digests: readonly Digest[]): Promise<Set<Digest>> {
-    return this.digestsFound("SELECT digest FROM session_uploads WHERE digest = ANY($1::text[]) AND session_id = $2", digests, [sessionId]);
+  async uploadedBlobSizes(sessionId: string, digests: readonly Digest[]): Promise<Map<Digest, number | null>> {
+    return this.sizesFound("SELECT digest, size_bytes FROM session_uploads WHERE digest = ANY($1::text[]) AND session_id = $2", digests, [sessionId]);
   }
 
   async forgetUploads(sessionId: string, digests: readonly Digest[]): Promise<void> {

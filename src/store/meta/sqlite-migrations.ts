@@ -130,4 +130,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX session_uploads_time ON session_uploads (at_ms);
   `,
+  // Version 5: the size of each blob sent, so a commit can check the sizes its versions claim. NULL for
+  // records made before (an upload in flight during the upgrade): not checked.
+  `
+  ALTER TABLE session_uploads ADD COLUMN size_bytes INTEGER;
+  `,
 ];

@@ -104,6 +104,24 @@ describe("SqliteMetaStore on disk", () => {
     }
   });
 
+  it("upgrades a database of schema version 4: an upload recorded before sizes were reads with size null", async () => {
+    const old = new Database(file);
+    for (const m of SQLITE_MIGRATIONS.slice(0, 4)) old.exec(m);
+    old.pragma("user_version = 4");
+    old.prepare("INSERT INTO tenants (id, name) VALUES ('tnt-1', 'acme')").run();
+    old.prepare("INSERT INTO sessions (id, tenant_id, status, root, labels, created_at) VALUES ('sess-1', 'tnt-1', 'running', '/', '{}', 5)").run();
+    old.prepare("INSERT INTO session_uploads (session_id, digest, at_ms) VALUES ('sess-1', ?, 7)").run("d".repeat(64));
+    old.close();
+
+    const store = SqliteMetaStore.open(file);
+    try {
+      expect(await store.uploadedBlobSizes("sess-1", ["d".repeat(64)])).toEqual(new Map([["d".repeat(64), null]]));
+    } finally {
+      await store.close();
+    }
+    expect(userVersion()).toBe(SQLITE_MIGRATIONS.length);
+  });
+
   it("refuses a database written by a newer ctxsync with an error that says to upgrade", () => {
     const db = new Database(file);
     db.pragma(`user_version = ${SQLITE_MIGRATIONS.length + 1}`);

@@ -24,6 +24,7 @@ import type {
   PruneResult,
   SessionRecord,
   SessionStatus,
+  SizedDigest,
   TaskRecord,
   TaskStatus,
   TaskType,
@@ -51,7 +52,7 @@ import {
 } from "./sqlite-rows.js";
 import { API_KEY_SELECT, decodePageToken, encodePageToken, FILE_COLUMNS, taskUpdateColumns } from "./sql-shared.js";
 
-/** Digests per referencedDigests statement (a power of two, see there). */
+/** Digests per referencedBlobSizes statement (a power of two, see there). */
 const REFERENCED_CHUNK = 512;
 /** Statements kept prepared at most (see stmt). */
 const MAX_CACHED_STATEMENTS = 256;
@@ -519,8 +520,8 @@ export class SqliteMetaStore implements MetaStore {
     return rows.map(toTask);
   }
 
-  async referencedDigests(contextIds: readonly string[], digests: readonly Digest[]): Promise<Set<Digest>> {
-    const found = new Set<Digest>();
+  async referencedBlobSizes(contextIds: readonly string[], digests: readonly Digest[]): Promise<Map<Digest, number>> {
+    const found = new Map<Digest, number>();
     if (contextIds.length === 0) return found;
     const contextMarks = contextIds.map(() => "?").join(", ");
     // Chunks keep the statement under SQLite's bound-parameter limit; padding each to a power of two
@@ -533,24 +534,27 @@ export class SqliteMetaStore implements MetaStore {
       const marks = chunk.map(() => "?").join(", ");
       const rows = this
         // `+context_id`: without it SQLite walks the context's whole index instead of probing each digest.
-        .stmt(`SELECT DISTINCT digest FROM file_versions WHERE digest IN (${marks}) AND +context_id IN (${contextMarks})`)
-        .all(...chunk, ...contextIds) as { digest: Digest }[];
-      for (const r of rows) found.add(r.digest);
+        .stmt(`SELECT digest, MAX(size) AS size_bytes FROM file_versions WHERE digest IN (${marks}) AND +context_id IN (${contextMarks}) GROUP BY digest`)
+        .all(...chunk, ...contextIds) as { digest: Digest; size_bytes: number }[];
+      for (const r of rows) found.set(r.digest, r.size_bytes);
     }
     return found;
   }
 
-  async recordUploads(sessionId: string, digests: readonly Digest[], atMs: EpochMs): Promise<void> {
-    const upsert = this.stmt("INSERT OR REPLACE INTO session_uploads (session_id, digest, at_ms) VALUES (?, ?, ?)");
+  async recordUploads(sessionId: string, blobs: readonly SizedDigest[], atMs: EpochMs): Promise<void> {
+    const upsert = this.stmt("INSERT OR REPLACE INTO session_uploads (session_id, digest, at_ms, size_bytes) VALUES (?, ?, ?, ?)");
     this.db.transaction(() => {
-      for (const d of digests) upsert.run(sessionId, d, atMs);
+      for (const b of blobs) upsert.run(sessionId, b.digest, atMs, b.sizeBytes);
     })();
   }
 
-  async uploadedDigests(sessionId: string, digests: readonly Digest[]): Promise<Set<Digest>> {
-    const found = new Set<Digest>();
-    const one = this.stmt("SELECT 1 AS found FROM session_uploads WHERE session_id = ? AND digest = ?");
-    for (const d of digests) if (one.get(sessionId, d) !== undefined) found.add(d);
+  async uploadedBlobSizes(sessionId: string, digests: readonly Digest[]): Promise<Map<Digest, number | null>> {
+    const found = new Map<Digest, number | null>();
+    const one = this.stmt("SELECT size_bytes FROM session_uploads WHERE session_id = ? AND digest = ?");
+    for (const d of digests) {
+      const row = one.get(sessionId, d) as { size_bytes: number | null } | undefined;
+      if (row !== undefined) found.set(d, row.size_bytes);
+    }
     return found;
   }
 
