@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { InvalidParameterError, ServerStoppingError } from "../errors/index.js";
 import type { Clock } from "../engine/index.js";
-import type { MetaStore, SessionRecord, TaskStatus } from "../store/index.js";
+import type { MetaStore, SessionRecord, SilenceCutoffs, TaskStatus } from "../store/index.js";
 
 /** Timing of external sessions (those whose agent runs elsewhere and claims its tasks through the server). */
 export interface ExternalSessionOptions {
@@ -77,7 +77,7 @@ export async function waitForTasks(
     const now = deps.clock.now();
     const current = await deps.meta.getSession(session.tenantId, session.id);
     if (current && isSilent(current, now, opts)) {
-      await deps.meta.markSessionLost(session.id, now, lostSessionMessage(opts, (current.lastHeartbeatMs ?? null) === null));
+      await deps.meta.markSessionLost(session.id, now, lostSessionMessage(opts, (current.lastHeartbeatMs ?? null) === null), silenceCutoffs(now, opts));
       continue;
     }
     if (opts.deadlineMs !== undefined && now >= opts.deadlineMs) {
@@ -103,10 +103,16 @@ export async function detectLostSessions(
   opts: Pick<ExternalSessionOptions, "heartbeatTimeoutMs" | "agentStartTimeoutMs">,
 ): Promise<string[]> {
   const now = deps.clock.now();
+  const silence = silenceCutoffs(now, opts);
   const lost: string[] = [];
-  for (const s of await deps.meta.listStaleSessions(now - opts.heartbeatTimeoutMs, now - opts.agentStartTimeoutMs)) {
+  for (const s of await deps.meta.listStaleSessions(silence.heartbeatCutoffMs, silence.startCutoffMs)) {
     const message = lostSessionMessage(opts, (s.lastHeartbeatMs ?? null) === null);
-    if (await deps.meta.markSessionLost(s.id, now, message)) lost.push(s.id);
+    if (await deps.meta.markSessionLost(s.id, now, message, silence)) lost.push(s.id);
   }
   return lost;
+}
+
+/** What silent means at `nowMs` (isSilent, as the store's cutoffs). */
+function silenceCutoffs(nowMs: number, opts: Pick<ExternalSessionOptions, "heartbeatTimeoutMs" | "agentStartTimeoutMs">): SilenceCutoffs {
+  return { heartbeatCutoffMs: nowMs - opts.heartbeatTimeoutMs, startCutoffMs: nowMs - opts.agentStartTimeoutMs };
 }

@@ -178,6 +178,12 @@ export interface Page<T> {
   totalCount: number;
 }
 
+/** An agent is silent when its last heartbeat is before `heartbeatCutoffMs`, or it has none and its session was created before `startCutoffMs`. */
+export interface SilenceCutoffs {
+  heartbeatCutoffMs: EpochMs;
+  startCutoffMs: EpochMs;
+}
+
 /** A blob named by its digest, with its size in bytes. */
 export interface SizedDigest {
   digest: Digest;
@@ -280,10 +286,11 @@ export interface MetaStore {
   listStaleSessions(heartbeatCutoffMs: EpochMs, startCutoffMs: EpochMs): Promise<SessionRecord[]>;
   /**
    * Marks a running or releasing session `lost` and fails its Pending and Running tasks with
-   * `errorMessage` at `nowMs`, in one transaction. Returns false (and changes nothing) when the session is
-   * in another state.
+   * `errorMessage` at `nowMs`, in one transaction, if its agent is still silent as `silence` says (the
+   * cutoffs of listStaleSessions): an agent that called in since the caller looked keeps its session.
+   * Returns false (and changes nothing) when the session is in another state or no longer silent.
    */
-  markSessionLost(sessionId: string, nowMs: EpochMs, errorMessage: string): Promise<boolean>;
+  markSessionLost(sessionId: string, nowMs: EpochMs, errorMessage: string, silence: SilenceCutoffs): Promise<boolean>;
   /** Rejects with PathAlreadyBoundError when the session has a mount at that path. */
   addMount(mount: MountRecord): Promise<void>;
   listMounts(sessionId: string): Promise<MountRecord[]>;

@@ -805,14 +805,32 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
         const open: TaskStatus[] = ["Pending", "Running"];
         const tasks = [...open, "Success" as const].map((status) => task(sess.id, ctx, { status }));
         for (const t of tasks) await store.createTask(t);
-        expect(await store.markSessionLost(sess.id, T0 + 99, "agent gone")).toBe(true);
+        const silence = { heartbeatCutoffMs: T0 + 1, startCutoffMs: T0 + 1 };
+        expect(await store.markSessionLost(sess.id, T0 + 99, "agent gone", silence)).toBe(true);
         expect(await store.getSession(tenant, sess.id)).toMatchObject({ status: "lost" });
         expect((await store.listTasks(sess.id)).map((t) => [t.status, t.errorMessage, t.finishTimeMs])).toEqual([
           ["Failed", "agent gone", T0 + 99],
           ["Failed", "agent gone", T0 + 99],
           ["Success", "", null],
         ]);
-        expect(await store.markSessionLost(sess.id, T0 + 100, "again")).toBe(false);
+        expect(await store.markSessionLost(sess.id, T0 + 100, "again", silence)).toBe(false);
+      });
+
+      it("markSessionLost leaves alone a session whose agent called in after the cutoff, or that is young and never called in", async () => {
+        const sess = external({ lastHeartbeatMs: T0 });
+        const young = external({ lastHeartbeatMs: null, createdAtMs: T0 + 50 });
+        for (const s of [sess, young]) await store.createSession(s, []);
+        const t = task(sess.id, ctx, { status: "Running" });
+        await store.createTask(t);
+        // The caller found it silent with cutoff T0 + 1; the agent calls in before the mark.
+        await store.recordHeartbeat(sess.id, T0 + 5);
+        const silence = { heartbeatCutoffMs: T0 + 1, startCutoffMs: T0 + 10 };
+        expect(await store.markSessionLost(sess.id, T0 + 6, "agent gone", silence)).toBe(false);
+        expect(await store.markSessionLost(young.id, T0 + 6, "agent gone", silence)).toBe(false);
+        expect(await store.getSession(tenant, sess.id)).toMatchObject({ status: "running", lastHeartbeatMs: T0 + 5 });
+        expect(await store.getSession(tenant, young.id)).toMatchObject({ status: "running" });
+        expect(await store.getTask(sess.id, t.id)).toMatchObject({ status: "Running", errorMessage: "" });
+        expect(await store.markSessionLost(young.id, T0 + 6, "never came", { heartbeatCutoffMs: T0 + 1, startCutoffMs: T0 + 51 })).toBe(true);
       });
 
       it("claimPendingTasks hands each Pending task out once, marked Running", async () => {

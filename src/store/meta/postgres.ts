@@ -24,6 +24,7 @@ import type {
   PruneResult,
   SessionRecord,
   SessionStatus,
+  SilenceCutoffs,
   SizedDigest,
   TaskRecord,
   TaskStatus,
@@ -395,10 +396,14 @@ export class PostgresMetaStore implements MetaStore {
     return rows.map(toSession);
   }
 
-  async markSessionLost(sessionId: string, nowMs: EpochMs, errorMessage: string): Promise<boolean> {
+  async markSessionLost(sessionId: string, nowMs: EpochMs, errorMessage: string, silence: SilenceCutoffs): Promise<boolean> {
     return this.db.transaction(async (q) => {
       const changed = rowCount(
-        await q.query("UPDATE sessions SET status = 'lost' WHERE id = $1 AND status IN ('running', 'releasing')", [sessionId]),
+        await q.query(
+          `UPDATE sessions SET status = 'lost' WHERE id = $1 AND status IN ('running', 'releasing')
+           AND ((last_heartbeat IS NOT NULL AND last_heartbeat < $2) OR (last_heartbeat IS NULL AND created_at < $3))`,
+          [sessionId, silence.heartbeatCutoffMs, silence.startCutoffMs],
+        ),
       );
       if (changed === 0) return false;
       await q.query(

@@ -24,6 +24,7 @@ import type {
   PruneResult,
   SessionRecord,
   SessionStatus,
+  SilenceCutoffs,
   SizedDigest,
   TaskRecord,
   TaskStatus,
@@ -363,11 +364,14 @@ export class SqliteMetaStore implements MetaStore {
     return rows.map(toSession);
   }
 
-  async markSessionLost(sessionId: string, nowMs: EpochMs, errorMessage: string): Promise<boolean> {
+  async markSessionLost(sessionId: string, nowMs: EpochMs, errorMessage: string, silence: SilenceCutoffs): Promise<boolean> {
     const run = this.db.transaction((): boolean => {
       const changed = this
-        .stmt("UPDATE sessions SET status = 'lost' WHERE id = ? AND status IN ('running', 'releasing')")
-        .run(sessionId).changes;
+        .stmt(
+          `UPDATE sessions SET status = 'lost' WHERE id = ? AND status IN ('running', 'releasing')
+           AND ((last_heartbeat IS NOT NULL AND last_heartbeat < ?) OR (last_heartbeat IS NULL AND created_at < ?))`,
+        )
+        .run(sessionId, silence.heartbeatCutoffMs, silence.startCutoffMs).changes;
       if (changed === 0) return false;
       this
         .stmt(
