@@ -248,6 +248,34 @@ describe("createServer on a real socket", () => {
     }
   });
 
+  it("the remote SDK's sync() reports its own task, not a newer one of the same mount", async () => {
+    const key = "admin-key-for-the-release-test-0123456789";
+    const s = await start({ env: { CTXSYNC_ADMIN_KEY: key } });
+    const client = new CtxSync({ endpoint: s.url, apiKey: key });
+    try {
+      const { contextId } = await client.context.create("overlap");
+      const session = (await client.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w")] })).session!;
+      const agent = (method: string, p: string, json?: unknown) => call(s, method, p, session.sessionToken!, json);
+      const claim = async () => ((await (await agent("GET", `${apiPaths.agentTasks}?waitSeconds=0`)).json()) as { tasks: { id: string }[] }).tasks;
+      const end = async (id: string, status: string, errorMessage = "") =>
+        expect((await agent("POST", apiPaths.agentTaskFinish(id), { status, errorMessage })).status).toBe(204);
+      await end((await claim())[0]!.id, "Success");
+
+      const first = session.context.sync(contextId, "/w", "download", undefined, 1000, 20);
+      let claimed: { id: string }[] = [];
+      while (claimed.length === 0) claimed = await claim();
+      const second = session.context.sync(contextId, "/w", "download", undefined, 1000, 20);
+      let next: { id: string }[] = [];
+      while (next.length === 0) next = await claim();
+      await end(next[0]!.id, "Success");
+      await end(claimed[0]!.id, "Failed", "disk full");
+      expect(await first).toMatchObject({ success: false, errorMessage: "/w: disk full" });
+      expect(await second).toMatchObject({ success: true });
+    } finally {
+      await client.close();
+    }
+  });
+
   it("refuses to start on a port in use", async () => {
     const s = await start();
     await expect(createServer({ dataDir: path.join(dir, "other"), port: s.port, log: quiet, env: {}, print: () => undefined })).rejects.toThrow(/EADDRINUSE/);

@@ -155,6 +155,12 @@ export const TasksQuery = z.object({
   contextId: Id.optional(),
   path: Path.optional(),
   taskType: z.enum(["upload", "download"]).optional(),
+  taskIds: z
+    .string()
+    .min(1)
+    .max(MAX_MOUNTS * 129)
+    .optional()
+    .openapi({ description: "Comma-separated task ids: answers exactly these tasks (those of this session, in this order), latest or not" }),
 });
 export const SyncBody = z
   .object({ contextId: Id.optional(), path: Path.optional(), mode: z.enum(["upload", "download"]).optional() })

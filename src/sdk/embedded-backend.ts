@@ -188,16 +188,14 @@ class EmbeddedSessions implements SessionBackend {
     const released = await sessions.release(sessionId, syncContext);
     if (released.uploadsSucceeded) return { uploadsSucceeded: true };
     if (released.errorMessage) return { uploadsSucceeded: false, errorMessage: released.errorMessage };
-    const ids = new Set(released.tasks.map((t) => t.id));
-    const failed = (await sessions.info(sessionId)).filter((t) => ids.has(t.id)).map(toContextStatusData);
+    const failed = (await sessions.tasksByIds(sessionId, released.tasks.map((t) => t.id))).map(toContextStatusData);
     return { uploadsSucceeded: false, errorMessage: describeFailedTasks(failed) };
   }
 
   /** The outcome of tasks that did not all succeed, with the failed ones' messages. */
   private async failure(sessionId: string, taskIds: readonly string[]): Promise<TasksOutcome> {
-    const ids = new Set(taskIds);
     try {
-      const tasks = (await (await this.svc()).info(sessionId)).filter((t) => ids.has(t.id)).map(toContextStatusData);
+      const tasks = (await (await this.svc()).tasksByIds(sessionId, taskIds)).map(toContextStatusData);
       return { ok: false, errorMessage: describeFailedTasks(tasks) };
     } catch (err) {
       return { ok: false, errorMessage: `A task failed, and reading why failed too: ${describeError(err)}` };

@@ -137,7 +137,7 @@ export class RemoteSessions implements SessionBackend {
     }
   }
 
-  private tasks(sessionId: string, filter: { contextId?: string; path?: string; taskType?: "upload" | "download" } = {}): Promise<Task[]> {
+  private tasks(sessionId: string, filter: { contextId?: string; path?: string; taskType?: "upload" | "download"; taskIds?: string } = {}): Promise<Task[]> {
     return this.api.json<z.infer<typeof TaskList>>("GET", apiPaths.sessionTasks(sessionId), { query: filter }).then((l) => l.tasks);
   }
 
@@ -150,22 +150,14 @@ export class RemoteSessions implements SessionBackend {
     return { taskIds: tasks.map((t) => t.id), wait: (poll) => this.waitForTasks(sessionId, tasks, poll) };
   }
 
-  /**
-   * Polls the session's tasks until every one of `started` is terminal. The tasks route lists the latest
-   * task per mount and type; a started task missing from it was superseded by a newer one of its mount,
-   * which an agent runs after it, so that newer task stands in for it.
-   */
+  /** Polls the tasks in `started`, by id, until every one is terminal. */
   private async waitForTasks(sessionId: string, started: readonly Task[], poll: PollOptions): Promise<TasksOutcome> {
     if (started.length === 0) return { ok: true };
     try {
       const outcome = await pollUntil(
         async () => {
-          const latest = await this.tasks(sessionId);
-          const states = started.map(
-            (s) => latest.find((t) => t.id === s.id) ?? latest.find((t) => t.contextId === s.contextId && t.path === s.path && t.taskType === s.taskType && t.id > s.id),
-          );
-          if (!states.every((t) => t !== undefined && isTerminal(t))) return undefined;
-          const ended = states as Task[];
+          const ended = await this.tasks(sessionId, { taskIds: started.map((t) => t.id).join(",") });
+          if (ended.length < started.length || !ended.every(isTerminal)) return undefined;
           return ended.every((t) => t.status === "Success") ? { ok: true } : { ok: false, errorMessage: describeFailedTasks(ended) };
         },
         poll,

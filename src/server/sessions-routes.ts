@@ -122,12 +122,15 @@ export function registerSessionRoutes(app: App, deps: AppDeps): void {
       ...base,
       method: "get",
       path: "/v1/sessions/{id}/tasks",
-      summary: "The latest task of each mount and type",
+      summary: "The latest task of each mount and type, or the tasks named by taskIds",
       request: { params: IdParams, query: TasksQuery },
       responses: { 200: json(TaskList, "Tasks"), ...commonErrors, ...notFound },
     }),
     async (c) => {
-      const tasks = await sessionsOf(c, deps).info(c.req.valid("param").id, c.req.valid("query"));
+      const { taskIds, ...filter } = c.req.valid("query");
+      const svc = sessionsOf(c, deps);
+      const id = c.req.valid("param").id;
+      const tasks = taskIds === undefined ? await svc.info(id, filter) : await svc.tasksByIds(id, taskIds.split(","));
       return c.json({ tasks: tasks.map(taskView) }, 200);
     },
   );

@@ -169,6 +169,16 @@ export class SessionService {
     return this.startTransfers(session, specs, mode);
   }
 
+  /**
+   * The session's tasks among `taskIds`, in that order, whether or not a newer task of the same mount
+   * followed (info() shows only the latest): what a caller waiting on the tasks it started reads.
+   */
+  async tasksByIds(sessionId: string, taskIds: readonly string[]): Promise<TaskRecord[]> {
+    await this.get(sessionId);
+    const byId = new Map((await this.stores.meta.listTasks(sessionId)).map((t) => [t.id, t]));
+    return taskIds.flatMap((id) => byId.get(id) ?? []);
+  }
+
   /** Latest task per (context, path, type) of the session, optionally filtered. */
   async info(sessionId: string, filter: { contextId?: string; path?: string; taskType?: TaskType } = {}): Promise<TaskRecord[]> {
     await this.get(sessionId);

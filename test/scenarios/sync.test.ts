@@ -82,6 +82,12 @@ describe.each(CLIENT_KINDS)("sync on demand (%s client)", (kind) => {
     const again = await r.session!.context.sync(ctx, "/data", "download");
     expect(again.success).toBe(false);
     expect(again.errorMessage).toMatch(/^\/data: .*Cannot create the mount directory/);
+    // Overlapping syncs of one mount: each reports its own task, also when a newer one followed it.
+    const overlapping = await Promise.all([1, 2, 3].map(() => r.session!.context.sync(ctx, "/data", "download")));
+    for (const o of overlapping) {
+      expect(o.success).toBe(false);
+      expect(o.errorMessage).toMatch(/^\/data: .*Cannot create the mount directory/);
+    }
   });
 
   it("bind mounts a context on a running session and downloads it; listBindings shows both", async () => {
