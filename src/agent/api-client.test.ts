@@ -34,4 +34,25 @@ describe("ApiClient", () => {
     stop.abort(new Error("the agent is stopping"));
     await expect(call).rejects.toThrow("the agent is stopping");
   });
+
+  it("a proxy's answer that is not JSON is an unreachable server, with the proxy's words, and the requestId left to the SDK", async () => {
+    const proxy = http.createServer((req, res) => {
+      res.writeHead(req.method === "GET" ? 200 : 502, { "content-type": "text/html" });
+      res.end("<html>Sign in to the corporate proxy</html>");
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const api = new ApiClient(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, "t");
+      await expect(api.json("GET", "/v1/contexts")).rejects.toMatchObject({
+        code: "StoreUnavailable",
+        httpStatus: 200,
+        requestId: "",
+        message: expect.stringContaining("HTTP 200 but not with JSON (\"<html>Sign in to the corporate proxy</html>\")"),
+      });
+      await expect(api.json("POST", "/v1/contexts", { json: {} })).rejects.toMatchObject({ code: "StoreUnavailable", httpStatus: 502, requestId: "" });
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
 });

@@ -157,7 +157,18 @@ export class ApiClient {
   async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const res = await this.request(method, path, opts);
     if (res.status === 204) return undefined as T;
-    return (await res.json()) as T;
+    const text = await res.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      // A proxy in between answered 200 with a page of its own: the server never did.
+      throw new RemoteApiError(
+        "StoreUnavailable",
+        `The server at ${this.origin} answered ${method} ${path} with HTTP ${res.status} but not with JSON (${JSON.stringify(text.slice(0, 100))}); is the endpoint a ctxsync server, or is a proxy in between answering for it?`,
+        res.headers.get("x-request-id") ?? "",
+        res.status,
+      );
+    }
   }
 
   private url(path: string, query?: Query): string {
@@ -179,7 +190,7 @@ export class ApiClient {
 /** Reads an error answer `{code, message, requestId}`; anything else becomes a code from its status. */
 async function errorOf(res: Response, method: string, path: string, origin: string): Promise<RemoteApiError> {
   const text = await readBounded(res);
-  const headerRequestId = res.headers.get("x-request-id") ?? "unknown";
+  const headerRequestId = res.headers.get("x-request-id") ?? ""; // "": not our server; the SDK's result uses its own id
   try {
     const body = JSON.parse(text) as { code?: unknown; message?: unknown; requestId?: unknown };
     if (typeof body.code === "string" && typeof body.message === "string") {
