@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames } from "../src/api/index.js";
@@ -273,6 +275,50 @@ describe("createServer on a real socket", () => {
       expect(await second).toMatchObject({ success: true });
     } finally {
       await client.close();
+    }
+  });
+
+  it("the remote SDK's release fails at once, saying so, when the server cannot be reached", async () => {
+    const key = "admin-key-for-the-release-test-0123456789";
+    const s = await start({ env: { CTXSYNC_ADMIN_KEY: key } });
+    const client = new CtxSync({ endpoint: s.url, apiKey: key });
+    try {
+      const session = (await client.create({ agent: "external", contextSync: [] })).session!;
+      await s.stop();
+      expect(await session.delete()).toMatchObject({ success: false, errorMessage: expect.stringMatching(/Cannot reach the ctxsync server/) });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("the remote SDK's release asks again when its DELETE was lost, and reports the silent agent's lost uploads", async () => {
+    const key = "admin-key-for-the-release-test-0123456789";
+    const s = await start({ env: { CTXSYNC_ADMIN_KEY: key }, options: { external: { heartbeatTimeoutMs: 1500, pollIntervalMs: 20 } } });
+    // A proxy that cuts the connection of the first DELETE before the server sees it.
+    let dropped = 0;
+    const proxy = http.createServer((req, res) => {
+      if (req.method === "DELETE" && dropped++ === 0) return void req.socket.destroy();
+      const upstream = http.request(`${s.url}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const client = new CtxSync({ endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, apiKey: key });
+    try {
+      const { contextId } = await client.context.create("lost");
+      const session = (await client.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w")] })).session!;
+      // The agent calls in once, then the sandbox dies.
+      expect((await call(s, "GET", `${apiPaths.agentTasks}?waitSeconds=0`, session.sessionToken!)).status).toBe(200);
+      const released = await session.delete();
+      expect(dropped).toBe(2);
+      expect(released).toMatchObject({ success: false, errorMessage: expect.stringMatching(/stopped sending heartbeats/) });
+      expect(((await (await call(s, "GET", apiPaths.session(session.sessionId), key)).json()) as { status: string }).status).toBe("released");
+    } finally {
+      await client.close();
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
     }
   });
 

@@ -14,6 +14,8 @@ type Task = z.infer<typeof TaskView>;
 
 /** After a release's connection dropped, how often the session's status is read until it is released. */
 const RELEASE_POLL_MS = 2000;
+/** How long a release whose answer was lost waits for a server that does not answer before it gives up. */
+const RELEASE_UNREACHABLE_MS = 120_000;
 /**
  * After a release, how long the agent may take to notice by itself that its session ended: its long
  * poll answers at once for a released session, and a poll that ends cleanly is kinder to the server
@@ -87,28 +89,62 @@ export class RemoteSessions implements SessionBackend {
 
   /**
    * DELETE, which the server answers once the agent finished the release uploads; then this process's
-   * agent stops. A connection that drops meanwhile (a proxy's idle timeout, fetch's 5-minute header
-   * timeout), or a server that stops while it waits (503 ServerStopping), does not stop the release: the
-   * session is then polled until it is released.
-   * The failure message is the server's: `path: errorMessage; …` of the failed uploads, as the embedded
-   * client words it.
+   * agent stops. A server that cannot be reached at all fails the call (nothing was released). A
+   * connection that drops meanwhile (a proxy's idle timeout, fetch's 5-minute header timeout), or a
+   * server that stops while it waits (503 ServerStopping), does not stop the release: the session is
+   * then read until it is released; one found still running (the DELETE never arrived) or lost (its
+   * agent went silent) is released again, and that answer counts. The failure message is the server's:
+   * `path: errorMessage; …` of the failed uploads, as the embedded client words it.
    */
   async release(sessionId: string, syncContext: boolean): Promise<{ uploadsSucceeded: boolean; errorMessage?: string }> {
-    let result: z.infer<typeof ReleaseResult> | undefined;
-    try {
-      result = await this.api.json<z.infer<typeof ReleaseResult>>("DELETE", apiPaths.session(sessionId), {
-        query: { syncContext: String(syncContext) },
-      });
-    } catch (err) {
-      // The server went away, or stopped waiting because it is stopping: the release goes on without us.
-      if (!(err instanceof RemoteApiError && (err.httpStatus === 0 || err.code === "ServerStopping"))) throw err;
-      await this.waitUntilReleased(sessionId);
-    }
+    const outcome = await this.releaseOnServer(sessionId, syncContext);
     await this.stopAgent(sessionId, AGENT_EXIT_GRACE_MS);
-    if (result) return result.uploadsSucceeded ? { uploadsSucceeded: true } : { uploadsSucceeded: false, errorMessage: result.errorMessage };
-    // The answer was lost with the connection: the session's latest uploads are the release's.
-    const failed = describeFailedTasks(await this.tasks(sessionId, { taskType: "upload" }));
-    return failed === "" ? { uploadsSucceeded: true } : { uploadsSucceeded: false, errorMessage: failed };
+    return outcome;
+  }
+
+  private async releaseOnServer(sessionId: string, syncContext: boolean): Promise<{ uploadsSucceeded: boolean; errorMessage?: string }> {
+    let unreachableSince: number | undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await this.api.json<z.infer<typeof ReleaseResult>>("DELETE", apiPaths.session(sessionId), { query: { syncContext: String(syncContext) } });
+        return r.uploadsSucceeded ? { uploadsSucceeded: true } : { uploadsSucceeded: false, errorMessage: r.errorMessage };
+      } catch (err) {
+        if (!(err instanceof RemoteApiError)) throw err;
+        // Refused on the first try: no server saw it, nothing was released; say so at once.
+        if (attempt === 0 && neverSent(err)) throw err;
+        // Anything else but a dropped answer or a stopping server is the server's final word.
+        if (!(err.httpStatus === 0 || err.code === "ServerStopping")) throw err;
+      }
+      // The release may go on without us: read the session until it ends, or needs asking again.
+      for (;;) {
+        await plainSleep(RELEASE_POLL_MS);
+        let status: string;
+        try {
+          status = (await this.api.json<z.infer<typeof SessionWire>>("GET", apiPaths.session(sessionId))).status;
+          unreachableSince = undefined;
+        } catch (err) {
+          if (!(err instanceof RemoteApiError && (err.httpStatus === 0 || err.httpStatus >= 500))) throw err;
+          unreachableSince ??= Date.now();
+          if (Date.now() - unreachableSince > RELEASE_UNREACHABLE_MS) {
+            throw new RemoteApiError(
+              err.code,
+              `Lost the server while it released session ${sessionId}, and it has not answered for ${RELEASE_UNREACHABLE_MS / 1000} s; the release may still finish there. Call delete() again once the server is back. Last error: ${err.message}`,
+              err.requestId,
+              err.httpStatus,
+              { cause: err },
+            );
+          }
+          continue;
+        }
+        if (status === "releasing") continue;
+        if (status === "released") {
+          // The answer was lost: the session's latest uploads are the release's.
+          const failed = describeFailedTasks(await this.tasks(sessionId, { taskType: "upload" }));
+          return failed === "" ? { uploadsSucceeded: true } : { uploadsSucceeded: false, errorMessage: failed };
+        }
+        break; // running (the DELETE never arrived) or lost (the agent went silent): release again
+      }
+    }
   }
 
   /** Stops every agent this process runs; their sessions stay on the server (and become lost). */
@@ -123,18 +159,6 @@ export class RemoteSessions implements SessionBackend {
     this.agents.delete(sessionId);
     if (graceMs > 0) await Promise.race([entry.agent.exited, plainSleep(graceMs)]);
     await entry.agent.stop();
-  }
-
-  private async waitUntilReleased(sessionId: string): Promise<void> {
-    for (;;) {
-      await plainSleep(RELEASE_POLL_MS);
-      try {
-        const s = await this.api.json<z.infer<typeof SessionWire>>("GET", apiPaths.session(sessionId));
-        if (s.status === "released" || s.status === "lost") return;
-      } catch (err) {
-        if (!(err instanceof RemoteApiError && (err.httpStatus === 0 || err.httpStatus >= 500))) throw err;
-      }
-    }
   }
 
   private tasks(sessionId: string, filter: { contextId?: string; path?: string; taskType?: "upload" | "download"; taskIds?: string } = {}): Promise<Task[]> {
@@ -235,4 +259,10 @@ function checkRoot(root: string | undefined): string {
     throw new InvalidParameterError("root must be a local directory path, such as /tmp/session-1.");
   }
   return path.resolve(root);
+}
+
+/** True when the request never reached a server: the connection was refused or the host not found. */
+function neverSent(err: RemoteApiError): boolean {
+  const code = (err.cause as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return err.httpStatus === 0 && (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN");
 }
