@@ -55,6 +55,23 @@ describe("planUpload", () => {
     { name: "records a mode change", base: { "/w/a": F1 }, local: { "/w/a": file(F1.digest!, 1000, 0o600) }, remote: { "/w/a": F1 }, want: { puts: ["/w/a"] } },
     { name: "records an mtime change", base: { "/w/a": F1 }, local: { "/w/a": file(F1.digest!, 2000) }, remote: { "/w/a": F1 }, want: { puts: ["/w/a"] } },
     { name: "writes a file that became a symlink", base: { "/w/a": F1 }, local: { "/w/a": LINK }, remote: { "/w/a": F1 }, want: { puts: ["/w/a"] } },
+    {
+      name: "a file written below one the context has as a file replaces it, though this session never saw it",
+      base: {}, local: { "/w/a/b/c": F1 }, remote: { "/w/a": F2, "/w/x": F3 }, want: { puts: ["/w/a/b/c"], deletes: ["/w/a"] },
+    },
+    {
+      name: "a file written where the context has a folder replaces the folder's files",
+      base: {}, local: { "/w/a": F1 }, remote: { "/w/a/b": F2, "/w/a/c/d": F3, "/w/ab": F3 }, want: { puts: ["/w/a"], deletes: ["/w/a/b", "/w/a/c/d"] },
+    },
+    {
+      name: "a file we turned into a folder goes, though another session changed it and syncLocalFile is false",
+      base: { "/w/a": F1 }, local: { "/w/a/new": F1 }, remote: { "/w/a": F2 }, syncLocalFile: false, want: { puts: ["/w/a/new"], deletes: ["/w/a"] },
+    },
+    {
+      name: "a kept remote change in the way of a put is replaced, not kept",
+      base: { "/w/a": F1 }, local: { "/w/a/new": F1 }, remote: { "/w/a": F2 }, want: { puts: ["/w/a/new"], deletes: ["/w/a"] },
+    },
+    { name: "nothing written, nothing replaced", base: { "/w/a": F1 }, local: { "/w/a": F1 }, remote: { "/w/a": F1, "/w/a/x": F2 }, want: {} },
   ];
   for (const c of cases) {
     it(c.name, () => {

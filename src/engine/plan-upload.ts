@@ -30,7 +30,9 @@ export interface UploadPlan {
  *   context's newer state came from another session and is kept);
  * - a file in the base that is gone locally is deleted, with syncLocalFile, only while the context still
  *   holds the version the base saw;
- * - files the session never saw are never touched.
+ * - files the session never saw are never touched, but for one exception: a context is a tree, so a file
+ *   written where the context has a folder replaces the folder's files, and a file written below one the
+ *   context has as a file replaces that file (the disk this session uploads from cannot hold both either).
  */
 export function planUpload(input: UploadPlanInput): UploadPlan {
   const plan: UploadPlan = { puts: [], deletes: [], keptRemote: [] };
@@ -50,7 +52,45 @@ export function planUpload(input: UploadPlanInput): UploadPlan {
       else plan.keptRemote.push(key);
     }
   }
+  const inTheWay = keysInTheWay(plan.puts, input.remote);
+  if (inTheWay.size > 0) {
+    plan.keptRemote = plan.keptRemote.filter((k) => !inTheWay.has(k));
+    for (const k of inTheWay) if (!plan.deletes.includes(k)) plan.deletes.push(k);
+  }
   return plan;
+}
+
+/**
+ * Keys of `remote` that cannot stay beside `puts` in one tree: a file at a folder of a put's key (an
+ * ancestor), or files below a put's key (which is a file, so no folder).
+ */
+function keysInTheWay(puts: UploadPlan["puts"], remote: ReadonlyMap<string, FileMeta>): Set<string> {
+  const found = new Set<string>();
+  if (puts.length === 0 || remote.size === 0) return found;
+  let folders: Set<string> | undefined; // every folder the remote files lie in, built only when needed
+  for (const { key } of puts) {
+    for (let at = key.lastIndexOf("/"); at > 0; at = key.lastIndexOf("/", at - 1)) {
+      const ancestor = key.slice(0, at);
+      if (remote.has(ancestor)) found.add(ancestor);
+    }
+    folders ??= foldersOf(remote.keys());
+    if (folders.has(key)) {
+      for (const r of remote.keys()) if (r.startsWith(`${key}/`)) found.add(r);
+    }
+  }
+  return found;
+}
+
+function foldersOf(keys: Iterable<string>): Set<string> {
+  const folders = new Set<string>();
+  for (const key of keys) {
+    for (let at = key.lastIndexOf("/"); at > 0; at = key.lastIndexOf("/", at - 1)) {
+      const folder = key.slice(0, at);
+      if (folders.has(folder)) break; // its ancestors are in already
+      folders.add(folder);
+    }
+  }
+  return folders;
 }
 
 /** Same bytes, type, mode and mtime: nothing to record. */

@@ -90,6 +90,28 @@ describe.each(CLIENT_KINDS)("sync on demand (%s client)", (kind) => {
     }
   });
 
+  it("a folder uploaded where the context has a file replaces the file, so the context stays one tree", async () => {
+    const ctx = await h().newContext();
+    const a = await h().session("a", [[ctx, "/w"]]);
+    writeTree(h().local("a", "/w"), { "a.txt": "a file", "other.txt": "kept" });
+    expect(await a.delete()).toMatchObject({ success: true });
+
+    // This sandbox has a folder where the context has the file: its download cannot place a.txt.
+    writeTree(h().local("b", "/w"), { "a.txt": { inner: "a folder now" } });
+    const b = await h().session("b", [[ctx, "/w"]]);
+    expect((await b.context.info()).contextStatusData[0]).toMatchObject({ status: "Failed", errorMessage: expect.stringMatching(/a\.txt.*in the way/) });
+    expect(await b.delete()).toMatchObject({ success: true });
+
+    expect((await h().client.context.listFiles(ctx, "/w")).entries.map((e) => [e.fileName, e.fileType])).toEqual([
+      ["a.txt", "FOLDER"],
+      ["other.txt", "file"],
+    ]);
+    const c = await h().session("c", [[ctx, "/w"]]);
+    expect((await c.context.info()).contextStatusData[0]).toMatchObject({ status: "Success" });
+    expect(readTree(h().local("c", "/w"))).toEqual({ "a.txt": { inner: "a folder now" }, "other.txt": "kept" });
+    await c.delete();
+  });
+
   it("bind mounts a context on a running session and downloads it; listBindings shows both", async () => {
     const first = await h().newContext();
     const second = await h().newContext();
