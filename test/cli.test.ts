@@ -1,6 +1,8 @@
-import { execFile, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CtxSync } from "../src/sdk/index.js";
 import { createServer, type RunningServer } from "../src/server/index.js";
 import { readTree, tempDir } from "./helpers/tree.js";
 
@@ -27,6 +29,47 @@ describe("ctxsync CLI", () => {
 
   it("exec passes on the command's exit code", () => {
     expect(cli("exec", "-m", "n:/w", "--root", path.join(dir, "a"), "--", "sh", "-c", "exit 3").status).toBe(3);
+  });
+
+  /** Ids of the store's running sessions: exec must leave none behind. */
+  const runningSessions = async () => {
+    const client = new CtxSync({ home: path.join(dir, "store") });
+    try {
+      return (await client.list()).sessionIds;
+    } finally {
+      await client.close();
+    }
+  };
+
+  it("exec of a command that does not exist exits 127 as a shell does, and releases its session", async () => {
+    const r = cli("exec", "-m", "n:/w", "--root", path.join(dir, "a"), "--", "no-such-command-here");
+    expect(r.status).toBe(127);
+    expect(r.stderr).toContain("ctxsync: cannot run no-such-command-here");
+    expect(await runningSessions()).toEqual([]);
+  });
+
+  it("exec does not run the command when a download failed, says why, and releases the session", async () => {
+    expect(cli("exec", "-m", "n:/w", "--root", path.join(dir, "a"), "--", "sh", "-c", "echo file > a.txt").status).toBe(0);
+    fs.mkdirSync(path.join(dir, "b/w/a.txt"), { recursive: true }); // a folder where the context has a file
+    const r = cli("exec", "-m", "n:/w", "--root", path.join(dir, "b"), "--", "touch", "ran");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/the session's download failed, so the command was not run: \/w: .*a\.txt.*in the way/);
+    expect(fs.existsSync(path.join(dir, "b/w/ran"))).toBe(false);
+    expect(await runningSessions()).toEqual([]);
+  });
+
+  it("exec passes SIGTERM on to the command, waits for it, uploads what it wrote, and exits 128 + 15", async () => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", MAIN, "--home", path.join(dir, "store"), "exec", "-m", "n:/w", "--root", path.join(dir, "a"), "--", "sh", "-c", "echo data > f.txt && exec sleep 60"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    while (!fs.existsSync(path.join(dir, "a/w/f.txt"))) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGTERM"); // exec alone, as a supervisor stopping it would
+    expect(await exited).toBe(143);
+    expect(cli("files", "n", "/w").stdout).toMatch(/\/w\/f\.txt\n$/);
+    expect(await runningSessions()).toEqual([]);
   });
 
   it("reports a missing context with the reason and exit code 1", () => {
