@@ -119,14 +119,45 @@ describe("ctxsync CLI", () => {
 
   it("serve refuses S3 settings without a bucket, and a path style that is not a boolean, before opening anything", () => {
     const env = { ...process.env, CTXSYNC_S3_BUCKET: "", CTXSYNC_PG_URL: "" };
-    const serve = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", MAIN, "serve", "--port", "0", "--data", path.join(dir, "srv"), ...args], { encoding: "utf8", env });
+    const serve = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", MAIN, "serve", "--port", "0", "--data", path.join(dir, "srv"), ...args], { encoding: "utf8", env, timeout: 30_000 }); // a serve that starts would run on
     const noBucket = serve("--s3-endpoint", "http://127.0.0.1:9");
     expect(noBucket.status).toBe(1);
     expect(noBucket.stderr).toContain("--s3-endpoint needs a bucket: pass --s3-bucket or set CTXSYNC_S3_BUCKET");
     const badStyle = serve("--s3-bucket", "b", "--s3-path-style", "maybe");
     expect(badStyle.status).toBe(1);
     expect(badStyle.stderr).toContain("--s3-path-style must be true or false");
+    const blankPort = serve("--port", "");
+    expect(blankPort.status).toBe(1);
+    expect(blankPort.stderr).toContain('--port must be a port number from 0 to 65535; got ""');
+    const hugeInterval = serve("--gc-interval-minutes", "100000");
+    expect(hugeInterval.status).toBe(1);
+    expect(hugeInterval.stderr).toContain("gcIntervalMs must be at most 2147483647 ms");
     expect(readTree(path.join(dir, "srv"))).toEqual({});
+  });
+
+  it("agent stopped by SIGINT while it still tries to reach its server exits 0", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", MAIN, "agent", "--endpoint", "http://127.0.0.1:9", "--session", "sess-x", "--token", "t"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    while (!stderr.includes("could not attach")) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(stderr).not.toContain("aborted");
+  });
+
+  it("a reader that closes the pipe early ends the output quietly", async () => {
+    const made = cli("exec", "-m", "big:/w", "--root", path.join(dir, "a"), "--", "sh", "-c", "for i in $(seq 1 3000); do echo $i > file-$i.txt; done");
+    expect(made.status).toBe(0);
+    const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--home", path.join(dir, "store"), "files", "big", "/w"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once("data", () => child.stdout.destroy()); // as `| head -1` does
+    const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
   });
 
   it("creates, renames, lists and deletes contexts", () => {
@@ -189,5 +220,18 @@ describe("ctxsync CLI on a server (--endpoint, or CTXSYNC_ENDPOINT)", () => {
     const wrongKey = await cli({}, "--endpoint", server.url, "--api-key", "not-the-key-0123456789-0123456789", "context", "list");
     expect(wrongKey.status).toBe(1);
     expect(wrongKey.stderr).toContain("[Unauthorized]");
+  });
+
+  it("refuses an endpoint that carries a password, without showing it, and keys speaks the SDK's errors", async () => {
+    const withPassword = server.url.replace("http://", "http://ops:hunter2secret@");
+    for (const args of [["context", "list"], ["keys", "list"]]) {
+      const r = await cli({}, "--endpoint", withPassword, "--api-key", apiKey, ...args);
+      expect(r.status, args.join(" ")).toBe(1);
+      expect(r.stderr).toContain("endpoint must not hold a user name or password");
+      expect(r.stderr).not.toContain("hunter2secret");
+    }
+    const unreachable = await cli({}, "keys", "list", "--endpoint", "http://127.0.0.1:9", "--api-key", apiKey);
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.stderr).toContain("[StoreUnavailable] Cannot reach the ctxsync server at http://127.0.0.1:9");
   });
 });

@@ -58,6 +58,10 @@ export class ApiClient {
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new InvalidParameterError(`endpoint must be an http(s) URL such as http://127.0.0.1:8787; got the ${url.protocol} scheme.`);
     }
+    if (url.username !== "" || url.password !== "") {
+      // The key is the credential; a password in the URL would only end up in logs and error messages.
+      throw new InvalidParameterError(`endpoint must not hold a user name or password (${url.origin} is the server); authenticate with the API key or session token.`);
+    }
     if (typeof token !== "string" || token === "") throw new InvalidParameterError("A remote client needs a non-empty apiKey (or session token).");
     this.origin = url.origin;
     this.#base = url.href.replace(/\/+$/, "");

@@ -58,6 +58,10 @@ export function buildAgentCommand(program: Command): void {
             }
             console.log(`ctxsync agent: connected, session ${session.sessionId} (${session.status})`);
           },
+        }).catch((err: unknown) => {
+          // Stopped by a signal before it could attach: a stop as asked, not a failure.
+          if (controller.signal.aborted && mismatch === undefined) return { reason: "aborted" as const };
+          throw err;
         });
         if (mismatch) throw new Error(mismatch);
         process.exitCode = exit.reason === "released" || exit.reason === "aborted" ? EXIT_OK : EXIT_FAILED;

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { ApiKeyList, apiPaths, CreatedApiKey, ErrorBody } from "../api/index.js";
+import { ApiClient } from "../agent/index.js";
+import { ApiKeyList, apiPaths, CreatedApiKey } from "../api/index.js";
 import { systemClock } from "../engine/index.js";
 import { CtxSyncError } from "../errors/index.js";
 import { ApiKeyService, defaultHome, describeMetaStore, openMetaStore, storeConfigFromEnv, type ApiKeyInfo, type CreatedApiKey as CreatedKey } from "../service/index.js";
@@ -76,15 +77,16 @@ async function withAdmin(cmd: Command, fn: (admin: KeyAdmin) => Promise<void>): 
   // Naming a store (--data, --home, --pg-url) means that store, even with CTXSYNC_ENDPOINT set.
   const direct = opts.data !== undefined || opts.home !== undefined || opts.pgUrl !== undefined;
   const endpoint = direct ? undefined : (opts.endpoint ?? process.env.CTXSYNC_ENDPOINT);
-  const admin = endpoint ? remoteAdmin(endpoint, opts.apiKey ?? process.env.CTXSYNC_API_KEY) : await localAdmin(opts.data ?? opts.home ?? defaultHome(), opts.pgUrl);
+  let admin: KeyAdmin | undefined;
   try {
+    admin = endpoint ? remoteAdmin(endpoint, opts.apiKey ?? process.env.CTXSYNC_API_KEY) : await localAdmin(opts.data ?? opts.home ?? defaultHome(), opts.pgUrl);
     await fn(admin);
   } catch (err) {
     // Same form as the SDK's errorMessage, so scripts can match the code.
     if (err instanceof CtxSyncError) throw new Error(`[${err.code}] ${err.message}`, { cause: err });
     throw err;
   } finally {
-    await admin.close();
+    await admin?.close();
   }
 }
 
@@ -105,20 +107,7 @@ async function localAdmin(dir: string, pgUrl: string | undefined): Promise<KeyAd
 
 function remoteAdmin(endpoint: string, apiKey: string | undefined): KeyAdmin {
   if (!apiKey) throw new Error("--endpoint needs an admin key: pass --api-key or set CTXSYNC_API_KEY");
-  const base = endpoint.replace(/\/+$/, "");
-  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) {
-      const err = ErrorBody.safeParse(safeJson(text));
-      throw new Error(err.success ? `[${err.data.code}] ${err.data.message}` : `${method} ${path}: HTTP ${res.status}`);
-    }
-    return text === "" ? undefined : safeJson(text);
-  };
+  const api = new ApiClient(endpoint, apiKey);
   const info = (k: { id: string; tenant: string; admin: boolean; createdAt: string; revokedAt: string | null }): ApiKeyInfo => ({
     id: k.id,
     tenant: k.tenant,
@@ -128,23 +117,15 @@ function remoteAdmin(endpoint: string, apiKey: string | undefined): KeyAdmin {
   });
   return {
     async create(tenant, isAdmin) {
-      const k = CreatedApiKey.parse(await call("POST", apiPaths.adminKeys, { tenant, admin: isAdmin }));
+      const k = CreatedApiKey.parse(await api.json("POST", apiPaths.adminKeys, { json: { tenant, admin: isAdmin } }));
       return { ...info(k), secret: k.key };
     },
     async list() {
-      return ApiKeyList.parse(await call("GET", apiPaths.adminKeys)).keys.map(info);
+      return ApiKeyList.parse(await api.json("GET", apiPaths.adminKeys)).keys.map(info);
     },
     async revoke(id) {
-      await call("DELETE", apiPaths.adminKey(id));
+      await api.json("DELETE", apiPaths.adminKey(id));
     },
     close: async () => undefined,
   };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

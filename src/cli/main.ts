@@ -20,6 +20,12 @@ const program = new Command()
   .option("--api-key <key>", "API key for --endpoint (default: $CTXSYNC_API_KEY)")
   .showHelpAfterError();
 
+// A reader that stops early (`ctxsync files big | head`) closes the pipe: the output is no longer wanted.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit(process.exitCode ?? 0);
+});
+
 buildServeCommand(program);
 buildKeysCommand(program);
 buildAgentCommand(program);

@@ -18,7 +18,7 @@ export function openClient(cmd: Command, extra: Omit<CtxSyncOptions, "home" | "e
   const endpoint = flag ?? (home ? undefined : process.env.CTXSYNC_ENDPOINT || undefined);
   if (endpoint !== undefined) {
     const key = apiKey ?? process.env.CTXSYNC_API_KEY;
-    if (!key) throw new Error(`${endpoint} needs an API key: pass --api-key or set CTXSYNC_API_KEY`);
+    if (!key) throw new Error(`--endpoint needs an API key: pass --api-key or set CTXSYNC_API_KEY`);
     return new CtxSync({ ...extra, endpoint, apiKey: key });
   }
   return new CtxSync(home ? { ...extra, home } : extra);

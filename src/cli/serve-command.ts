@@ -37,8 +37,9 @@ export function buildServeCommand(program: Command): void {
       if (opts.heartbeatTimeoutSeconds !== undefined) external.heartbeatTimeoutMs = positive(opts.heartbeatTimeoutSeconds, "--heartbeat-timeout-seconds") * 1000;
       if (opts.agentStartTimeoutSeconds !== undefined) external.agentStartTimeoutMs = positive(opts.agentStartTimeoutSeconds, "--agent-start-timeout-seconds") * 1000;
       options.external = external;
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number from 0 to 65535; got ${opts.port}`);
+      // Digits only: Number() would take "" (an unset $PORT) as 0, any free port, and "0x1F90" or "1e3" too.
+      const port = /^\d{1,5}$/.test(opts.port) ? Number(opts.port) : -1;
+      if (port < 0 || port > 65535) throw new Error(`--port must be a port number from 0 to 65535; got ${JSON.stringify(opts.port)}`);
       const dataDir = opts.data ?? home ?? defaultHome();
       const stores = storeConfigFromEnv(dataDir);
       if (opts.pgUrl !== undefined) stores.postgresUrl = opts.pgUrl;

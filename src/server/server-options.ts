@@ -25,7 +25,9 @@ export interface ServerOptions {
   lostCheckIntervalMs: number;
 }
 
-/** ServerOptions with every missing field at its default; rejects non-positive numbers. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** ServerOptions with every missing field at its default; rejects non-positive numbers and timers Node cannot hold. */
 export function serverOptionsWithDefaults(
   opts: Partial<Omit<ServerOptions, "external">> & { external?: Partial<ExternalSessionOptions> } = {},
 ): ServerOptions {
@@ -48,6 +50,12 @@ export function serverOptionsWithDefaults(
   };
   for (const [field, value] of Object.entries(resolved)) {
     if (!Number.isFinite(value) || value <= 0) throw new InvalidParameterError(`${field} must be a positive number; got ${value}.`);
+  }
+  // Node's timers take at most 2^31 - 1 ms (24.8 days); a longer delay fires after 1 ms, over and over.
+  for (const field of ["gcIntervalMs", "gcFirstDelayMs", "lostCheckIntervalMs"] as const) {
+    if (resolved[field] > MAX_TIMER_MS) {
+      throw new InvalidParameterError(`${field} must be at most ${MAX_TIMER_MS} ms (24.8 days, the longest timer Node.js keeps); got ${resolved[field]}.`);
+    }
   }
   if (opts.publicUrl !== undefined && !/^https?:\/\/[^/?#]+\/?$/.test(opts.publicUrl)) {
     throw new InvalidParameterError(`publicUrl must be an origin such as https://ctxsync.example.com; got ${opts.publicUrl}.`);
