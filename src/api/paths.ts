@@ -20,7 +20,7 @@
  * | GET | /v1/sessions/{id} | → Session |
  * | DELETE | /v1/sessions/{id}?syncContext | → ReleaseResult (after the uploads are terminal) |
  * | POST | /v1/sessions/{id}/sync | SyncRequest → TaskList (accepted; poll tasks) |
- * | GET | /v1/sessions/{id}/tasks?contextId&path&taskType | → TaskList (latest per mount and type) |
+ * | GET | /v1/sessions/{id}/tasks?contextId&path&taskType&taskIds | → TaskList (latest per mount and type; or those ids) |
  * | POST, GET | /v1/sessions/{id}/bindings | BindRequest → TaskList; → BindingList |
  * | GET | /v1/agent/session | → AgentSession |
  * | POST | /v1/agent/session | → AgentSession (attach: re-offers tasks an earlier agent left Running) |
@@ -38,37 +38,52 @@
  * | POST, GET | /v1/admin/keys | CreateApiKey → CreatedApiKey; → ApiKeyList (admin key only; others 403) |
  * | DELETE | /v1/admin/keys/{id} | → 204 (admin key only) |
  */
+import { ApiKeyNotFoundError, BlobNotFoundError, ContextNotFoundError, SessionNotFoundError, TaskNotFoundError } from "../errors/index.js";
+
 const enc = encodeURIComponent;
+
+/**
+ * An id as one path segment. "", "." and ".." would change the path itself (URL parsers collapse dot
+ * segments, so another route answers), and no such id exists: refused here as the not-found id it is,
+ * the error the embedded client gives for it.
+ */
+function idSegment(id: string, notFound: (id: string) => Error): string {
+  if (id === "" || id === "." || id === "..") throw notFound(id);
+  return enc(id);
+}
+const contextId = (id: string) => idSegment(id, (i) => new ContextNotFoundError(i));
+const sessionId = (id: string) => idSegment(id, (i) => new SessionNotFoundError(i));
+const taskId = (id: string) => idSegment(id, (i) => new TaskNotFoundError(i));
 
 export const apiPaths = {
   openapi: "/v1/openapi.json",
   contexts: "/v1/contexts",
-  context: (id: string) => `/v1/contexts/${enc(id)}`,
-  contextFiles: (id: string) => `/v1/contexts/${enc(id)}/files`,
-  contextFileUrls: (id: string) => `/v1/contexts/${enc(id)}/file-urls`,
-  contextClear: (id: string) => `/v1/contexts/${enc(id)}/clear`,
-  contextGenerations: (id: string) => `/v1/contexts/${enc(id)}/generations`,
-  contextRestore: (id: string) => `/v1/contexts/${enc(id)}/restore`,
-  signedFile: (contextId: string) => `/v1/files/${enc(contextId)}`,
+  context: (id: string) => `/v1/contexts/${contextId(id)}`,
+  contextFiles: (id: string) => `/v1/contexts/${contextId(id)}/files`,
+  contextFileUrls: (id: string) => `/v1/contexts/${contextId(id)}/file-urls`,
+  contextClear: (id: string) => `/v1/contexts/${contextId(id)}/clear`,
+  contextGenerations: (id: string) => `/v1/contexts/${contextId(id)}/generations`,
+  contextRestore: (id: string) => `/v1/contexts/${contextId(id)}/restore`,
+  signedFile: (id: string) => `/v1/files/${contextId(id)}`,
   sessions: "/v1/sessions",
-  session: (id: string) => `/v1/sessions/${enc(id)}`,
-  sessionSync: (id: string) => `/v1/sessions/${enc(id)}/sync`,
-  sessionTasks: (id: string) => `/v1/sessions/${enc(id)}/tasks`,
-  sessionBindings: (id: string) => `/v1/sessions/${enc(id)}/bindings`,
+  session: (id: string) => `/v1/sessions/${sessionId(id)}`,
+  sessionSync: (id: string) => `/v1/sessions/${sessionId(id)}/sync`,
+  sessionTasks: (id: string) => `/v1/sessions/${sessionId(id)}/tasks`,
+  sessionBindings: (id: string) => `/v1/sessions/${sessionId(id)}/bindings`,
   agentSession: "/v1/agent/session",
   agentTasks: "/v1/agent/tasks",
-  agentTaskProgress: (id: string) => `/v1/agent/tasks/${enc(id)}/progress`,
-  agentTaskFinish: (id: string) => `/v1/agent/tasks/${enc(id)}/finish`,
-  agentContext: (id: string) => `/v1/agent/contexts/${enc(id)}`,
-  agentContextFiles: (id: string) => `/v1/agent/contexts/${enc(id)}/files`,
+  agentTaskProgress: (id: string) => `/v1/agent/tasks/${taskId(id)}/progress`,
+  agentTaskFinish: (id: string) => `/v1/agent/tasks/${taskId(id)}/finish`,
+  agentContext: (id: string) => `/v1/agent/contexts/${contextId(id)}`,
+  agentContextFiles: (id: string) => `/v1/agent/contexts/${contextId(id)}/files`,
   agentBases: "/v1/agent/bases",
   agentCommits: "/v1/agent/commits",
-  agentBlob: (digest: string) => `/v1/agent/blobs/${enc(digest)}`,
+  agentBlob: (digest: string) => `/v1/agent/blobs/${idSegment(digest, (d) => new BlobNotFoundError(d))}`,
   agentBlobsMissing: "/v1/agent/blobs/missing",
   agentBlobsBatch: "/v1/agent/blobs/batch",
   agentBlobsFetch: "/v1/agent/blobs/fetch",
   adminKeys: "/v1/admin/keys",
-  adminKey: (id: string) => `/v1/admin/keys/${enc(id)}`,
+  adminKey: (id: string) => `/v1/admin/keys/${idSegment(id, (i) => new ApiKeyNotFoundError(i))}`,
 } as const;
 
 /** HTTP status of each error code; one table, used by the server and read back by clients. */

@@ -32,6 +32,16 @@ describe.each(CLIENT_KINDS)("contexts (%s client)", (kind) => {
     expect(await c.delete(ctx)).toMatchObject({ success: false, errorCode: "ContextNotFound" });
   });
 
+  it("an id that is empty, . or .. is an unknown id, whichever call names it", async () => {
+    const c = h().client.context;
+    for (const id of ["", ".", ".."]) {
+      expect(await c.listFiles(id, "/"), JSON.stringify(id)).toMatchObject({ success: false, errorCode: "ContextNotFound" });
+      expect(await c.getClearStatus(id), JSON.stringify(id)).toMatchObject({ success: false, errorCode: "ContextNotFound" });
+      expect(await c.restore(id, 1), JSON.stringify(id)).toMatchObject({ success: false, errorCode: "ContextNotFound" });
+      expect(await h().client.get(id), JSON.stringify(id)).toMatchObject({ success: false, errorCode: "SessionNotFound" });
+    }
+  });
+
   it("lists 15 contexts 10, 5 and 20 at a time, and page 2 via nextToken", async () => {
     for (let i = 0; i < 15; i++) await h().newContext(`page-${String(i).padStart(2, "0")}`);
     const c = h().client.context;
