@@ -91,7 +91,8 @@ export const GenerationView = z
   })
   .openapi("Generation");
 export const GenerationList = z.object({ generations: z.array(GenerationView) }).openapi("GenerationList");
-export const RestoreBody = z.object({ generation: z.number().int().min(1), path: Path.optional() }).openapi("RestoreRequest");
+// Any whole generation: one that does not exist (0, negative, pruned) is the service's GenerationNotFound.
+export const RestoreBody = z.object({ generation: z.number().int(), path: Path.optional() }).openapi("RestoreRequest");
 export const RestoreResult = z.object({ generation: z.number().int() }).openapi("RestoreResult");
 
 /** A policy as the reference sends it: a wire-JSON object, or that object encoded as a string. */

@@ -65,7 +65,8 @@ export class RemoteContexts implements ContextBackend {
   }
 
   async restore(contextId: string, generation: number, path?: string): Promise<number> {
-    const body = path === undefined ? { generation } : { generation, path };
+    // "" is the whole context, as the embedded client reads it (the server takes no empty path).
+    const body = path === undefined || path === "" ? { generation } : { generation, path };
     return (await this.api.json<z.infer<typeof RestoreResult>>("POST", apiPaths.contextRestore(contextId), { json: body })).generation;
   }
 }

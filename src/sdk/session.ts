@@ -84,7 +84,11 @@ export class SessionContextManager {
   /** Latest tasks, filtered by context, path and type. */
   infoWithParams(contextId?: string, path?: string, taskType?: "upload" | "download"): Promise<ContextInfoResult> {
     return respond<ContextInfoResult>({ contextStatusData: [] }, async () => {
-      const tasks = await this.sessions.info(this.sessionId, { contextId, path, taskType });
+      if (taskType !== undefined && taskType !== "upload" && taskType !== "download") {
+        throw new InvalidParameterError(`Invalid taskType ${JSON.stringify(taskType)}: use "upload", "download", or leave it out.`);
+      }
+      // Blank filters are no filters, as in sync().
+      const tasks = await this.sessions.info(this.sessionId, { contextId: blankToUndefined(contextId), path: blankToUndefined(path), taskType });
       return { contextStatusData: tasks.map(({ taskId: _taskId, ...status }) => status) };
     });
   }

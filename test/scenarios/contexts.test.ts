@@ -84,6 +84,12 @@ describe.each(CLIENT_KINDS)("contexts (%s client)", (kind) => {
     ]);
     expect(await h().client.context.restore(ctx, 1)).toMatchObject({ success: true, generation: 3 });
     expect((await h().client.context.listFiles(ctx, "/data")).entries.map((e) => e.fileName)).toEqual(["f.txt", "g.txt"]);
+    for (const missing of [0, -1, 99]) {
+      expect(await h().client.context.restore(ctx, missing), String(missing)).toMatchObject({ success: false, errorCode: "GenerationNotFound" });
+    }
+    // An empty path is the whole context.
+    expect(await h().client.context.restore(ctx, 2, { path: "" })).toMatchObject({ success: true, generation: 4 });
+    expect((await h().client.context.listFiles(ctx, "/data")).entries.map((e) => e.fileName)).toEqual(["g.txt"]);
   });
 
   it("clear() removes every file, keeps the context, and waits until it is available", async () => {

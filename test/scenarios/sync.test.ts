@@ -23,6 +23,10 @@ describe.each(CLIENT_KINDS)("sync on demand (%s client)", (kind) => {
     expect(top.entries[1]).toMatchObject({ filePath: "/tmp/other/large_test_file.txt", size: 1000 });
     const info = await s.context.infoWithParams(ctx, "/tmp/other");
     expect(info.contextStatusData).toMatchObject([{ taskType: "upload", status: "Success", path: "/tmp/other" }]);
+    // Blank filters are no filters; a taskType that is neither is refused alike by both clients.
+    expect((await s.context.infoWithParams("", "")).contextStatusData).toHaveLength((await s.context.info()).contextStatusData.length);
+    const badType = await s.context.infoWithParams(undefined, undefined, "both" as "upload");
+    expect(badType).toMatchObject({ success: false, errorCode: "InvalidParameter", errorMessage: expect.stringContaining('Invalid taskType "both"') });
   });
 
   it("sync with a callback returns at once and calls back once with the result", async () => {
