@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { MAX_KEY_LENGTH, MAX_LABEL_KEY_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_MOUNTS } from "../policy/limits.js";
 
 /**
  * The wire contract of the HTTP API (`/v1`): one zod schema per request and response body. The server
@@ -8,11 +9,17 @@ import { z } from "@hono/zod-openapi";
  */
 
 /** Keys and paths are bounded so a request cannot make the server hash or store megabytes of path. */
-export const MAX_PATH_LENGTH = 4096;
+export const MAX_PATH_LENGTH = MAX_KEY_LENGTH;
 export const MAX_NAME_LENGTH = 256;
-export const MAX_MOUNTS = 64;
+export { MAX_MOUNTS };
 
+/** A path the agent sends (our code): checked here. */
 const Path = z.string().min(1).max(MAX_PATH_LENGTH).openapi({ example: "/home/user/data" });
+/**
+ * A path a user gives through the SDK: the service checks it (InvalidKey: empty, too long, `..`), so
+ * both clients refuse the same paths with the same error. Bounded here only loosely, as the body is.
+ */
+const UserPath = z.string().max(64 * 1024).openapi({ example: "/home/user/data" });
 const Id = z.string().min(1).max(128);
 
 export const ErrorBody = z
@@ -60,16 +67,16 @@ export const FileEntryView = z
   })
   .openapi("FileEntry");
 export const ListFilesQuery = z.object({
-  parent: Path.optional(),
+  parent: UserPath.optional(),
   pageNumber: z.coerce.number().int().min(1).optional(),
   pageSize: z.coerce.number().int().min(1).max(1000).optional(),
 });
 export const FileList = z.object({ entries: z.array(FileEntryView), count: z.number().int() }).openapi("FileList");
-export const FilePathQuery = z.object({ path: Path });
+export const FilePathQuery = z.object({ path: UserPath });
 
 export const FileUrlBody = z
   .object({
-    path: Path,
+    path: UserPath,
     method: z.enum(["GET", "PUT"]),
     expiresInSeconds: z.number().int().min(1).max(7 * 24 * 3600).optional(),
   })
@@ -92,7 +99,7 @@ export const GenerationView = z
   .openapi("Generation");
 export const GenerationList = z.object({ generations: z.array(GenerationView) }).openapi("GenerationList");
 // Any whole generation: one that does not exist (0, negative, pruned) is the service's GenerationNotFound.
-export const RestoreBody = z.object({ generation: z.number().int(), path: Path.optional() }).openapi("RestoreRequest");
+export const RestoreBody = z.object({ generation: z.number().int(), path: UserPath.optional() }).openapi("RestoreRequest");
 export const RestoreResult = z.object({ generation: z.number().int() }).openapi("RestoreResult");
 
 /** A policy as the reference sends it: a wire-JSON object, or that object encoded as a string. */
@@ -101,7 +108,7 @@ export const PolicyWire = z.union([z.record(z.string(), z.unknown()), z.string()
 export const ContextSyncWire = z
   .object({
     contextId: Id,
-    path: Path,
+    path: UserPath,
     policy: PolicyWire.nullish(),
     /** Client-side in the reference; here it tells the creating client which downloads to wait for. */
     waitForCompletion: z.boolean().optional(),
@@ -119,7 +126,7 @@ export const SessionView = z
 export const CreateSessionBody = z
   .object({
     contextSync: z.array(ContextSyncWire).max(MAX_MOUNTS).default([]),
-    labels: z.record(z.string().max(128), z.string().max(1024)).optional(),
+    labels: z.record(z.string().max(MAX_LABEL_KEY_LENGTH), z.string().max(MAX_LABEL_VALUE_LENGTH)).optional(),
   })
   .openapi("CreateSession");
 export const CreatedSession = z
@@ -154,7 +161,7 @@ export const TaskView = z
 export const TaskList = z.object({ tasks: z.array(TaskView) }).openapi("TaskList");
 export const TasksQuery = z.object({
   contextId: Id.optional(),
-  path: Path.optional(),
+  path: UserPath.optional(),
   taskType: z.enum(["upload", "download"]).optional(),
   taskIds: z
     .string()
@@ -164,7 +171,7 @@ export const TasksQuery = z.object({
     .openapi({ description: "Comma-separated task ids: answers exactly these tasks (those of this session, in this order), latest or not" }),
 });
 export const SyncBody = z
-  .object({ contextId: Id.optional(), path: Path.optional(), mode: z.enum(["upload", "download"]).optional() })
+  .object({ contextId: Id.optional(), path: UserPath.optional(), mode: z.enum(["upload", "download"]).optional() })
   .openapi("SyncRequest");
 
 export const BindBody = z

@@ -56,7 +56,8 @@ export class InvalidKeyError extends CtxSyncError {
   ) {
     super(
       "InvalidKey",
-      `Invalid path ${JSON.stringify(key)}: ${reason}. Use an absolute path such as /home/user/data/a.txt without "..", "." or empty segments.`,
+      // A path of kilobytes would drown the message; its start says which one it was.
+      `Invalid path ${JSON.stringify(key.length > 200 ? `${key.slice(0, 200)}…` : key)}: ${reason}. Use an absolute path such as /home/user/data/a.txt without "..", "." or empty segments.`,
     );
   }
 }

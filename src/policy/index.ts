@@ -73,4 +73,5 @@ export {
   type SessionPathCheck,
 } from "./normalize-path.js";
 export { compileWhiteList, type WhiteListMatcher } from "./white-list-matcher.js";
+export { MAX_KEY_LENGTH, MAX_LABEL_KEY_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_MOUNTS } from "./limits.js";
 export { compileRecyclePaths } from "./recycle-path-matcher.js";

@@ -1,4 +1,5 @@
 import { InvalidKeyError, InvalidParameterError } from "../errors/index.js";
+import { MAX_KEY_LENGTH } from "./limits.js";
 
 /**
  * Path rules shared by mounts, context keys and policy paths.
@@ -24,6 +25,7 @@ export type SessionPathCheck = { ok: true; path: string } | { ok: false; reason:
 export function checkSessionPath(p: unknown): SessionPathCheck {
   if (typeof p !== "string") return { ok: false, reason: `it is a ${p === null ? "null" : typeof p}, not a string` };
   if (p === "") return { ok: false, reason: "it is empty" };
+  if (p.length > MAX_KEY_LENGTH) return { ok: false, reason: `it is longer than ${MAX_KEY_LENGTH} characters` };
   if (p.includes("\0")) return { ok: false, reason: "it contains a NUL byte" };
   let s = p;
   if (WINDOWS_DRIVE_PATH.test(s)) {

@@ -7,7 +7,7 @@ import {
   SessionNotFoundError,
 } from "../errors/index.js";
 import { downloadMount, MountLayout, uploadMount, type Clock, type MountSpec } from "../engine/index.js";
-import { normalizeSessionPath, resolveSyncPolicy, SyncPolicy, type ContextSync } from "../policy/index.js";
+import { MAX_LABEL_KEY_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_MOUNTS, normalizeSessionPath, resolveSyncPolicy, SyncPolicy, type ContextSync } from "../policy/index.js";
 import {
   newId,
   type MountRecord,
@@ -113,7 +113,7 @@ export class SessionService {
       tenantId: this.tenantId,
       status: "running",
       root: checkRoot(input.root),
-      labels: { ...(input.labels ?? {}) },
+      labels: checkLabels(input.labels),
       createdAtMs: now,
       agent,
       lastHeartbeatMs: null,
@@ -255,6 +255,9 @@ export class SessionService {
     contextSyncs: readonly ContextSync[],
     existing: readonly MountRecord[],
   ): Promise<MountRecord[]> {
+    if (contextSyncs.length > MAX_MOUNTS) {
+      throw new InvalidParameterError(`At most ${MAX_MOUNTS} contexts can be mounted in one call; got ${contextSyncs.length}. Bind the rest with bind().`);
+    }
     const taken = new Set(existing.map((m) => m.path));
     const out: MountRecord[] = [];
     const now = this.clock.now();
@@ -390,4 +393,18 @@ function checkRoot(root: string | undefined): string {
     throw new InvalidParameterError("root must be a local directory path, such as /tmp/session-1.");
   }
   return path.resolve(root);
+}
+
+/** A copy of `labels`, checked: names and values are strings within the limits both clients apply. */
+function checkLabels(labels: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (labels === undefined || labels === null) return out;
+  if (typeof labels !== "object" || Array.isArray(labels)) throw new InvalidParameterError("labels must be an object of string names to string values.");
+  for (const [name, value] of Object.entries(labels)) {
+    if (typeof value !== "string") throw new InvalidParameterError(`Label ${JSON.stringify(name)} must have a string value; got a ${typeof value}.`);
+    if (name.length > MAX_LABEL_KEY_LENGTH) throw new InvalidParameterError(`Label names are at most ${MAX_LABEL_KEY_LENGTH} characters; ${JSON.stringify(name.slice(0, 40))}… has ${name.length}.`);
+    if (value.length > MAX_LABEL_VALUE_LENGTH) throw new InvalidParameterError(`Label ${JSON.stringify(name)} has a value of ${value.length} characters; at most ${MAX_LABEL_VALUE_LENGTH} are kept.`);
+    out[name] = value;
+  }
+  return out;
 }

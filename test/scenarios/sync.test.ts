@@ -150,6 +150,14 @@ describe.each(CLIENT_KINDS)("sync on demand (%s client)", (kind) => {
     expect(unknown).toMatchObject({ success: false, errorCode: "ContextNotFound" });
     const twice = await h().client.create({ root: h().dir, contextSync: [ContextSync.new(ctx, "/data"), ContextSync.new(ctx, "/data/")] });
     expect(twice).toMatchObject({ success: false, errorCode: "PathAlreadyBound" });
+    // The limits a server applies, applied alike by both clients.
+    const many = Array.from({ length: 65 }, (_, i) => ContextSync.new(ctx, `/m${i}`));
+    expect(await h().client.create({ root: h().dir, contextSync: many })).toMatchObject({ success: false, errorCode: "InvalidParameter" });
+    const numberLabel = { a: 1 } as unknown as Record<string, string>;
+    for (const labels of [numberLabel, { ["k".repeat(129)]: "v" }, { k: "v".repeat(1025) }]) {
+      expect(await h().client.create({ root: h().dir, contextSync: [], labels })).toMatchObject({ success: false, errorCode: "InvalidParameter" });
+    }
+    expect(() => ContextSync.new(ctx, `/${"a".repeat(4096)}`)).toThrow(/longer than 4096 characters/);
     expect((await h().client.list()).sessionIds).toEqual([]);
     expect(await h().client.get("sess-nope")).toMatchObject({ success: false, errorCode: "SessionNotFound" });
   });
