@@ -322,8 +322,22 @@ describe("createServer on a real socket", () => {
     }
   });
 
-  it("refuses to start on a port in use", async () => {
+  it("refuses to start on a port in use, before it makes the first admin key", async () => {
     const s = await start();
-    await expect(createServer({ dataDir: path.join(dir, "other"), port: s.port, log: quiet, env: {}, print: () => undefined })).rejects.toThrow(/EADDRINUSE/);
+    const printed: string[] = [];
+    const other = path.join(dir, "other");
+    await expect(createServer({ dataDir: other, port: s.port, log: quiet, env: {}, print: (l) => printed.push(l) })).rejects.toThrow(/EADDRINUSE/);
+    expect(printed).toEqual([]);
+    // The first start that succeeds is the one that shows the key.
+    await start({ dataDir: other, print: (l) => printed.push(l) });
+    expect(printed).toHaveLength(2);
+  });
+
+  it("a bad CTXSYNC_ADMIN_KEY stops the start and frees the port", async () => {
+    const s = await start();
+    const port = s.port;
+    await s.stop();
+    await expect(createServer({ dataDir: path.join(dir, "other"), port, log: quiet, env: { CTXSYNC_ADMIN_KEY: "short" }, print: () => undefined })).rejects.toThrow(/at least 32 characters/);
+    await start({ port });
   });
 });

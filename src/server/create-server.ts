@@ -102,7 +102,6 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Runn
     // Spooled bodies of requests a stopped server never finished: nothing references them.
     fs.rmSync(tmpDir, { recursive: true, force: true });
     fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
-    await bootstrapAdmin(stores, clock, env.CTXSYNC_ADMIN_KEY, opts.print ?? ((l) => console.log(l)), log);
 
     const started = new ServerJobs({ stores, clock, options, gc, log });
     jobs = started;
@@ -122,6 +121,14 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Runn
     const handlers = new InFlight();
     // node-server passes the Node request and response as `env`: routes that stream on the socket use them.
     const server = await listen((req, env) => handlers.track(app.fetch(req, env)), host, opts.port ?? 8787);
+    // After listening: a server that cannot take its port makes no admin key it would print and forget.
+    // Until the key exists every request is refused (401), as with no keys at all.
+    try {
+      await bootstrapAdmin(stores, clock, env.CTXSYNC_ADMIN_KEY, opts.print ?? ((l) => console.log(l)), log);
+    } catch (err) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw err;
+    }
     started.start();
     const port = (server.address() as AddressInfo).port;
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
