@@ -72,6 +72,15 @@ describe("ctxsync CLI", () => {
     expect(await runningSessions()).toEqual([]);
   });
 
+  it("names the flag a bad number came with", () => {
+    const list = cli("context", "list", "--max", "1.5");
+    expect(list.status).toBe(1);
+    expect(list.stderr).toContain('--max must be a whole number from 1 to 1000; got "1.5"');
+    const gc = cli("gc", "--retention-days", "");
+    expect(gc.status).toBe(1);
+    expect(gc.stderr).toContain('--retention-days must be a number, 0 or more; got ""');
+  });
+
   it("reports a missing context with the reason and exit code 1", () => {
     const r = cli("files", "nope");
     expect(r.status).toBe(1);

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { CtxSync } from "../sdk/index.js";
+import { wholeNumberOption } from "./number-options.js";
 import { check, openClient } from "./open-client.js";
 
 /** `ctxsync context …` and `ctxsync files …`. */
@@ -14,7 +15,7 @@ export function buildContextCommands(program: Command): void {
       await withClient(cmd, async (client) => {
         let nextToken: string | undefined;
         do {
-          const page = check(await client.context.list({ maxResults: Number(opts.max), nextToken }));
+          const page = check(await client.context.list({ maxResults: wholeNumberOption(opts.max, "--max", 1, 1000), nextToken }));
           for (const c of page.contexts) console.log(`${c.id}\t${c.name}\tlast used ${c.lastUsedAt}`);
           nextToken = page.nextToken;
         } while (nextToken);

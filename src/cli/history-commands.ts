@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { CtxSync, CtxSyncOptions } from "../sdk/index.js";
+import { nonNegativeOption, wholeNumberOption } from "./number-options.js";
 import { check, openClient } from "./open-client.js";
 
 const HOUR_MS = 3_600_000;
@@ -13,7 +14,7 @@ export function buildHistoryCommands(program: Command): void {
     .action(async (name: string, opts: { max: string }, cmd: Command) => {
       await withClient(cmd, {}, async (client) => {
         const { contextId } = check(await client.context.get(name));
-        for (const g of check(await client.context.log(contextId, Number(opts.max))).generations) {
+        for (const g of check(await client.context.log(contextId, wholeNumberOption(opts.max, "--max", 1, 1000))).generations) {
           console.log(`${g.generation}\t${g.time}\t+${g.added} ~${g.changed} -${g.removed}\t${g.sessionId ?? "-"}`);
         }
       });
@@ -41,8 +42,8 @@ export function buildHistoryCommands(program: Command): void {
     .option("--min-blob-age-hours <n>", "leave unreferenced blobs younger than this, in hours (default 24)")
     .action(async (opts: { retentionDays?: string; minBlobAgeHours?: string }, cmd: Command) => {
       const extra: Omit<CtxSyncOptions, "home" | "endpoint" | "apiKey"> = {};
-      if (opts.retentionDays !== undefined) extra.retentionMs = nonNegative(opts.retentionDays, "--retention-days") * 24 * HOUR_MS;
-      if (opts.minBlobAgeHours !== undefined) extra.minBlobAgeMs = nonNegative(opts.minBlobAgeHours, "--min-blob-age-hours") * HOUR_MS;
+      if (opts.retentionDays !== undefined) extra.retentionMs = nonNegativeOption(opts.retentionDays, "--retention-days") * 24 * HOUR_MS;
+      if (opts.minBlobAgeHours !== undefined) extra.minBlobAgeMs = nonNegativeOption(opts.minBlobAgeHours, "--min-blob-age-hours") * HOUR_MS;
       await withClient(cmd, extra, async (client) => {
         const r = check(await client.gc());
         console.log(`expired files\t${r.expiredFiles}`);
@@ -52,12 +53,6 @@ export function buildHistoryCommands(program: Command): void {
         console.log(`kept blobs\t${r.keptBlobs}`);
       });
     });
-}
-
-function nonNegative(text: string, option: string): number {
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isFinite(n) || n < 0) throw new Error(`${option} must be a number, 0 or more; got ${text}`);
-  return n;
 }
 
 async function withClient(cmd: Command, extra: Omit<CtxSyncOptions, "home" | "endpoint" | "apiKey">, fn: (client: CtxSync) => Promise<void>): Promise<void> {

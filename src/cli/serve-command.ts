@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { createServer } from "../server/index.js";
 import { defaultHome, parseBoolean, storeConfigFromEnv } from "../service/index.js";
+import { positiveOption } from "./number-options.js";
 
 /**
  * `ctxsync serve`: the HTTP API on 127.0.0.1:8787 by default, over the embedded store in `--data` (or the
@@ -31,11 +32,11 @@ export function buildServeCommand(program: Command): void {
       const { home } = cmd.optsWithGlobals<{ home?: string }>();
       const options: NonNullable<Parameters<typeof createServer>[0]>["options"] = {};
       if (opts.publicUrl !== undefined) options.publicUrl = opts.publicUrl;
-      if (opts.maxFileMb !== undefined) options.maxFileBytes = positive(opts.maxFileMb, "--max-file-mb") * 1024 * 1024;
-      if (opts.gcIntervalMinutes !== undefined) options.gcIntervalMs = positive(opts.gcIntervalMinutes, "--gc-interval-minutes") * 60_000;
+      if (opts.maxFileMb !== undefined) options.maxFileBytes = positiveOption(opts.maxFileMb, "--max-file-mb") * 1024 * 1024;
+      if (opts.gcIntervalMinutes !== undefined) options.gcIntervalMs = positiveOption(opts.gcIntervalMinutes, "--gc-interval-minutes") * 60_000;
       const external: NonNullable<typeof options.external> = {};
-      if (opts.heartbeatTimeoutSeconds !== undefined) external.heartbeatTimeoutMs = positive(opts.heartbeatTimeoutSeconds, "--heartbeat-timeout-seconds") * 1000;
-      if (opts.agentStartTimeoutSeconds !== undefined) external.agentStartTimeoutMs = positive(opts.agentStartTimeoutSeconds, "--agent-start-timeout-seconds") * 1000;
+      if (opts.heartbeatTimeoutSeconds !== undefined) external.heartbeatTimeoutMs = positiveOption(opts.heartbeatTimeoutSeconds, "--heartbeat-timeout-seconds") * 1000;
+      if (opts.agentStartTimeoutSeconds !== undefined) external.agentStartTimeoutMs = positiveOption(opts.agentStartTimeoutSeconds, "--agent-start-timeout-seconds") * 1000;
       options.external = external;
       // Digits only: Number() would take "" (an unset $PORT) as 0, any free port, and "0x1F90" or "1e3" too.
       const port = /^\d{1,5}$/.test(opts.port) ? Number(opts.port) : -1;
@@ -84,10 +85,4 @@ interface ServeFlags {
   heartbeatTimeoutSeconds?: string;
   agentStartTimeoutSeconds?: string;
   gcIntervalMinutes?: string;
-}
-
-function positive(text: string, option: string): number {
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isFinite(n) || n <= 0) throw new Error(`${option} must be a positive number; got ${text}`);
-  return n;
 }
