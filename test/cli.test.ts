@@ -118,12 +118,21 @@ describe("ctxsync CLI", () => {
     expect(agent.stderr).toContain("the server is needed: pass --endpoint URL (or set CTXSYNC_ENDPOINT)");
 
     const store = path.join(dir, "store");
-    const keys = spawnSync(process.execPath, ["--import", "tsx", MAIN, "--home", store, "keys", "list"], {
-      encoding: "utf8",
-      env: { ...process.env, CTXSYNC_ENDPOINT: "http://127.0.0.1:9", CTXSYNC_API_KEY: "unused-key-0123456789-0123456789", CTXSYNC_PG_URL: "" },
-    });
-    expect(keys.stderr).toContain(`ctxsync keys: on ${path.join(store, "meta.db")}`);
-    expect(keys.status).toBe(0);
+    const keys = (...args: string[]) =>
+      spawnSync(process.execPath, ["--import", "tsx", MAIN, "--home", store, "keys", ...args], {
+        encoding: "utf8",
+        env: { ...process.env, CTXSYNC_ENDPOINT: "http://127.0.0.1:9", CTXSYNC_API_KEY: "unused-key-0123456789-0123456789", CTXSYNC_PG_URL: "" },
+      });
+    // Listing a store that is not there is a mistyped path: refused, and nothing is made.
+    const none = keys("list");
+    expect(none.status).toBe(1);
+    expect(none.stderr).toContain(`there is no ctxsync store at ${path.join(store, "meta.db")}; check --data or --home`);
+    expect(fs.existsSync(store)).toBe(false);
+    // Creating a key prepares a data directory for its server's first start.
+    expect(keys("create", "--tenant", "t").status).toBe(0);
+    const listed = keys("list");
+    expect(listed.stderr).toContain(`ctxsync keys: on ${path.join(store, "meta.db")}`);
+    expect(listed.status).toBe(0);
   });
 
   it("serve refuses S3 settings without a bucket, and a path style that is not a boolean, before opening anything", () => {

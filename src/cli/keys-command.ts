@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import type { Command } from "commander";
 import { ApiClient } from "../agent/index.js";
 import { ApiKeyList, apiPaths, CreatedApiKey } from "../api/index.js";
@@ -45,7 +46,8 @@ export function buildKeysCommand(program: Command): void {
     .requiredOption("--tenant <name>", "tenant the key belongs to (created when new)")
     .option("--admin", "the key may also manage keys (the /v1/admin routes)")
     .action(async (opts: { tenant: string; admin?: boolean }, cmd: Command) => {
-      await withAdmin(cmd, async (admin) => {
+      // A data directory no server used yet is fine: keys made now work from its first start.
+      await withAdmin(cmd, { mustExist: false }, async (admin) => {
         const k = await admin.create(opts.tenant, opts.admin === true);
         console.error(`Created key ${k.id} for tenant ${k.tenant}${k.isAdmin ? " (admin)" : ""}. The secret below is shown only this once.`);
         console.log(k.secret);
@@ -56,7 +58,7 @@ export function buildKeysCommand(program: Command): void {
     .command("list")
     .description("list API keys: id, tenant, admin, created, status (never secrets)")
     .action(async (_opts: unknown, cmd: Command) => {
-      await withAdmin(cmd, async (admin) => {
+      await withAdmin(cmd, { mustExist: true }, async (admin) => {
         for (const k of await admin.list()) {
           const status = k.revokedAtMs === null ? "active" : `revoked ${new Date(k.revokedAtMs).toISOString()}`;
           console.log(`${k.id}\t${k.tenant}\t${k.isAdmin ? "admin" : "-"}\t${new Date(k.createdAtMs).toISOString()}\t${status}`);
@@ -68,18 +70,20 @@ export function buildKeysCommand(program: Command): void {
     .command("revoke <id>")
     .description("revoke an API key; it authenticates nothing from now on")
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      await withAdmin(cmd, (admin) => admin.revoke(id));
+      await withAdmin(cmd, { mustExist: true }, (admin) => admin.revoke(id));
     });
 }
 
-async function withAdmin(cmd: Command, fn: (admin: KeyAdmin) => Promise<void>): Promise<void> {
+async function withAdmin(cmd: Command, store: { mustExist: boolean }, fn: (admin: KeyAdmin) => Promise<void>): Promise<void> {
   const opts = cmd.optsWithGlobals<Target & { home?: string }>();
   // Naming a store (--data, --home, --pg-url) means that store, even with CTXSYNC_ENDPOINT set.
   const direct = opts.data !== undefined || opts.home !== undefined || opts.pgUrl !== undefined;
   const endpoint = direct ? undefined : (opts.endpoint ?? process.env.CTXSYNC_ENDPOINT);
   let admin: KeyAdmin | undefined;
   try {
-    admin = endpoint ? remoteAdmin(endpoint, opts.apiKey ?? process.env.CTXSYNC_API_KEY) : await localAdmin(opts.data ?? opts.home ?? defaultHome(), opts.pgUrl);
+    admin = endpoint
+      ? remoteAdmin(endpoint, opts.apiKey ?? process.env.CTXSYNC_API_KEY)
+      : await localAdmin(opts.data ?? opts.home ?? defaultHome(), opts.pgUrl, store.mustExist);
     await fn(admin);
   } catch (err) {
     // Same form as the SDK's errorMessage, so scripts can match the code.
@@ -90,11 +94,15 @@ async function withAdmin(cmd: Command, fn: (admin: KeyAdmin) => Promise<void>): 
   }
 }
 
-async function localAdmin(dir: string, pgUrl: string | undefined): Promise<KeyAdmin> {
+async function localAdmin(dir: string, pgUrl: string | undefined, mustExist: boolean): Promise<KeyAdmin> {
   // The server's metadata store, chosen as `serve` chooses it: --pg-url, CTXSYNC_PG_URL, else SQLite in `dir`.
   const config = storeConfigFromEnv(dir);
   if (pgUrl !== undefined) config.postgresUrl = pgUrl;
   console.error(`ctxsync keys: on ${describeMetaStore(config)}`);
+  // Listing or revoking on a store that is not there is a mistyped path: say so instead of making one.
+  if (mustExist && !config.postgresUrl && !fs.existsSync(describeMetaStore(config))) {
+    throw new Error(`there is no ctxsync store at ${describeMetaStore(config)}; check --data or --home (a server makes its store on its first start)`);
+  }
   const meta = await openMetaStore(config);
   const svc = new ApiKeyService(meta, systemClock);
   return {
