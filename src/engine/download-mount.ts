@@ -226,7 +226,7 @@ function isIdenticalOnDisk(abs: string, rel: string, f: ViewEntry, b: BaseEntry 
   if (f.type === "symlink") return local.linkTarget === f.linkTarget;
   if (local.sizeBytes !== f.sizeBytes || local.mode !== f.mode) return false;
   if (b && b.digest === f.digest && b.sizeBytes === local.sizeBytes && b.mtimeMs === local.mtimeMs) return true;
-  return hashFileSync(abs) === f.digest;
+  return hashFileSync(abs).digest === f.digest;
 }
 
 function toBase(f: ViewEntry): BaseEntry {

@@ -93,7 +93,7 @@ export async function uploadMount(
     for (const { key, entry } of toRead) {
       const path = layout.localPath(entry.rel);
       try {
-        readDone(key, entry, { digest: hashFileSync(path), sizeBytes: entry.sizeBytes });
+        readDone(key, entry, hashFileSync(path)); // its size, not the scan's: the file may have grown since
       } catch (err) {
         readDone(key, entry, { error: err as Error });
       }

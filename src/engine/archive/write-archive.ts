@@ -83,7 +83,7 @@ export async function writeArchive(
       }
       if (e.sizeBytes <= WHOLE_READ_MAX_BYTES) {
         const buf = fs.readFileSync(item.path);
-        checkDigest(e, createHash("sha256").update(buf).digest("hex"));
+        checkContent(e, createHash("sha256").update(buf).digest("hex"), buf.length);
         if (e.sizeBytes >= SAMPLE_BYTES || smallSeen++ % SMALL_FILE_SAMPLE_EVERY === 0) level.decide(buf);
         // Waiting for every small entry to drain costs a round trip each; waiting per 8 MiB bounds memory.
         const added = addBuffer(pack, headerOf(e), buf);
@@ -129,6 +129,7 @@ function addBuffer(pack: tar.Pack, header: EntryHeader, buf: Buffer): Promise<vo
 /** Streams `body` into a new entry, verifying it hashes to the entry's digest. */
 async function addStream(pack: tar.Pack, e: ManifestEntry, body: AsyncIterable<Buffer>): Promise<void> {
   const hash = createHash("sha256");
+  let sizeBytes = 0;
   const sink = pack.entry(headerOf(e));
   const sinkDone = new Promise<void>((resolve, reject) => {
     sink.on("finish", () => resolve());
@@ -137,16 +138,23 @@ async function addStream(pack: tar.Pack, e: ManifestEntry, body: AsyncIterable<B
   sinkDone.catch(() => undefined); // awaited below; an early error must not count as unhandled
   for await (const chunk of body) {
     hash.update(chunk);
+    sizeBytes += chunk.length;
+    // More bytes than the header announced: tar would fail with a bare "Size mismatch".
+    if (sizeBytes > e.sizeBytes) checkContent(e, "(grew)", sizeBytes);
     // Backpressure: the pack drains as gzip and the file take the bytes.
     if (!sink.write(chunk)) await new Promise<void>((resolve) => sink.once("drain", () => resolve()));
   }
+  if (sizeBytes !== e.sizeBytes) checkContent(e, hash.digest("hex"), sizeBytes);
   (sink as unknown as { end(): void }).end(); // streamx types want a chunk; none is due
   await sinkDone;
-  checkDigest(e, hash.digest("hex"));
+  checkContent(e, hash.digest("hex"), sizeBytes);
 }
 
-function checkDigest(e: ManifestEntry, actual: string): void {
-  if (actual !== e.digest) throw new BlobDigestMismatchError(e.digest ?? "", actual, `while archiving ${e.rel} (it changed during the upload; sync again)`);
+/** The bytes archived are the ones the manifest describes: same digest and same size. */
+function checkContent(e: ManifestEntry, digest: string, sizeBytes: number): void {
+  if (digest !== e.digest || sizeBytes !== e.sizeBytes) {
+    throw new BlobDigestMismatchError(e.digest ?? "", digest, `while archiving ${e.rel} (it changed during the upload; sync again)`);
+  }
 }
 
 function readSample(file: string): Buffer {
