@@ -48,7 +48,8 @@ export async function writeArchive(
 ): Promise<void> {
   const pack = tar.pack();
   const gzip = new SwitchableGzip(LEVEL_COMPRESS);
-  const written = pipeline(pack, gzip, fs.createWriteStream(outPath, { flags: "wx" }));
+  const file = fs.createWriteStream(outPath, { flags: "wx" });
+  const written = pipeline(pack, gzip, file);
   // If the file side fails (disk full), entry callbacks may never fire: every wait also races this.
   const writeFailed = written.then(() => new Promise<never>(() => {}));
   writeFailed.catch(() => undefined);
@@ -106,6 +107,8 @@ export async function writeArchive(
   } catch (err) {
     pack.destroy(err as Error);
     await written.catch(() => undefined); // the original error is the one to report
+    // A failure before the file finished opening: it opens, then closes; remove it only after that.
+    if (!file.closed) await new Promise<void>((resolve) => file.once("close", () => resolve()));
     fs.rmSync(outPath, { force: true });
     throw err;
   }
