@@ -48,13 +48,40 @@ describe("ctxsync CLI", () => {
     expect(await runningSessions()).toEqual([]);
   });
 
-  it("exec does not run the command when a download failed, says why, and releases the session", async () => {
+  it("exec does not run the command when a download failed, uploads nothing, says why, and releases the session", async () => {
     expect(cli("exec", "-m", "n:/w", "--root", path.join(dir, "a"), "--", "sh", "-c", "echo file > a.txt").status).toBe(0);
-    fs.mkdirSync(path.join(dir, "b/w/a.txt"), { recursive: true }); // a folder where the context has a file
+    // A stale folder where the context has a file: the download cannot place a.txt.
+    fs.mkdirSync(path.join(dir, "b/w/a.txt"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "b/w/a.txt/inner"), "stale");
     const r = cli("exec", "-m", "n:/w", "--root", path.join(dir, "b"), "--", "touch", "ran");
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/the session's download failed, so the command was not run: \/w: .*a\.txt.*in the way/);
+    expect(r.stderr).toMatch(/the session's download failed, so the command was not run and nothing is uploaded: \/w: .*a\.txt.*in the way/);
     expect(fs.existsSync(path.join(dir, "b/w/ran"))).toBe(false);
+    expect(await runningSessions()).toEqual([]);
+    // The stale folder did not replace the context's file.
+    expect(cli("files", "n", "/w").stdout).toMatch(/^-\t5\t.*\t\/w\/a\.txt\n$/);
+    expect(cli("log", "n").stdout.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("exec leaves a terminal's Ctrl-C to the command: it gets one SIGINT, and what it wrote is uploaded", async () => {
+    const script = [
+      "let n = 0; process.on('SIGINT', () => n++);",
+      "require('fs').writeFileSync('ready', '');",
+      "setTimeout(() => { require('fs').writeFileSync('count.txt', String(n)); process.exit(0); }, 2000);",
+    ].join(" ");
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", MAIN, "--home", path.join(dir, "store"), "exec", "-m", "n:/w", "--root", path.join(dir, "a"), "--", process.execPath, "-e", script],
+      { stdio: ["ignore", "pipe", "pipe"], detached: true }, // its own process group, as a terminal's job
+    );
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    while (!fs.existsSync(path.join(dir, "a/w/ready"))) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGINT"); // to exec alone: not passed on (the command gets its own from the terminal)
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(-child.pid!, "SIGINT"); // what Ctrl-C does: the whole group
+    expect(await exited).toBe(0);
+    expect(fs.readFileSync(path.join(dir, "a/w/count.txt"), "utf8")).toBe("1");
+    expect(cli("files", "n", "/w").stdout).toContain("/w/count.txt");
     expect(await runningSessions()).toEqual([]);
   });
 
