@@ -83,4 +83,18 @@ describe("planUpload", () => {
       });
     });
   }
+
+  it("does not write a file whose folder the context has as a file outside the upload's scope, and says which", () => {
+    const plan = planUpload({ base: m({}), local: m({ "/w/a/b/c": F1, "/w/x": F2 }), remote: m({}), outside: new Set(["/w/a"]), syncLocalFile: true });
+    expect(plan.puts.map((p) => p.key)).toEqual(["/w/x"]);
+    expect(plan.blocked).toEqual([{ key: "/w/a/b/c", by: "/w/a" }]);
+    expect(plan.deletes).toEqual([]);
+  });
+
+  it("does not write a file where the context has a folder with files outside the upload's scope", () => {
+    const plan = planUpload({ base: m({}), local: m({ "/w/a": F1 }), remote: m({ "/w/a/in": F2 }), outside: new Set(["/w/a/secret"]), syncLocalFile: true });
+    expect(plan.puts).toEqual([]);
+    expect(plan.blocked).toEqual([{ key: "/w/a", by: "/w/a/secret" }]);
+    expect(plan.deletes).toEqual([]); // nothing replaced for a put that is not made
+  });
 });

@@ -10,6 +10,8 @@ export interface UploadPlanInput {
   remote: ReadonlyMap<string, FileMeta>;
   /** deletePolicy.syncLocalFile: propagate local deletions. */
   syncLocalFile: boolean;
+  /** Keys the context holds beside `remote` that this upload may not touch (outside its white list). */
+  outside?: ReadonlySet<string>;
 }
 
 export interface UploadPlan {
@@ -22,6 +24,12 @@ export interface UploadPlan {
    * after our base. Reported so callers can tell the user; nothing is lost either way.
    */
   keptRemote: string[];
+  /**
+   * Local files not written because a key outside this upload's scope is in their way (a file at one of
+   * their folders, or files below them): writing them would leave the context a file and a folder of one
+   * name, and the key in the way is not this upload's to delete.
+   */
+  blocked: { key: string; by: string }[];
 }
 
 /**
@@ -35,7 +43,7 @@ export interface UploadPlan {
  *   context has as a file replaces that file (the disk this session uploads from cannot hold both either).
  */
 export function planUpload(input: UploadPlanInput): UploadPlan {
-  const plan: UploadPlan = { puts: [], deletes: [], keptRemote: [] };
+  const plan: UploadPlan = { puts: [], deletes: [], keptRemote: [], blocked: [] };
   for (const [key, l] of input.local) {
     const r = input.remote.get(key);
     if (r && sameVersion(l, r)) continue;
@@ -52,33 +60,42 @@ export function planUpload(input: UploadPlanInput): UploadPlan {
       else plan.keptRemote.push(key);
     }
   }
-  const inTheWay = keysInTheWay(plan.puts, input.remote);
-  if (inTheWay.size > 0) {
-    plan.keptRemote = plan.keptRemote.filter((k) => !inTheWay.has(k));
-    for (const k of inTheWay) if (!plan.deletes.includes(k)) plan.deletes.push(k);
-  }
+  resolveKeysInTheWay(plan, input.remote, input.outside ?? new Set());
   return plan;
 }
 
 /**
- * Keys of `remote` that cannot stay beside `puts` in one tree: a file at a folder of a put's key (an
- * ancestor), or files below a put's key (which is a file, so no folder).
+ * A context is one tree: a put replaces the context's keys in its way (a file at one of its folders,
+ * files below it) by deleting them, unless one of them is outside this upload's scope; then the put is
+ * not made (blocked).
  */
-function keysInTheWay(puts: UploadPlan["puts"], remote: ReadonlyMap<string, FileMeta>): Set<string> {
-  const found = new Set<string>();
-  if (puts.length === 0 || remote.size === 0) return found;
-  let folders: Set<string> | undefined; // every folder the remote files lie in, built only when needed
-  for (const { key } of puts) {
+function resolveKeysInTheWay(plan: UploadPlan, remote: ReadonlyMap<string, FileMeta>, outside: ReadonlySet<string>): void {
+  if (plan.puts.length === 0 || remote.size + outside.size === 0) return;
+  const holds = (key: string) => remote.has(key) || outside.has(key);
+  let folders: Set<string> | undefined; // every folder the context's files lie in, built only when needed
+  const replaced = new Set<string>();
+  plan.puts = plan.puts.filter(({ key }) => {
+    const inTheWay: string[] = [];
     for (let at = key.lastIndexOf("/"); at > 0; at = key.lastIndexOf("/", at - 1)) {
       const ancestor = key.slice(0, at);
-      if (remote.has(ancestor)) found.add(ancestor);
+      if (holds(ancestor)) inTheWay.push(ancestor);
     }
-    folders ??= foldersOf(remote.keys());
+    folders ??= foldersOf([...remote.keys(), ...outside]);
     if (folders.has(key)) {
-      for (const r of remote.keys()) if (r.startsWith(`${key}/`)) found.add(r);
+      for (const r of remote.keys()) if (r.startsWith(`${key}/`)) inTheWay.push(r);
+      for (const r of outside) if (r.startsWith(`${key}/`)) inTheWay.push(r);
     }
-  }
-  return found;
+    const by = inTheWay.find((k) => outside.has(k));
+    if (by !== undefined) {
+      plan.blocked.push({ key, by });
+      return false;
+    }
+    for (const k of inTheWay) replaced.add(k);
+    return true;
+  });
+  if (replaced.size === 0) return;
+  plan.keptRemote = plan.keptRemote.filter((k) => !replaced.has(k));
+  for (const k of replaced) if (!plan.deletes.includes(k)) plan.deletes.push(k);
 }
 
 function foldersOf(keys: Iterable<string>): Set<string> {

@@ -129,8 +129,13 @@ export async function uploadMount(
   const generation = await commitAtHead(deps, { tenantId: args.tenantId, contextId: layout.spec.contextId, sessionId }, async ({ nowMs }) => {
     const view = await readNamespaceView(deps, layout.spec.contextId, layout.spec.namespace, nowMs);
     const remote = new Map<string, FileMeta>();
-    for (const [key, f] of view.files) if (layout.relOf(key) !== null) remote.set(key, f);
-    plan = planUpload({ base: scopedBase, local, remote, syncLocalFile: layout.spec.policy.deletePolicy.syncLocalFile });
+    const outside = new Set<string>();
+    for (const [key, f] of view.files) {
+      if (layout.relOf(key) !== null) remote.set(key, f);
+      else outside.add(key);
+    }
+    plan = planUpload({ base: scopedBase, local, remote, outside, syncLocalFile: layout.spec.policy.deletePolicy.syncLocalFile });
+    const blocked = new Set(plan.blocked.map((b) => b.key));
     const changes = archiveMode
       ? await archiveChanges(deps, layout, view, plan, localPath, nowMs)
       : await fileChanges(deps, layout, view, plan, nowMs);
@@ -139,12 +144,16 @@ export async function uploadMount(
       base: {
         sessionId,
         mountPath: layout.spec.path,
-        upserts: changedSinceBase(local, scopedBase),
+        // A blocked file is not recorded as seen: the next upload tries it again.
+        upserts: changedSinceBase(local, scopedBase).filter((e) => !blocked.has(e.key)),
         deletes: [...scopedBase.keys()].filter((k) => !local.has(k)),
       },
     };
   });
   const done = plan!;
+  for (const b of done.blocked) {
+    problems.push({ key: b.key, message: `not uploaded: ${b.by} is in its way in the context, and outside this mount's white list; remove it there or widen the white list` });
+  }
   return { generation, written: done.puts.length, deleted: done.deletes.length, keptRemote: done.keptRemote, problems };
 }
 

@@ -116,6 +116,28 @@ describe.each(CLIENT_KINDS)("sync on demand (%s client)", (kind) => {
     await c.delete();
   });
 
+  it("a file whose folder the context has as a file outside the white list is not uploaded, and the upload says why", async () => {
+    const ctx = await h().newContext();
+    const a = await h().session("a", [[ctx, "/w"]]);
+    writeTree(h().local("a", "/w"), { a: "a file", keep: "k" });
+    expect(await a.delete()).toMatchObject({ success: true });
+
+    const narrow = { bwList: { whiteLists: [{ path: "a/b" }, { path: "other" }] }, downloadPolicy: { autoDownload: false } };
+    const b = await h().session("b", [[ctx, "/w", narrow]]);
+    writeTree(h().local("b", "/w"), { a: { b: { c: "would make /w/a a folder" } }, other: { o: "fine" } });
+    const r = await b.context.sync();
+    expect(r).toMatchObject({ success: false, errorMessage: expect.stringContaining("/w/a/b/c: not uploaded: /w/a is in its way in the context, and outside this mount's white list") });
+    expect((await h().client.context.listFiles(ctx, "/w")).entries.map((e) => [e.fileName, e.fileType])).toEqual([
+      ["other", "FOLDER"],
+      ["a", "file"],
+      ["keep", "file"],
+    ]);
+    // Still one tree: a full download works.
+    const c = await h().session("c", [[ctx, "/w"]]);
+    expect((await c.context.info()).contextStatusData[0]).toMatchObject({ status: "Success" });
+    expect(readTree(h().local("c", "/w"))).toEqual({ a: "a file", keep: "k", other: { o: "fine" } });
+  });
+
   it("bind mounts a context on a running session and downloads it; listBindings shows both", async () => {
     const first = await h().newContext();
     const second = await h().newContext();
