@@ -291,13 +291,14 @@ describe("createServer on a real socket", () => {
     }
   });
 
-  it("the remote SDK's release asks again when its DELETE was lost, and reports the silent agent's lost uploads", async () => {
-    const key = "admin-key-for-the-release-test-0123456789";
-    const s = await start({ env: { CTXSYNC_ADMIN_KEY: key }, options: { external: { heartbeatTimeoutMs: 1500, pollIntervalMs: 20 } } });
-    // A proxy that cuts the connection of the first DELETE before the server sees it.
-    let dropped = 0;
+  /** A proxy to `s` that cuts the connection of the first `deletes` DELETEs before the server sees them. */
+  async function droppingProxy(s: RunningServer, deletes: number) {
+    const counts = { dropped: 0 };
     const proxy = http.createServer((req, res) => {
-      if (req.method === "DELETE" && dropped++ === 0) return void req.socket.destroy();
+      if (req.method === "DELETE" && counts.dropped < deletes) {
+        counts.dropped++;
+        return void req.socket.destroy();
+      }
       const upstream = http.request(`${s.url}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
@@ -305,20 +306,46 @@ describe("createServer on a real socket", () => {
       req.pipe(upstream);
     });
     await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-    const client = new CtxSync({ endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, apiKey: key });
+    const close = async () => {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    };
+    return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, counts, close };
+  }
+
+  it("the remote SDK's release gives up after five DELETEs lost on the way, saying why", async () => {
+    const key = "admin-key-for-the-release-test-0123456789";
+    const s = await start({ env: { CTXSYNC_ADMIN_KEY: key } });
+    const proxy = await droppingProxy(s, Infinity);
+    const client = new CtxSync({ endpoint: proxy.url, apiKey: key });
+    try {
+      const session = (await client.create({ agent: "external", contextSync: [] })).session!;
+      expect(await session.delete()).toMatchObject({ success: false, errorMessage: expect.stringMatching(/Cannot reach the ctxsync server/) });
+      expect(proxy.counts.dropped).toBe(5);
+      expect(((await (await call(s, "GET", apiPaths.session(session.sessionId), key)).json()) as { status: string }).status).toBe("running");
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+  });
+
+  it("the remote SDK's release asks again when its DELETE was lost, and reports the silent agent's lost uploads", async () => {
+    const key = "admin-key-for-the-release-test-0123456789";
+    const s = await start({ env: { CTXSYNC_ADMIN_KEY: key }, options: { external: { heartbeatTimeoutMs: 1500, pollIntervalMs: 20 } } });
+    const proxy = await droppingProxy(s, 1);
+    const client = new CtxSync({ endpoint: proxy.url, apiKey: key });
     try {
       const { contextId } = await client.context.create("lost");
       const session = (await client.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w")] })).session!;
       // The agent calls in once, then the sandbox dies.
       expect((await call(s, "GET", `${apiPaths.agentTasks}?waitSeconds=0`, session.sessionToken!)).status).toBe(200);
       const released = await session.delete();
-      expect(dropped).toBe(2);
+      expect(proxy.counts.dropped).toBe(1);
       expect(released).toMatchObject({ success: false, errorMessage: expect.stringMatching(/stopped sending heartbeats/) });
       expect(((await (await call(s, "GET", apiPaths.session(session.sessionId), key)).json()) as { status: string }).status).toBe("released");
     } finally {
       await client.close();
-      proxy.closeAllConnections();
-      await new Promise((resolve) => proxy.close(resolve));
+      await proxy.close();
     }
   });
 

@@ -2,7 +2,7 @@ import path from "node:path";
 import type { z } from "@hono/zod-openapi";
 import { RemoteApiError, type AgentLog, type ApiClient } from "../agent/index.js";
 import type { BindingList, ContextSyncWire, CreatedSession, ReleaseResult, SessionList, SessionView as SessionWire, TaskList, TaskView } from "../api/index.js";
-import { apiPaths } from "../api/index.js";
+import { apiPaths, MAX_MOUNTS } from "../api/index.js";
 import { describeError, InvalidParameterError } from "../errors/index.js";
 import { normalizeSessionPath, resolveSyncPolicy, type ContextSync } from "../policy/index.js";
 import type { CreateSessionRequest, PollOptions, SessionBackend, SessionView, StartedTasks, TaskState, TasksOutcome } from "./backend.js";
@@ -16,6 +16,13 @@ type Task = z.infer<typeof TaskView>;
 const RELEASE_POLL_MS = 2000;
 /** How long a release whose answer was lost waits for a server that does not answer before it gives up. */
 const RELEASE_UNREACHABLE_MS = 120_000;
+/** DELETEs sent for one release at most: each lost on the way means the next would likely be too. */
+const MAX_RELEASE_ATTEMPTS = 5;
+/**
+ * How long a release whose answer was lost waits for a session that stays `releasing`: twice the
+ * server's default release timeout, which a server that restarted meanwhile no longer enforces.
+ */
+const RELEASE_WAIT_MAX_MS = 2 * 3_600_000;
 /**
  * After a release, how long the agent may take to notice by itself that its session ended: its long
  * poll answers at once for a released session, and a poll that ends cleanly is kinder to the server
@@ -97,6 +104,8 @@ export class RemoteSessions implements SessionBackend {
    * `path: errorMessage; …` of the failed uploads, as the embedded client words it.
    */
   async release(sessionId: string, syncContext: boolean): Promise<{ uploadsSucceeded: boolean; errorMessage?: string }> {
+    // A release that fails leaves this process's agent running: the release may still finish on the
+    // server (it needs the agent for that), or a later delete() retries it. close() stops it.
     const outcome = await this.releaseOnServer(sessionId, syncContext);
     await this.stopAgent(sessionId, AGENT_EXIT_GRACE_MS);
     return outcome;
@@ -104,20 +113,30 @@ export class RemoteSessions implements SessionBackend {
 
   private async releaseOnServer(sessionId: string, syncContext: boolean): Promise<{ uploadsSucceeded: boolean; errorMessage?: string }> {
     let unreachableSince: number | undefined;
-    for (let attempt = 0; ; attempt++) {
+    const waitUntil = Date.now() + RELEASE_WAIT_MAX_MS;
+    for (let attempt = 1; ; attempt++) {
       try {
         const r = await this.api.json<z.infer<typeof ReleaseResult>>("DELETE", apiPaths.session(sessionId), { query: { syncContext: String(syncContext) } });
         return r.uploadsSucceeded ? { uploadsSucceeded: true } : { uploadsSucceeded: false, errorMessage: r.errorMessage };
       } catch (err) {
         if (!(err instanceof RemoteApiError)) throw err;
         // Refused on the first try: no server saw it, nothing was released; say so at once.
-        if (attempt === 0 && neverSent(err)) throw err;
-        // Anything else but a dropped answer or a stopping server is the server's final word.
-        if (!(err.httpStatus === 0 || err.code === "ServerStopping")) throw err;
+        if (attempt === 1 && neverSent(err)) throw err;
+        // A 4xx is the server's final word; a dropped answer or a 5xx (ServerStopping, a store that
+        // failed after the session turned releasing) may leave the release going on without us.
+        if (!(err.httpStatus === 0 || err.httpStatus >= 500) || attempt >= MAX_RELEASE_ATTEMPTS) throw err;
       }
       // The release may go on without us: read the session until it ends, or needs asking again.
       for (;;) {
         await plainSleep(RELEASE_POLL_MS);
+        if (Date.now() > waitUntil) {
+          throw new RemoteApiError(
+            "StoreUnavailable",
+            `Session ${sessionId} is still releasing after ${RELEASE_WAIT_MAX_MS / 3_600_000} h: its agent has not finished the release upload. Check the agent in the sandbox; delete() again reads the outcome.`,
+            "",
+            0,
+          );
+        }
         let status: string;
         try {
           status = (await this.api.json<z.infer<typeof SessionWire>>("GET", apiPaths.session(sessionId))).status;
@@ -180,7 +199,12 @@ export class RemoteSessions implements SessionBackend {
     try {
       const outcome = await pollUntil(
         async () => {
-          const ended = await this.tasks(sessionId, { taskIds: started.map((t) => t.id).join(",") });
+          const ended: Task[] = [];
+          // The query takes MAX_MOUNTS ids at a time; a session bound more often has more tasks.
+          for (let i = 0; i < started.length; i += MAX_MOUNTS) {
+            const ids = started.slice(i, i + MAX_MOUNTS).map((t) => t.id);
+            ended.push(...(await this.tasks(sessionId, { taskIds: ids.join(",") })));
+          }
           if (ended.length < started.length || !ended.every(isTerminal)) return undefined;
           return ended.every((t) => t.status === "Success") ? { ok: true } : { ok: false, errorMessage: describeFailedTasks(ended) };
         },
