@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { MAX_KEY_LENGTH, MAX_LABEL_KEY_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_MOUNTS } from "../policy/limits.js";
+import { MAX_KEY_LENGTH, MAX_LABEL_KEY_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_MOUNTS } from "../policy/index.js";
 
 /**
  * The wire contract of the HTTP API (`/v1`): one zod schema per request and response body. The server
@@ -125,8 +125,12 @@ export const SessionView = z
   .openapi("Session");
 export const CreateSessionBody = z
   .object({
-    contextSync: z.array(ContextSyncWire).max(MAX_MOUNTS).default([]),
-    labels: z.record(z.string().max(MAX_LABEL_KEY_LENGTH), z.string().max(MAX_LABEL_VALUE_LENGTH)).optional(),
+    // Counts and lengths are the service's to check (MAX_MOUNTS, label limits), so both clients say the same.
+    contextSync: z.array(ContextSyncWire).default([]).openapi({ description: `At most ${MAX_MOUNTS} mounts` }),
+    labels: z
+      .record(z.string(), z.string())
+      .optional()
+      .openapi({ description: `Names of at most ${MAX_LABEL_KEY_LENGTH} characters, values of at most ${MAX_LABEL_VALUE_LENGTH}` }),
   })
   .openapi("CreateSession");
 export const CreatedSession = z
@@ -175,7 +179,7 @@ export const SyncBody = z
   .openapi("SyncRequest");
 
 export const BindBody = z
-  .object({ contextSync: z.array(ContextSyncWire).min(1).max(MAX_MOUNTS) })
+  .object({ contextSync: z.array(ContextSyncWire).min(1).openapi({ description: `At most ${MAX_MOUNTS} mounts` }) })
   .openapi("BindRequest");
 export const BindingView = z
   .object({ contextId: Id, contextName: z.string(), path: z.string(), policy: z.string(), bindTime: z.number().int() })

@@ -3,6 +3,7 @@ import type { ApiClient } from "../agent/index.js";
 import type { ClearStatus, ContextList, ContextView, FileList, FileUrl, GenerationList, RestoreResult } from "../api/index.js";
 import { apiPaths } from "../api/index.js";
 import { ContextNotFoundError, InvalidParameterError } from "../errors/index.js";
+import { normalizeSessionPath } from "../policy/index.js";
 import type { ClearState, ContextBackend } from "./backend.js";
 import { Context } from "./context.js";
 import type { GenerationInfo } from "./results.js";
@@ -37,13 +38,16 @@ export class RemoteContexts implements ContextBackend {
   }
 
   async listFiles(contextId: string, parentFolderPath: string, pageNumber: number, pageSize: number) {
+    const parent = parentFolderPath === "" ? "/" : parentFolderPath;
+    normalizeSessionPath(parent); // checked here too: a path of kilobytes would not fit a query string
     const list = await this.api.json<z.infer<typeof FileList>>("GET", apiPaths.contextFiles(contextId), {
-      query: { parent: parentFolderPath === "" ? "/" : parentFolderPath, pageNumber, pageSize },
+      query: { parent, pageNumber, pageSize },
     });
     return { entries: list.entries, count: list.count };
   }
 
   async deleteFile(contextId: string, filePath: string): Promise<void> {
+    normalizeSessionPath(filePath); // as listFiles
     await this.api.json("DELETE", apiPaths.contextFiles(contextId), { query: { path: filePath } });
   }
 

@@ -403,7 +403,7 @@ function checkLabels(labels: Record<string, string> | undefined): Record<string,
   for (const [name, value] of Object.entries(labels)) {
     if (typeof value !== "string") throw new InvalidParameterError(`Label ${JSON.stringify(name)} must have a string value; got a ${typeof value}.`);
     if (name.length > MAX_LABEL_KEY_LENGTH) throw new InvalidParameterError(`Label names are at most ${MAX_LABEL_KEY_LENGTH} characters; ${JSON.stringify(name.slice(0, 40))}… has ${name.length}.`);
-    if (value.length > MAX_LABEL_VALUE_LENGTH) throw new InvalidParameterError(`Label ${JSON.stringify(name)} has a value of ${value.length} characters; at most ${MAX_LABEL_VALUE_LENGTH} are kept.`);
+    if (value.length > MAX_LABEL_VALUE_LENGTH) throw new InvalidParameterError(`Label ${JSON.stringify(name)} has a value of ${value.length} characters; at most ${MAX_LABEL_VALUE_LENGTH} are allowed.`);
     out[name] = value;
   }
   return out;

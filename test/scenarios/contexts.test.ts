@@ -71,7 +71,7 @@ describe.each(CLIENT_KINDS)("contexts (%s client)", (kind) => {
     const s = await h().session("ra", [[ctx, "/data"]]);
     writeTree(h().local("ra", "/data"), { "f.txt": "f", "g.txt": "g" });
     expect((await s.context.sync()).success).toBe(true);
-    for (const bad of ["/data/../data/f.txt", "/data/f.txt\0", "/data//f.txt", `/${"a".repeat(5000)}`]) {
+    for (const bad of ["/data/../data/f.txt", "/data/f.txt\0", "/data//f.txt", `/${"a".repeat(5000)}`, `/${"a".repeat(70_000)}`]) {
       expect(await h().client.context.deleteFile(ctx, bad)).toMatchObject({ success: false, errorCode: "InvalidKey" });
       expect(await h().client.context.listFiles(ctx, bad)).toMatchObject({ success: false, errorCode: "InvalidKey" });
     }

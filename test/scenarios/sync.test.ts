@@ -174,11 +174,19 @@ describe.each(CLIENT_KINDS)("sync on demand (%s client)", (kind) => {
     expect(twice).toMatchObject({ success: false, errorCode: "PathAlreadyBound" });
     // The limits a server applies, applied alike by both clients.
     const many = Array.from({ length: 65 }, (_, i) => ContextSync.new(ctx, `/m${i}`));
-    expect(await h().client.create({ root: h().dir, contextSync: many })).toMatchObject({ success: false, errorCode: "InvalidParameter" });
-    const numberLabel = { a: 1 } as unknown as Record<string, string>;
-    for (const labels of [numberLabel, { ["k".repeat(129)]: "v" }, { k: "v".repeat(1025) }]) {
-      expect(await h().client.create({ root: h().dir, contextSync: [], labels })).toMatchObject({ success: false, errorCode: "InvalidParameter" });
+    expect(await h().client.create({ root: h().dir, contextSync: many })).toMatchObject({
+      success: false,
+      errorMessage: "[InvalidParameter] At most 64 contexts can be mounted in one call; got 65. Bind the rest with bind().",
+    });
+    const tooLong: [Record<string, string>, string][] = [
+      [{ ["k".repeat(129)]: "v" }, "Label names are at most 128 characters"],
+      [{ k: "v".repeat(1025) }, 'Label "k" has a value of 1025 characters; at most 1024 are allowed.'],
+    ];
+    for (const [labels, message] of tooLong) {
+      expect(await h().client.create({ root: h().dir, contextSync: [], labels })).toMatchObject({ success: false, errorMessage: expect.stringContaining(message) });
     }
+    const numberLabel = { a: 1 } as unknown as Record<string, string>;
+    expect(await h().client.create({ root: h().dir, contextSync: [], labels: numberLabel })).toMatchObject({ success: false, errorCode: "InvalidParameter" });
     expect(() => ContextSync.new(ctx, `/${"a".repeat(4096)}`)).toThrow(/longer than 4096 characters/);
     expect((await h().client.list()).sessionIds).toEqual([]);
     expect(await h().client.get("sess-nope")).toMatchObject({ success: false, errorCode: "SessionNotFound" });
