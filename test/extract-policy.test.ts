@@ -41,6 +41,18 @@ describe("extract policy on download", () => {
     expect(fs.readFileSync(path.join(dir, "bundle.tgz")).equals(tgz)).toBe(true);
   });
 
+  it("does not unpack an archive into paths outside the white list, where a local file may exist nowhere else", async () => {
+    const tgz = await buildTar([{ name: "cfg/settings.json", data: "from the archive" }], true);
+    const ctx = await contextWith({ "local.tgz": tgz, "shared.txt": Buffer.from("s") });
+    // This session keeps local/ to itself: excluded from sync, so never written by a download either.
+    const excluded = { bwList: { whiteLists: [{ path: "", excludePaths: ["local"] }] }, downloadPolicy: { autoDownload: false } };
+    writeTree(h().local("r1", M), { local: { cfg: { "settings.json": "private, never uploaded" } } });
+    const s = await h().session("r1", [[ctx, M, excluded]]);
+    const r = await s.context.sync(ctx, M, "download");
+    expect(r).toMatchObject({ success: false, errorMessage: expect.stringMatching(/local\.tgz.*settings\.json, which is outside this mount's white list/) });
+    expect(readTree(h().local("r1", M))).toMatchObject({ local: { cfg: { "settings.json": "private, never uploaded" } }, "shared.txt": "s" });
+  });
+
   it("leaves archives alone with extract false", async () => {
     const zip = buildZip([{ name: "x.txt", data: "x" }]);
     const ctx = await contextWith({ "e.zip": zip });

@@ -164,7 +164,9 @@ export async function downloadMount(
 
   // Extract policy: only archives this download wrote, so local edits to extracted files survive a re-sync.
   const fresh = written.filter((w) => w.file.type === "file" && w.rel !== ARCHIVE_NAME).map((w) => w.rel);
-  const extractProblems = await extractDownloadedArchives(layout.dir, fresh, layout.spec.policy.extractPolicy);
+  const extractProblems = await extractDownloadedArchives(layout.dir, fresh, layout.spec.policy.extractPolicy, {
+    inScope: (rel) => layout.filter.matches(rel),
+  });
   problems.push(...extractProblems.map((p) => ({ key: layout.keyOf(p.key), message: p.message })));
   // An archive removed by deleteSrcFile is forgotten from the base: the next upload must not take its
   // absence for a deletion, since the context keeps its copy.

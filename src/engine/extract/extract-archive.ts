@@ -37,6 +37,8 @@ export async function extractArchive(
   archivePath: string,
   targetDir: string,
   limits: ExtractLimits,
+  /** Where files may be written (moveIntoTarget); everywhere when absent. */
+  mayWrite?: (absPath: string) => boolean,
 ): Promise<{ files: number; bytes: number }> {
   const kind = archiveKindOf(path.basename(archivePath));
   if (!kind) {
@@ -64,7 +66,7 @@ export async function extractArchive(
     const entries = kind.kind === "zip" ? readZipEntries(fd, budget) : readTarEntries(fd, kind.kind === "tar.gz", budget);
     await unpack(entries, staging, budget, archivePath);
     staging.finish();
-    moveIntoTarget(staging.dir, targetDir, archivePath);
+    moveIntoTarget(staging.dir, targetDir, archivePath, mayWrite);
     return { files: staging.files, bytes: staging.bytes };
   } catch (err) {
     if (err instanceof ExtractRejectedError) throw err;

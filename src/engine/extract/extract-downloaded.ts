@@ -14,14 +14,19 @@ import { defaultExtractLimits, type ExtractLimits } from "./extract-limits.js";
  * two archives with one stem share). With `deleteSrcFile` the local archive is removed once it was unpacked,
  * unless the unpacking itself replaced it. Paths that are gone, symlinks, or not archives are passed over.
  * Archives are handled one after another, in the order given; what they unpack is not unpacked again.
- * Per-archive failures come back as problems keyed by the relPath; nothing is thrown for them.
+ * Per-archive failures come back as problems keyed by the relPath; nothing is thrown for them. An archive
+ * with a file that would land on a path `inScope` refuses (mount-relative, the white list) is not
+ * extracted at all: such paths are never written, and may hold local files that exist nowhere else.
  */
 export async function extractDownloadedArchives(
   mountDir: string,
   relPaths: readonly string[],
   policy: ExtractPolicyJSON,
-  limits: ExtractLimits = defaultExtractLimits(),
+  opts: { limits?: ExtractLimits; inScope?: (rel: string) => boolean } = {},
 ): Promise<Problem[]> {
+  const limits = opts.limits ?? defaultExtractLimits();
+  const inScope = opts.inScope;
+  const mayWrite = inScope && ((abs: string) => inScope(path.relative(mountDir, abs).split(path.sep).join("/")));
   const problems: Problem[] = [];
   if (!policy.extract) return problems;
   for (const rel of relPaths) {
@@ -32,7 +37,7 @@ export async function extractDownloadedArchives(
       const before = fs.lstatSync(abs, { throwIfNoEntry: false });
       if (!before?.isFile()) continue;
       const holder = path.dirname(abs);
-      await extractArchive(abs, policy.extractToCurrentFolder ? holder : path.join(holder, kind.stem), limits);
+      await extractArchive(abs, policy.extractToCurrentFolder ? holder : path.join(holder, kind.stem), limits, mayWrite);
       if (policy.deleteSrcFile) removeIfSame(abs, before);
     } catch (err) {
       problems.push({ key: rel, message: describeError(err) });

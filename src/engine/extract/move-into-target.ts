@@ -12,13 +12,14 @@ interface Move {
  * lacks is renamed in whole; a folder it has is merged into; a file or symlink it has is replaced (the link
  * itself, never what it points to). Every move is planned before the first is made, so a conflict —
  * a symlink or file where the archive has a folder, a folder or special file where it has a file — throws
- * ExtractRejectedError with nothing moved. Both folders must be on one file system (renames).
+ * ExtractRejectedError with nothing moved, as does a file whose place `mayWrite` refuses (a path outside
+ * the mount's white list, which ctxsync never writes). Both folders must be on one file system (renames).
  */
-export function moveIntoTarget(staging: string, target: string, archive: string): void {
+export function moveIntoTarget(staging: string, target: string, archive: string, mayWrite: (absPath: string) => boolean = () => true): void {
   const existing = fs.lstatSync(target, { throwIfNoEntry: false });
   if (existing && !existing.isDirectory()) throw targetInTheWay(archive, target, existing);
   const moves: Move[] = [];
-  planMoves(staging, target, "", existing !== undefined, moves, archive);
+  planMoves(staging, target, "", existing !== undefined, moves, archive, mayWrite);
   if (!existing) fs.mkdirSync(target);
   for (const m of moves) fs.renameSync(m.from, m.to);
 }
@@ -33,25 +34,49 @@ export function targetInTheWay(archive: string, target: string, st: fs.Stats): E
   );
 }
 
-function planMoves(fromDir: string, toDir: string, rel: string, toDirExists: boolean, moves: Move[], archive: string): void {
+function planMoves(
+  fromDir: string,
+  toDir: string,
+  rel: string,
+  toDirExists: boolean,
+  moves: Move[],
+  archive: string,
+  mayWrite: (absPath: string) => boolean,
+): void {
   for (const d of fs.readdirSync(fromDir, { withFileTypes: true })) {
     const from = path.join(fromDir, d.name);
     const to = path.join(toDir, d.name);
     const entry = rel === "" ? d.name : `${rel}/${d.name}`;
     const there = toDirExists ? fs.lstatSync(to, { throwIfNoEntry: false }) : undefined;
+    if (!d.isDirectory() && !mayWrite(to)) {
+      throw new ExtractRejectedError(archive, `would write ${to}, which is outside this mount's white list; ctxsync never writes there`, entry);
+    }
     if (!there) {
+      if (d.isDirectory()) checkSubtree(from, to, entry, archive, mayWrite); // moved whole: its files too
       moves.push({ from, to });
     } else if (d.isDirectory()) {
       if (!there.isDirectory()) {
         const what = there.isSymbolicLink() ? "a symlink, and ctxsync never writes through links" : "not a folder";
         throw new ExtractRejectedError(archive, `is a folder, but ${to} is already there and is ${what}; move it away and download again`, entry);
       }
-      planMoves(from, to, entry, true, moves, archive);
+      planMoves(from, to, entry, true, moves, archive, mayWrite);
     } else if (there.isFile() || there.isSymbolicLink()) {
       moves.push({ from, to });
     } else {
       const what = there.isDirectory() ? "a folder" : "a special file";
       throw new ExtractRejectedError(archive, `would replace ${to}, which is ${what}; move it away and download again`, entry);
+    }
+  }
+}
+
+/** Refuses a folder about to be moved whole when one of its files would land where `mayWrite` refuses. */
+function checkSubtree(fromDir: string, toDir: string, rel: string, archive: string, mayWrite: (absPath: string) => boolean): void {
+  for (const d of fs.readdirSync(fromDir, { withFileTypes: true })) {
+    const to = path.join(toDir, d.name);
+    const entry = `${rel}/${d.name}`;
+    if (d.isDirectory()) checkSubtree(path.join(fromDir, d.name), to, entry, archive, mayWrite);
+    else if (!mayWrite(to)) {
+      throw new ExtractRejectedError(archive, `would write ${to}, which is outside this mount's white list; ctxsync never writes there`, entry);
     }
   }
 }
