@@ -163,6 +163,27 @@ describe("ARCHIVE upload mode", () => {
     await s.context.sync();
     expect((await h().client.context.listFiles(ctx, M)).entries[0]).toEqual(before);
   });
+
+  it("a mount in ARCHIVE mode below another leaves the other's archive alone, both ways", async () => {
+    const ctx = await h().newContext();
+    const child = await h().session("child", [[ctx, `${M}/a`, ARCHIVE]]);
+    writeTree(h().local("child", `${M}/a`), { "notes.txt": "child notes" });
+    expect((await child.delete()).success).toBe(true);
+
+    // The parent neither downloads nor unpacks nor absorbs the child's archive.
+    const parent = await h().session("parent", [[ctx, M, ARCHIVE]]);
+    expect(readTree(h().local("parent", M))).toEqual({});
+    writeTree(h().local("parent", M), { "top.txt": "parent" });
+    expect((await parent.delete()).success).toBe(true);
+
+    const again = await h().session("again", [[ctx, `${M}/a`, ARCHIVE]]);
+    expect((await again.context.info()).contextStatusData[0]).toMatchObject({ status: "Success" });
+    expect(readTree(h().local("again", `${M}/a`))).toEqual({ "notes.txt": "child notes" });
+    const whole = await h().session("whole", [[ctx, M, ARCHIVE]]);
+    expect(readTree(h().local("whole", M))).toEqual({ "top.txt": "parent" });
+    await again.delete();
+    await whole.delete();
+  });
 });
 
 /**

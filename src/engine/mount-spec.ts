@@ -1,5 +1,6 @@
 import path from "node:path";
 import { compileRecyclePaths, compileWhiteList, joinKey, lifecycleDurationMs, relativeKey, type SyncPolicy } from "../policy/index.js";
+import { ARCHIVE_NAME } from "./archive/manifest.js";
 import type { PathFilter } from "./scan-tree.js";
 
 /** One synced path of a session, as the engine needs it. */
@@ -26,7 +27,13 @@ export class MountLayout {
     readonly spec: MountSpec,
   ) {
     this.dir = path.join(root, spec.path);
-    this.filter = compileWhiteList(spec.policy.bwList);
+    const whiteList = compileWhiteList(spec.policy.bwList);
+    // A ctxsync archive at any depth is an ARCHIVE-mode mount's (this one's, or one mounted below it):
+    // never a file of this mount, to scan, absorb, download or extract.
+    this.filter = {
+      matches: (rel) => whiteList.matches(rel) && rel !== ARCHIVE_NAME && !rel.endsWith(`/${ARCHIVE_NAME}`),
+      mayContain: (relDir) => whiteList.mayContain(relDir),
+    };
     this.isRecycled = compileRecyclePaths(spec.policy.recyclePolicy);
     this.lifetimeMs = lifecycleDurationMs(spec.policy.recyclePolicy.lifecycle);
   }
