@@ -75,4 +75,20 @@ describe("recycle policy", () => {
     await h().session("c", [[ctx, "/data"]]);
     expect(readTree(h().local("c", "/data"))).toEqual({ "notes.txt": "keep" });
   });
+
+  it("an ARCHIVE-mode upload that expires its own files keeps the lifetime of files it carries from others", async () => {
+    const ctx = await h().newContext();
+    const forever = await h().session("a", [[ctx, "/data"]]);
+    writeTree(h().local("a", "/data"), { "precious.txt": "kept forever" });
+    expect((await forever.delete()).success).toBe(true);
+
+    const scratch: SyncPolicyInput = { uploadPolicy: { uploadMode: "Archive" }, recyclePolicy: { lifecycle: Lifecycle.LIFECYCLE_1DAY, paths: [""] } };
+    const b = await h().session("b", [[ctx, "/data", scratch]]);
+    writeTree(h().local("b", "/data"), { "other.txt": "scratch" });
+    expect((await b.delete()).success).toBe(true);
+
+    h().clock.advance(4 * DAY_MS);
+    await h().session("c", [[ctx, "/data"]]);
+    expect(readTree(h().local("c", "/data"))).toMatchObject({ "precious.txt": "kept forever" });
+  });
 });

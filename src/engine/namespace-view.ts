@@ -19,6 +19,8 @@ export interface NamespaceView {
   archive: FileRecord | undefined;
   /** Key of the archive object, whether or not it exists. */
   archiveKey: string;
+  /** When each plain record (source "blob") expires; null = never. Archive entries live as their archive. */
+  plainExpiry: Map<string, number | null>;
 }
 
 /**
@@ -46,8 +48,10 @@ export async function readNamespaceView(
       files.set(key, { key, source: "archive", type: e.type, digest: e.digest, sizeBytes: e.sizeBytes, mode: e.mode, mtimeMs: e.mtimeMs, linkTarget: e.linkTarget });
     }
   }
+  const plainExpiry = new Map<string, number | null>();
   for (const f of plain) {
     files.set(f.key, { key: f.key, source: "blob", type: f.type, digest: f.digest, sizeBytes: f.sizeBytes, mode: f.mode, mtimeMs: f.mtimeMs, linkTarget: f.linkTarget });
+    plainExpiry.set(f.key, f.expiresAtMs);
   }
-  return { files, archive, archiveKey };
+  return { files, archive, archiveKey, plainExpiry };
 }

@@ -4,6 +4,7 @@ import { Pacer, type BaseEntry, type BlobStore, type FileChange, type FileMeta, 
 import { ARCHIVE_NAME, MANIFEST_NAME } from "./archive/manifest.js";
 import { planArchiveRewrite, storeArchive } from "./archive/upload-archive.js";
 import { materializeArchive } from "./archive/materialize-archive.js";
+import type { ArchiveItem } from "./archive/write-archive.js";
 import type { Clock } from "./clock.js";
 import { commitAtHead } from "./commit-at-head.js";
 import { hashFileSync } from "./hash-file.js";
@@ -194,10 +195,29 @@ async function archiveChanges(
     return changes;
   }
   const { meta } = await storeArchive(deps, view, rewrite.items, now);
-  // TODO(#3): recycle paths below the mount root cannot expire single files inside an archive; the
-  // archive object expires when the policy covers the whole mount.
-  changes.push({ kind: "put", key: view.archiveKey, meta, expiresAtMs: layout.expiresAt("", now) });
+  changes.push({ kind: "put", key: view.archiveKey, meta, expiresAtMs: archiveExpiry(layout, view, rewrite.items, now) });
   return changes;
+}
+
+/**
+ * One object holds every entry, so it lives as long as the longest-lived of them (null, never, if any
+ * never expires): files this upload writes expire by its recycle policy, files carried over keep the
+ * lifetime they had (another session's Forever file must not expire with this one's scratch files).
+ * TODO(#3): recycle paths below the mount root cannot expire single files inside an archive.
+ */
+function archiveExpiry(layout: MountLayout, view: NamespaceView, items: readonly ArchiveItem[], now: number): number | null {
+  let latest = 0;
+  for (const item of items) {
+    const expires =
+      item.from === "local"
+        ? layout.expiresAt(item.entry.rel, now)
+        : item.from === "archive"
+          ? (view.archive?.expiresAtMs ?? null)
+          : (view.plainExpiry.get(layout.keyOf(item.entry.rel)) ?? null);
+    if (expires === null) return null;
+    latest = Math.max(latest, expires);
+  }
+  return latest;
 }
 
 function expiryOf(layout: MountLayout, key: string, now: number): number | null {
