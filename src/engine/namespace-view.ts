@@ -19,8 +19,8 @@ export interface NamespaceView {
   archive: FileRecord | undefined;
   /** Key of the archive object, whether or not it exists. */
   archiveKey: string;
-  /** When each plain record (source "blob") expires; null = never. Archive entries live as their archive. */
-  plainExpiry: Map<string, number | null>;
+  /** The plain records (source "blob") by key, for what a view entry does not carry (expiry, generation). */
+  plainRecords: Map<string, FileRecord>;
 }
 
 /**
@@ -48,10 +48,10 @@ export async function readNamespaceView(
       files.set(key, { key, source: "archive", type: e.type, digest: e.digest, sizeBytes: e.sizeBytes, mode: e.mode, mtimeMs: e.mtimeMs, linkTarget: e.linkTarget });
     }
   }
-  const plainExpiry = new Map<string, number | null>();
+  const plainRecords = new Map<string, FileRecord>();
   for (const f of plain) {
     files.set(f.key, { key: f.key, source: "blob", type: f.type, digest: f.digest, sizeBytes: f.sizeBytes, mode: f.mode, mtimeMs: f.mtimeMs, linkTarget: f.linkTarget });
-    plainExpiry.set(f.key, f.expiresAtMs);
+    plainRecords.set(f.key, f);
   }
-  return { files, archive, archiveKey, plainExpiry };
+  return { files, archive, archiveKey, plainRecords };
 }

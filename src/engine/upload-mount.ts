@@ -213,7 +213,7 @@ function archiveExpiry(layout: MountLayout, view: NamespaceView, items: readonly
         ? layout.expiresAt(item.entry.rel, now)
         : item.from === "archive"
           ? (view.archive?.expiresAtMs ?? null)
-          : (view.plainExpiry.get(layout.keyOf(item.entry.rel)) ?? null);
+          : (view.plainRecords.get(layout.keyOf(item.entry.rel))?.expiresAtMs ?? null);
     if (expires === null) return null;
     latest = Math.max(latest, expires);
   }

@@ -7,7 +7,7 @@ import { EntryIndex } from "./entry-index.js";
 import { parseEntryName, parseLinkTarget, resolveLexically } from "./entry-path.js";
 import { ExtractBudget } from "./extract-budget.js";
 import type { ExtractLimits } from "./extract-limits.js";
-import { moveIntoTarget, targetInTheWay } from "./move-into-target.js";
+import { moveIntoTarget, targetInTheWay, type MoveGuard } from "./move-into-target.js";
 import { readTarEntries } from "./read-tar.js";
 import { readZipEntries } from "./read-zip.js";
 import { StagingDir } from "./staging-dir.js";
@@ -37,8 +37,8 @@ export async function extractArchive(
   archivePath: string,
   targetDir: string,
   limits: ExtractLimits,
-  /** Where files may be written (moveIntoTarget); everywhere when absent. */
-  mayWrite?: (absPath: string) => boolean,
+  /** Where files may be written and which existing ones stay (moveIntoTarget); everywhere, none when absent. */
+  guard: MoveGuard = {},
 ): Promise<{ files: number; bytes: number }> {
   const kind = archiveKindOf(path.basename(archivePath));
   if (!kind) {
@@ -66,7 +66,7 @@ export async function extractArchive(
     const entries = kind.kind === "zip" ? readZipEntries(fd, budget) : readTarEntries(fd, kind.kind === "tar.gz", budget);
     await unpack(entries, staging, budget, archivePath);
     staging.finish();
-    moveIntoTarget(staging.dir, targetDir, archivePath, mayWrite);
+    moveIntoTarget(staging.dir, targetDir, archivePath, guard);
     return { files: staging.files, bytes: staging.bytes };
   } catch (err) {
     if (err instanceof ExtractRejectedError) throw err;

@@ -17,16 +17,19 @@ import { defaultExtractLimits, type ExtractLimits } from "./extract-limits.js";
  * Per-archive failures come back as problems keyed by the relPath; nothing is thrown for them. An archive
  * with a file that would land on a path `inScope` refuses (mount-relative, the white list) is not
  * extracted at all: such paths are never written, and may hold local files that exist nowhere else.
+ * A file already there that `keepLocal(archiveRel, fileRel)` names stays as it is (the download decides:
+ * an edit, uploaded or not, that unpacking again must not undo).
  */
 export async function extractDownloadedArchives(
   mountDir: string,
   relPaths: readonly string[],
   policy: ExtractPolicyJSON,
-  opts: { limits?: ExtractLimits; inScope?: (rel: string) => boolean } = {},
+  opts: { limits?: ExtractLimits; inScope?: (rel: string) => boolean; keepLocal?: (archiveRel: string, fileRel: string) => boolean } = {},
 ): Promise<Problem[]> {
   const limits = opts.limits ?? defaultExtractLimits();
-  const inScope = opts.inScope;
-  const mayWrite = inScope && ((abs: string) => inScope(path.relative(mountDir, abs).split(path.sep).join("/")));
+  const { inScope, keepLocal } = opts;
+  const relOf = (abs: string) => path.relative(mountDir, abs).split(path.sep).join("/");
+  const mayWrite = inScope && ((abs: string) => inScope(relOf(abs)));
   const problems: Problem[] = [];
   if (!policy.extract) return problems;
   for (const rel of relPaths) {
@@ -37,7 +40,8 @@ export async function extractDownloadedArchives(
       const before = fs.lstatSync(abs, { throwIfNoEntry: false });
       if (!before?.isFile()) continue;
       const holder = path.dirname(abs);
-      await extractArchive(abs, policy.extractToCurrentFolder ? holder : path.join(holder, kind.stem), limits, mayWrite);
+      const keepExisting = keepLocal && ((target: string) => keepLocal(rel, relOf(target)));
+      await extractArchive(abs, policy.extractToCurrentFolder ? holder : path.join(holder, kind.stem), limits, { mayWrite, keepExisting });
       if (policy.deleteSrcFile) removeIfSame(abs, before);
     } catch (err) {
       problems.push({ key: rel, message: describeError(err) });
