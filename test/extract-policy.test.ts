@@ -53,15 +53,12 @@ describe("extract policy on download", () => {
     expect(readTree(h().local("r1", M))).toMatchObject({ local: { cfg: { "settings.json": "private, never uploaded" } }, "shared.txt": "s" });
   });
 
-  it("unpacking again keeps edits the context holds from after the archive, and takes a newer archive's files", async () => {
+  it("unpacking again keeps an edit uploaded after the archive, and takes a newer archive's files", async () => {
     const v1 = await buildTar([{ name: "main.c", data: "original v1" }, { name: "util.c", data: "util v1" }], true);
     const ctx = await contextWith({ "repo.tgz": v1 });
     const s1 = await h().session("r1", [[ctx, M]]);
     expect(readTree(h().local("r1", M))).toEqual({ repo: { "main.c": "original v1", "util.c": "util v1" } });
     writeTree(h().local("r1", M), { repo: { "main.c": "user edit v2" } });
-    // A download before the edit is uploaded unpacks the archive again: the local edit stays.
-    expect((await s1.context.sync(ctx, M, "download")).success).toBe(true);
-    expect(readTree(h().local("r1", M)).repo).toMatchObject({ "main.c": "user edit v2" });
     expect((await s1.delete()).success).toBe(true);
 
     // A new session downloads the edit and the archive; unpacking the archive must not undo the edit.
@@ -77,6 +74,18 @@ describe("extract policy on download", () => {
     expect((await up.delete()).success).toBe(true);
     await h().session("r3", [[ctx, M]]);
     expect(readTree(h().local("r3", M))).toMatchObject({ repo: { "main.c": "archive v3" } });
+  });
+
+  it("a newer archive replaces files an earlier unpacking left in a running session", async () => {
+    const v1 = await buildTar([{ name: "main.c", data: "v1" }], true);
+    const ctx = await contextWith({ "repo.tgz": v1 });
+    const b = await h().session("rb", [[ctx, M]]);
+    expect(readTree(h().local("rb", M))).toEqual({ repo: { "main.c": "v1" } });
+    const up = await h().session("up", [[ctx, M, { extractPolicy: { extract: false } }]]);
+    fs.writeFileSync(path.join(h().local("up", M), "repo.tgz"), await buildTar([{ name: "main.c", data: "v3" }], true));
+    expect((await up.delete()).success).toBe(true);
+    expect((await b.context.sync(ctx, M, "download")).success).toBe(true);
+    expect(readTree(h().local("rb", M))).toEqual({ repo: { "main.c": "v3" } });
   });
 
   it("leaves archives alone with extract false", async () => {

@@ -164,9 +164,10 @@ export async function downloadMount(
 
   // Extract policy: only archives this download wrote, so local edits to extracted files survive a re-sync.
   const fresh = written.filter((w) => w.file.type === "file" && w.rel !== ARCHIVE_NAME).map((w) => w.rel);
-  // Unpacking replaces a local file only where the context holds it in a version older than the archive
-  // (the archive is newer): a later version there is an edit that unpacking again must not undo, and a
-  // file the context lacks is the user's own (an edit not uploaded yet).
+  // Unpacking replaces local files with the archive's, except where the context holds the file in a
+  // version a later generation than the archive's wrote: an edit uploaded after the archive, which
+  // unpacking again must not undo. (One ARCHIVE-mode object has one generation for all its files, so
+  // there, and for edits not uploaded yet, the archive still wins: see the README.)
   const generationOf = (key: string): number | undefined =>
     view.plainRecords.get(key)?.generation ?? (view.files.get(key)?.source === "archive" ? view.archive?.generation : undefined);
   const extractProblems = await extractDownloadedArchives(layout.dir, fresh, layout.spec.policy.extractPolicy, {
@@ -174,7 +175,7 @@ export async function downloadMount(
     keepLocal: (archiveRel, fileRel) => {
       const archiveGen = generationOf(layout.keyOf(archiveRel));
       const fileGen = generationOf(layout.keyOf(fileRel));
-      return archiveGen !== undefined && (fileGen === undefined || fileGen > archiveGen);
+      return archiveGen !== undefined && fileGen !== undefined && fileGen > archiveGen;
     },
   });
   problems.push(...extractProblems.map((p) => ({ key: layout.keyOf(p.key), message: p.message })));

@@ -18,7 +18,7 @@ import { defaultExtractLimits, type ExtractLimits } from "./extract-limits.js";
  * with a file that would land on a path `inScope` refuses (mount-relative, the white list) is not
  * extracted at all: such paths are never written, and may hold local files that exist nowhere else.
  * A file already there that `keepLocal(archiveRel, fileRel)` names stays as it is (the download decides:
- * an edit, uploaded or not, that unpacking again must not undo).
+ * an edit that unpacking again must not undo).
  */
 export async function extractDownloadedArchives(
   mountDir: string,
