@@ -63,11 +63,11 @@ describe("ctxsync CLI", () => {
     expect(cli("log", "n").stdout.trim().split("\n")).toHaveLength(1);
   });
 
-  it("exec leaves a terminal's Ctrl-C to the command: it gets one SIGINT, and what it wrote is uploaded", async () => {
+  it("exec leaves a terminal's Ctrl-C to the command (it gets one SIGINT), passes a second SIGINT on, and uploads what it wrote", async () => {
     const script = [
-      "let n = 0; process.on('SIGINT', () => n++);",
+      "let n = 0; process.on('SIGINT', () => require('fs').writeFileSync('count.txt', String(++n)));",
       "require('fs').writeFileSync('ready', '');",
-      "setTimeout(() => { require('fs').writeFileSync('count.txt', String(n)); process.exit(0); }, 2000);",
+      "setTimeout(() => process.exit(0), 3000);",
     ].join(" ");
     const child = spawn(
       process.execPath,
@@ -75,12 +75,16 @@ describe("ctxsync CLI", () => {
       { stdio: ["ignore", "pipe", "pipe"], detached: true }, // its own process group, as a terminal's job
     );
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const count = () => fs.readFileSync(path.join(dir, "a/w/count.txt"), "utf8");
     while (!fs.existsSync(path.join(dir, "a/w/ready"))) await new Promise((r) => setTimeout(r, 20));
-    child.kill("SIGINT"); // to exec alone: not passed on (the command gets its own from the terminal)
-    await new Promise((r) => setTimeout(r, 300));
     process.kill(-child.pid!, "SIGINT"); // what Ctrl-C does: the whole group
+    while (!fs.existsSync(path.join(dir, "a/w/count.txt"))) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300)); // a second copy from exec would have come by now
+    expect(count()).toBe("1");
+    child.kill("SIGINT"); // to exec alone, a second time: passed on
+    while (count() === "1") await new Promise((r) => setTimeout(r, 20));
+    expect(count()).toBe("2");
     expect(await exited).toBe(0);
-    expect(fs.readFileSync(path.join(dir, "a/w/count.txt"), "utf8")).toBe("1");
     expect(cli("files", "n", "/w").stdout).toContain("/w/count.txt");
     expect(await runningSessions()).toEqual([]);
   });

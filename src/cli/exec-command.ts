@@ -17,9 +17,9 @@ type ExecSignal = (typeof SIGNALS)[number];
  * download failed, or that was interrupted before the command ran, is released without uploading, so a
  * stale or partial tree never overwrites the context. A command that cannot be started exits 127 (not
  * found) or 126, one ended by a signal 128 + its number, as shells do. Signals: while the command runs,
- * SIGTERM and SIGHUP are passed on to it and SIGINT is left to it (a terminal sends it to the whole
- * process group); before and after, a first signal is noted and the session still released, a second
- * one quits at once.
+ * SIGTERM and SIGHUP are passed on to it; a first SIGINT is left to it (a terminal sends it to the whole
+ * process group), a second one is passed on (whoever signals exec alone can still stop the command);
+ * before and after, a first signal is noted and the session still released, a second one quits at once.
  */
 export function buildExecCommand(program: Command): void {
   program
@@ -74,6 +74,7 @@ export function buildExecCommand(program: Command): void {
 class SignalGate {
   received: ExecSignal | undefined;
   private child: ChildProcess | undefined;
+  private interruptsOfChild = 0;
   private readonly handler = (signal: ExecSignal) => this.on(signal);
 
   constructor() {
@@ -83,6 +84,7 @@ class SignalGate {
   /** While `child` runs, signals are its. */
   forwardTo(child: ChildProcess | undefined): void {
     this.child = child;
+    this.interruptsOfChild = 0;
   }
 
   close(): void {
@@ -91,7 +93,7 @@ class SignalGate {
 
   private on(signal: ExecSignal): void {
     if (this.child) {
-      if (signal !== "SIGINT") this.child.kill(signal);
+      if (signal !== "SIGINT" || ++this.interruptsOfChild > 1) this.child.kill(signal);
       return;
     }
     if (this.received) process.exit(128 + signalNumber(signal));

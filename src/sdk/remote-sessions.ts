@@ -122,9 +122,11 @@ export class RemoteSessions implements SessionBackend {
         if (!(err instanceof RemoteApiError)) throw err;
         // Refused on the first try: no server saw it, nothing was released; say so at once.
         if (attempt === 1 && neverSent(err)) throw err;
-        // A 4xx is the server's final word; a dropped answer or a 5xx (ServerStopping, a store that
-        // failed after the session turned releasing) may leave the release going on without us.
-        if (!(err.httpStatus === 0 || err.httpStatus >= 500) || attempt >= MAX_RELEASE_ATTEMPTS) throw err;
+        // A dropped answer, or a server or proxy saying "not now" (502–504: ServerStopping, a store
+        // that failed after the session turned releasing), may leave the release going on without us;
+        // anything else is the server's final word.
+        const goesOn = err.httpStatus === 0 || err.httpStatus === 502 || err.httpStatus === 503 || err.httpStatus === 504;
+        if (!goesOn || attempt >= MAX_RELEASE_ATTEMPTS) throw err;
       }
       // The release may go on without us: read the session until it ends, or needs asking again.
       for (;;) {
