@@ -134,7 +134,7 @@ export class RemoteSessions implements SessionBackend {
         if (Date.now() > waitUntil) {
           throw new RemoteApiError(
             "StoreUnavailable",
-            `Session ${sessionId} is still releasing after ${RELEASE_WAIT_MAX_MS / 3_600_000} h: its agent has not finished the release upload. Check the agent in the sandbox; delete() again reads the outcome.`,
+            `Session ${sessionId} is still releasing after ${RELEASE_WAIT_MAX_MS / 3_600_000} h: its agent has not finished the release upload. Check the agent in the sandbox, then call delete() again to wait for it.`,
             "",
             0,
           );

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader } from "../api/index.js";
 import { detectLostSessions } from "../service/index.js";
-import type { LocalDirBlobStore } from "../store/index.js";
+import type { FileMeta, LocalDirBlobStore } from "../store/index.js";
 import { FakeClock } from "../../test/helpers/fake-clock.js";
 import { openTestServer, type TestServer } from "./test-server.js";
 
@@ -188,6 +188,16 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
     }
     expect((await t.json<{ headGeneration: number }>("GET", apiPaths.agentContext(ctx), { key: sessionToken })).headGeneration).toBe(headGeneration);
     expect((await commitClaiming(sent, sent.length)).status).toBe(200);
+
+    // A version written before sizes were checked may record a wrong size: the right one still commits.
+    const stored = "from the store";
+    const wrong: FileMeta = { type: "file", digest: sha(stored), sizeBytes: 999, mode: 0o644, mtimeMs: 1_700_000_000_000, linkTarget: null };
+    await t.stores.meta.commitGeneration({ contextId: ctx, expectedHead: headGeneration + 1, sessionId: null, timeMs: Date.now(), changes: [{ kind: "put", key: "/w/old.txt", meta: wrong, expiresAtMs: null }] });
+    const right = await t.request("POST", apiPaths.agentCommits, {
+      key: sessionToken,
+      json: { contextId: ctx, expectedHead: headGeneration + 2, changes: [{ kind: "put", key: "/w/again.txt", meta: fileMeta(stored), expiresAtMs: null }] },
+    });
+    expect(right.status).toBe(200);
   });
 
   it("a commit touches the blobs it names, except those this server saw absent and then stored, within the window", async () => {

@@ -261,8 +261,9 @@ export class AgentService {
    * in-scope namespaces, and every blob a put names must be stored (it is refreshed, so garbage collection
    * keeps it, unless this server created it a moment ago: FreshBlobs), and be one this session may name:
    * referenced by a version of an in-scope context, or sent by this session (MetaStore.recordUploads); its
-   * sizeBytes must be the blob's size (InvalidParameterError). The session and the time are the server's. Rejects with CommitConflictError when the head moved (nothing written),
-   * BlobNotFoundError when a blob was not uploaded first (or only by another session of another scope).
+   * sizeBytes must be the blob's size (InvalidParameterError). The session and the time are the server's.
+   * Rejects with CommitConflictError when the head moved (nothing written), BlobNotFoundError when a blob
+   * was not uploaded first (or only by another session of another scope).
    */
   async commit(req: AgentCommit): Promise<number> {
     await this.active();
@@ -297,9 +298,11 @@ export class AgentService {
     // A version's size is what signed downloads announce (Content-Length) and what scans compare.
     for (const c of req.changes) {
       if (c.kind !== "put" || c.meta.digest === null) continue;
-      const size = owned.get(c.meta.digest) ?? null;
-      if (size !== null && size !== c.meta.sizeBytes) {
-        throw new InvalidParameterError(`File ${c.key} says sizeBytes ${c.meta.sizeBytes}, but its content (blob ${c.meta.digest}) is ${size} bytes. Send the size of the bytes the digest was taken of.`);
+      const sizes = owned.get(c.meta.digest) ?? null;
+      if (sizes !== null && !sizes.includes(c.meta.sizeBytes)) {
+        throw new InvalidParameterError(
+          `File ${c.key} says sizeBytes ${c.meta.sizeBytes}, but its content (blob ${c.meta.digest}) is ${sizes.join(" or ")} bytes. Send the size of the bytes the digest was taken of.`,
+        );
       }
     }
     const stale = this.fresh ? this.fresh.staleOf(unique, this.clock.now()) : unique;
@@ -427,12 +430,13 @@ export class AgentService {
    * its last commit of them (the size sent), or referenced by a version of an in-scope context (the size
    * that version records).
    */
-  private async ownedOf(digests: readonly Digest[]): Promise<Map<Digest, number | null>> {
-    const owned = await this.stores.meta.uploadedBlobSizes(this.session.id, digests);
+  private async ownedOf(digests: readonly Digest[]): Promise<Map<Digest, readonly number[] | null>> {
+    const owned = new Map<Digest, readonly number[] | null>();
+    for (const [d, size] of await this.stores.meta.uploadedBlobSizes(this.session.id, digests)) owned.set(d, size === null ? null : [size]);
     const rest = digests.filter((d) => !owned.has(d));
     if (rest.length === 0) return owned;
     const contextIds = [...(await this.scope()).contexts.keys()];
-    for (const [d, size] of await this.stores.meta.referencedBlobSizes(contextIds, rest)) owned.set(d, size);
+    for (const [d, sizes] of await this.stores.meta.referencedBlobSizes(contextIds, rest)) owned.set(d, sizes);
     return owned;
   }
 

@@ -326,10 +326,10 @@ export interface MetaStore {
 
   /**
    * Those of `digests` that some version (live or historical) of one of `contextIds` has as content, each
-   * with the size such a version records: an agent may read a blob only through a context it may read.
-   * Any number of digests, asked in one go.
+   * with the sizes such versions record (one, unless a version recorded a wrong one): an agent may read a
+   * blob only through a context it may read. Any number of digests, asked in one go.
    */
-  referencedBlobSizes(contextIds: readonly string[], digests: readonly Digest[]): Promise<Map<Digest, number>>;
+  referencedBlobSizes(contextIds: readonly string[], digests: readonly Digest[]): Promise<Map<Digest, number[]>>;
 
   /**
    * Records that the session's agent sent these blobs' bytes (the blob store checked them) at `atMs`. The

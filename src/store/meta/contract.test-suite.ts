@@ -902,18 +902,21 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
         await commit(a, 0, [put("/x", meta(DA, 11))]);
         await commit(a, 1, [put("/x", meta(DB, 22)), put("/again", meta(DA, 11))]);
         await commit(theirs, 0, [put("/y", meta(DC))]);
-        expect(await store.referencedBlobSizes([a], [DA])).toEqual(new Map([[DA, 11]]));
-        expect(await store.referencedBlobSizes([b, a], [DC, DB, DA, DB])).toEqual(new Map([[DA, 11], [DB, 22]]));
+        expect(await store.referencedBlobSizes([a], [DA])).toEqual(new Map([[DA, [11]]]));
+        expect(await store.referencedBlobSizes([b, a], [DC, DB, DA, DB])).toEqual(new Map([[DA, [11]], [DB, [22]]]));
         expect(await store.referencedBlobSizes([a, b], [DC])).toEqual(new Map());
         expect(await store.referencedBlobSizes([], [DA])).toEqual(new Map());
         expect(await store.referencedBlobSizes([a], [])).toEqual(new Map());
+        // A version that recorded another size for the same content: both sizes are reported.
+        await commit(a, 2, [put("/odd", meta(DA, 12))]);
+        expect(new Set((await store.referencedBlobSizes([a], [DA])).get(DA))).toEqual(new Set([11, 12]));
       });
 
       it("answers for more digests than one statement may bind", async () => {
         const a = (await store.createContext(tenant, "a", T0)).id;
         await commit(a, 0, [put("/x", meta(DA))]);
         const many = Array.from({ length: 40_000 }, (_, i) => i.toString(16).padStart(64, "0"));
-        expect(await store.referencedBlobSizes([a], [...many, DA])).toEqual(new Map([[DA, 10]]));
+        expect(await store.referencedBlobSizes([a], [...many, DA])).toEqual(new Map([[DA, [10]]]));
       });
     });
 

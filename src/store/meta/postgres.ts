@@ -541,14 +541,17 @@ export class PostgresMetaStore implements MetaStore {
     return rows.map(toTask);
   }
 
-  async referencedBlobSizes(contextIds: readonly string[], digests: readonly Digest[]): Promise<Map<Digest, number>> {
-    if (contextIds.length === 0) return new Map();
-    const sizes = await this.sizesFound(
-      "SELECT digest, MAX(size) AS size_bytes FROM file_versions WHERE digest = ANY($1::text[]) AND context_id = ANY($2::text[]) GROUP BY digest",
-      digests,
-      [contextIds],
-    );
-    return sizes as Map<Digest, number>;
+  async referencedBlobSizes(contextIds: readonly string[], digests: readonly Digest[]): Promise<Map<Digest, number[]>> {
+    const found = new Map<Digest, number[]>();
+    if (contextIds.length === 0) return found;
+    for (const chunk of chunks([...new Set(digests)])) {
+      const { rows } = await this.db.query<{ digest: string; size: string | number }>(
+        "SELECT DISTINCT digest, size FROM file_versions WHERE digest = ANY($1::text[]) AND context_id = ANY($2::text[])",
+        [chunk, contextIds],
+      );
+      for (const r of rows) found.set(r.digest, [...(found.get(r.digest) ?? []), Number(r.size)]);
+    }
+    return found;
   }
 
   /** The digests among `digests` that `sql` (its $1 the digest array, then `params`) returns, with their size_bytes, asked in chunks. */

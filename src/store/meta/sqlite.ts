@@ -524,8 +524,8 @@ export class SqliteMetaStore implements MetaStore {
     return rows.map(toTask);
   }
 
-  async referencedBlobSizes(contextIds: readonly string[], digests: readonly Digest[]): Promise<Map<Digest, number>> {
-    const found = new Map<Digest, number>();
+  async referencedBlobSizes(contextIds: readonly string[], digests: readonly Digest[]): Promise<Map<Digest, number[]>> {
+    const found = new Map<Digest, number[]>();
     if (contextIds.length === 0) return found;
     const contextMarks = contextIds.map(() => "?").join(", ");
     // Chunks keep the statement under SQLite's bound-parameter limit; padding each to a power of two
@@ -538,9 +538,13 @@ export class SqliteMetaStore implements MetaStore {
       const marks = chunk.map(() => "?").join(", ");
       const rows = this
         // `+context_id`: without it SQLite walks the context's whole index instead of probing each digest.
-        .stmt(`SELECT digest, MAX(size) AS size_bytes FROM file_versions WHERE digest IN (${marks}) AND +context_id IN (${contextMarks}) GROUP BY digest`)
-        .all(...chunk, ...contextIds) as { digest: Digest; size_bytes: number }[];
-      for (const r of rows) found.set(r.digest, r.size_bytes);
+        .stmt(`SELECT DISTINCT digest, size FROM file_versions WHERE digest IN (${marks}) AND +context_id IN (${contextMarks})`)
+        .all(...chunk, ...contextIds) as { digest: Digest; size: number }[];
+      for (const r of rows) {
+        const sizes = found.get(r.digest) ?? [];
+        if (!sizes.includes(r.size)) sizes.push(r.size);
+        found.set(r.digest, sizes);
+      }
     }
     return found;
   }
