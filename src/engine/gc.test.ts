@@ -100,6 +100,7 @@ describe("collectGarbage", () => {
       deleteExpired: (n) => meta.deleteExpired(n),
       pruneHistory: (c, t) => meta.pruneHistory(c, t),
       forgetUploadsBefore: (t) => meta.forgetUploadsBefore(t),
+      withCollectionLock: (fn) => meta.withCollectionLock(fn),
       async listReferencedDigests() {
         await step("mark");
         return meta.listReferencedDigests();

@@ -47,7 +47,7 @@ export function gcOptionsWithDefaults(opts: Partial<GcOptions> = {}): GcOptions 
 }
 
 export interface GcDeps {
-  meta: Pick<MetaStore, "deleteExpired" | "pruneHistory" | "listReferencedDigests" | "forgetUploadsBefore">;
+  meta: Pick<MetaStore, "deleteExpired" | "pruneHistory" | "listReferencedDigests" | "forgetUploadsBefore" | "withCollectionLock">;
   blobs: Pick<BlobStore, "list" | "delete">;
   clock: Clock;
 }
@@ -72,7 +72,12 @@ export interface GcDeps {
  *   the blob is young (the upload is shorter than the grace period) and no candidate — or, if it is an
  *   old blob the upload reused, the upload touched it, and the conditional delete sees the new time.
  */
-export async function collectGarbage(deps: GcDeps, opts: GcOptions): Promise<GcStats> {
+export function collectGarbage(deps: GcDeps, opts: GcOptions): Promise<GcStats> {
+  // One collection at a time per store: see MetaStore.withCollectionLock (and FreshBlobs, which relies on it).
+  return deps.meta.withCollectionLock(() => collectOnce(deps, opts));
+}
+
+async function collectOnce(deps: GcDeps, opts: GcOptions): Promise<GcStats> {
   const now = deps.clock.now();
   const expired = await deps.meta.deleteExpired(now);
   const pruned = await deps.meta.pruneHistory(null, now - opts.retentionMs);

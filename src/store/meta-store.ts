@@ -350,6 +350,14 @@ export interface MetaStore {
    */
   forgetUploadsBefore(cutoffMs: EpochMs): Promise<number>;
 
+  /**
+   * Runs `fn` while no other garbage collection over this store runs, waiting for one that does:
+   * across processes and servers on PostgreSQL (an advisory lock), within this process on SQLite. Two
+   * collections at once on S3 can delete a blob an upload stored again between one's check and the
+   * other's delete (S3's delete is not conditional).
+   */
+  withCollectionLock<T>(fn: () => Promise<T>): Promise<T>;
+
   /** Stores a new API key. */
   createApiKey(key: Omit<ApiKeyRecord, "tenantName">): Promise<void>;
   /**

@@ -920,6 +920,25 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
       });
     });
 
+    describe("withCollectionLock", () => {
+      it("runs collections of one store one after another, also after one that failed", async () => {
+        const events: string[] = [];
+        const slow = store.withCollectionLock(async () => {
+          events.push("1 starts");
+          await new Promise((r) => setTimeout(r, 30));
+          events.push("1 ends");
+          throw new Error("failed collection");
+        });
+        const next = store.withCollectionLock(async () => {
+          events.push("2 runs");
+          return 2;
+        });
+        await expect(slow).rejects.toThrow("failed collection");
+        expect(await next).toBe(2);
+        expect(events).toEqual(["1 starts", "1 ends", "2 runs"]);
+      });
+    });
+
     describe("session uploads", () => {
       it("records per session which blobs it sent, answers for many digests, and forgets on request", async () => {
         const mine = session();

@@ -136,6 +136,38 @@ export class PostgresPool implements Queryable {
     }
   }
 
+  /**
+   * Runs `fn` holding the session-level advisory lock `key` on a connection of its own, waiting for it
+   * first. The server drops the lock if that connection dies. (Not through PgBouncer's transaction
+   * pooling, which does not keep a session's locks.)
+   */
+  async withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw this.translate(err);
+    }
+    let broken: Error | undefined;
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    client.on("error", onError);
+    try {
+      await client.query("SELECT pg_advisory_lock($1)", [key]);
+      try {
+        return await fn();
+      } finally {
+        await client.query("SELECT pg_advisory_unlock($1)", [key]).catch((err: unknown) => {
+          broken = err instanceof Error ? err : new Error(String(err)); // a closed connection drops the lock anyway
+        });
+      }
+    } finally {
+      client.off("error", onError);
+      client.release(broken);
+    }
+  }
+
   /** Closes every connection; later calls do nothing. */
   async end(): Promise<void> {
     if (this.isEnded) return;

@@ -105,6 +105,38 @@ describe("PostgresMetaStore on a shared server", () => {
   });
 
   describe("concurrency across processes", () => {
+    it("runs one garbage collection at a time across servers on one schema, not across schemas", async () => {
+      const [a, b] = [await open(), await open()];
+      const events: string[] = [];
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const first = a.withCollectionLock(async () => {
+        events.push("a starts");
+        await held;
+        events.push("a ends");
+      });
+      while (events.length === 0) await new Promise((r) => setTimeout(r, 5));
+      const second = b.withCollectionLock(async () => {
+        events.push("b runs");
+      });
+      // A store on another schema (another deployment on the same database) does not wait.
+      const otherSchema = freshSchemaName();
+      const other = await PostgresMetaStore.open(server.url, { schema: otherSchema, maxConnections: 2 });
+      try {
+        expect(await other.withCollectionLock(async () => "ran")).toBe("ran");
+      } finally {
+        await other.close();
+        await dropSchema(server.url, otherSchema);
+      }
+      expect(events).toEqual(["a starts"]);
+      release();
+      await Promise.all([first, second]);
+      expect(events).toEqual(["a starts", "a ends", "b runs"]);
+      // A collection that fails lets the next one run.
+      await expect(a.withCollectionLock(() => Promise.reject(new Error("disk on fire")))).rejects.toThrow("disk on fire");
+      expect(await b.withCollectionLock(async () => "after")).toBe("after");
+    });
+
     it("lets exactly one of two commits with the same expected head win; the other writes nothing", async () => {
       const [a, b] = [await open(), await open()];
       const tenant = await a.ensureTenant("acme");

@@ -83,7 +83,11 @@ const DIGESTS_PER_PAGE = 50_000;
  * is run again (see PostgresPool.transaction).
  */
 export class PostgresMetaStore implements MetaStore {
-  private constructor(private readonly db: PostgresPool) {}
+  private constructor(
+    private readonly db: PostgresPool,
+    /** Advisory lock of this schema's garbage collection: stores in other schemas of the database do not wait on it. */
+    private readonly collectionLockKey: number,
+  ) {}
 
   /**
    * Connects to the database at `url` and creates or upgrades the schema. Rejects with InvalidParameterError
@@ -106,7 +110,7 @@ export class PostgresMetaStore implements MetaStore {
     const db = PostgresPool.create(url, { schema: opts.schema, maxConnections, connectTimeoutMs });
     try {
       await migratePostgres(db, opts.schema);
-      return new PostgresMetaStore(db);
+      return new PostgresMetaStore(db, advisoryKeyOf(`ctxsync gc ${opts.schema ?? ""}`));
     } catch (err) {
       await db.end();
       throw err;
@@ -587,6 +591,10 @@ export class PostgresMetaStore implements MetaStore {
     }
   }
 
+  withCollectionLock<T>(fn: () => Promise<T>): Promise<T> {
+    return this.db.withAdvisoryLock(this.collectionLockKey, fn);
+  }
+
   async forgetUploadsBefore(cutoffMs: EpochMs): Promise<number> {
     const { rowCount } = await this.db.query("DELETE FROM session_uploads WHERE at_ms < $1", [cutoffMs]);
     return rowCount ?? 0;
@@ -659,4 +667,14 @@ function rowCount(r: { rowCount: number | null }): number {
 function taskSets(update: TaskUpdate, first: number): { sets: string[]; values: unknown[] } {
   const { columns, values } = taskUpdateColumns(update);
   return { sets: columns.map((c, i) => `${c} = $${first + i}`), values };
+}
+
+/** A 32-bit advisory lock key for `name` (FNV-1a): the same on every server that opens the same schema. */
+function advisoryKeyOf(name: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    hash ^= name.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash | 0;
 }

@@ -67,6 +67,9 @@ export class SqliteMetaStore implements MetaStore {
   /** Prepared statements by SQL text: preparing costs more than running most of our queries. */
   private readonly statements = new Map<string, Database.Statement>();
 
+  /** The collection running in this process, if any (withCollectionLock). */
+  private collection: Promise<unknown> = Promise.resolve();
+
   private constructor(private readonly db: Database.Database) {}
 
   /**
@@ -571,6 +574,13 @@ export class SqliteMetaStore implements MetaStore {
     this.db.transaction(() => {
       for (const d of digests) del.run(sessionId, d);
     })();
+  }
+
+  /** In this process only: one SQLite store is one server's (a shared bucket needs a shared database). */
+  withCollectionLock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.collection.then(fn, fn);
+    this.collection = run.catch(() => undefined);
+    return run;
   }
 
   async forgetUploadsBefore(cutoffMs: EpochMs): Promise<number> {
