@@ -174,7 +174,7 @@ export class ContextService {
         return [
           {
             kind: "put",
-          key,
+            key,
             meta: { type: "file", digest: spooled.digest, sizeBytes: spooled.sizeBytes, mode: 0o644, mtimeMs: now, linkTarget: null },
             expiresAtMs: null,
           },
