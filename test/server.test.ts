@@ -11,14 +11,19 @@ import { createServer, type RunningServer } from "../src/server/index.js";
 import { tempDir } from "./helpers/tree.js";
 
 const quiet = { info: () => undefined, error: () => undefined };
+/** The admin key of the servers that remote SDK clients talk to here. */
+const ADMIN_KEY = "admin-key-for-the-release-test-0123456789";
 
 /** `ctxsync serve` on a real socket (127.0.0.1, port 0). */
 describe("createServer on a real socket", () => {
   let dir = "";
   let cleanup = () => {};
   const running: RunningServer[] = [];
+  /** Clients and proxies of a test, closed before its servers stop. */
+  const closers: (() => Promise<unknown>)[] = [];
   beforeEach(() => ({ dir, cleanup } = tempDir()));
   afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
     for (const s of running.splice(0)) await s.stop();
     cleanup();
   });
@@ -27,6 +32,12 @@ describe("createServer on a real socket", () => {
     const s = await createServer({ dataDir: path.join(dir, "data"), port: 0, log: quiet, env: {}, print: () => undefined, ...opts });
     running.push(s);
     return s;
+  };
+  /** A remote SDK client on `endpoint` with ADMIN_KEY, closed after the test. */
+  const remoteClient = (endpoint: string) => {
+    const client = new CtxSync({ endpoint, apiKey: ADMIN_KEY });
+    closers.push(() => client.close());
+    return client;
   };
   const call = (s: RunningServer, method: string, p: string, key: string, json?: unknown) =>
     fetch(`${s.url}${p}`, {
@@ -188,8 +199,9 @@ describe("createServer on a real socket", () => {
    * An external session whose agent has taken its initial download, and a release of it that waits for
    * the agent's upload (`release`, started by the caller), on server `s`.
    */
-  async function releasingSession<R>(s: RunningServer, key: string, release: (session: Session) => Promise<R>) {
-    const client = new CtxSync({ endpoint: s.url, apiKey: key });
+  async function releasingSession<R>(s: RunningServer, release: (session: Session) => Promise<R>) {
+    const key = ADMIN_KEY;
+    const client = remoteClient(s.url);
     const { contextId } = await client.context.create("r");
     const session = (await client.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w")] })).session!;
     const agent = (srv: RunningServer, method: string, p: string, json?: unknown) => call(srv, method, p, session.sessionToken!, json);
@@ -205,93 +217,75 @@ describe("createServer on a real socket", () => {
       if (status === "releasing") break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    return { client, session, released, poll, finish };
+    return { session, released, poll, finish };
   }
 
   it("a stop ends a release's wait for its agent with 503 ServerStopping; the restarted server finishes it", async () => {
     const errors: unknown[] = [];
     const log = { info: () => undefined, error: (m: string, err: unknown) => errors.push([m, err]) };
-    const s = await start({ env: { CTXSYNC_ADMIN_KEY: "admin-key-for-the-release-test-0123456789" }, log });
-    const key = "admin-key-for-the-release-test-0123456789";
-    const { client, session, released, poll, finish } = await releasingSession(s, key, (session) => call(s, "DELETE", apiPaths.session(session.sessionId), key));
-    try {
-      await s.stop();
-      const answer = await released;
-      expect(answer.status).toBe(503);
-      expect(await answer.json()).toMatchObject({ code: "ServerStopping", message: expect.stringMatching(/stopping.*finishes once the server is back/) });
-      // The release's handler ended before the store closed under it.
-      expect(errors).toEqual([]);
+    const s = await start({ env: { CTXSYNC_ADMIN_KEY: ADMIN_KEY }, log });
+    const { session, released, poll, finish } = await releasingSession(s, (session) => call(s, "DELETE", apiPaths.session(session.sessionId), ADMIN_KEY));
+    await s.stop();
+    const answer = await released;
+    expect(answer.status).toBe(503);
+    expect(await answer.json()).toMatchObject({ code: "ServerStopping", message: expect.stringMatching(/stopping.*finishes once the server is back/) });
+    // The release's handler ended before the store closed under it.
+    expect(errors).toEqual([]);
 
-      const again = await start({ env: { CTXSYNC_ADMIN_KEY: key }, log });
-      const resumed = await poll(again);
-      expect(resumed).toMatchObject({ sessionStatus: "releasing", tasks: [{ taskType: "upload" }] });
-      await finish(again, resumed.tasks[0]!.id);
-      expect(await poll(again)).toEqual({ sessionStatus: "released", tasks: [] });
-      expect((await (await call(again, "GET", apiPaths.session(session.sessionId), key)).json()) as object).toMatchObject({ status: "released" });
-      expect(errors).toEqual([]);
-    } finally {
-      await client.close();
-    }
+    const again = await start({ env: { CTXSYNC_ADMIN_KEY: ADMIN_KEY }, log });
+    const resumed = await poll(again);
+    expect(resumed).toMatchObject({ sessionStatus: "releasing", tasks: [{ taskType: "upload" }] });
+    await finish(again, resumed.tasks[0]!.id);
+    expect(await poll(again)).toEqual({ sessionStatus: "released", tasks: [] });
+    expect((await (await call(again, "GET", apiPaths.session(session.sessionId), ADMIN_KEY)).json()) as object).toMatchObject({ status: "released" });
+    expect(errors).toEqual([]);
   });
 
   it("the remote SDK's release outlasts a server restart: it waits until the restarted server has released the session", async () => {
-    const key = "admin-key-for-the-release-test-0123456789";
-    const s = await start({ env: { CTXSYNC_ADMIN_KEY: key } });
-    const { client, released, poll, finish } = await releasingSession(s, key, (session) => session.delete());
-    try {
-      await s.stop();
-      const again = await start({ env: { CTXSYNC_ADMIN_KEY: key }, port: s.port });
-      await finish(again, (await poll(again)).tasks[0]!.id);
-      // The agent's next poll ends the release: the SDK sees the session released (not lost by silence).
-      expect(await poll(again)).toEqual({ sessionStatus: "released", tasks: [] });
-      expect(await released).toMatchObject({ success: true });
-    } finally {
-      await client.close();
-    }
+    const s = await start({ env: { CTXSYNC_ADMIN_KEY: ADMIN_KEY } });
+    const { released, poll, finish } = await releasingSession(s, (session) => session.delete());
+    await s.stop();
+    const again = await start({ env: { CTXSYNC_ADMIN_KEY: ADMIN_KEY }, port: s.port });
+    await finish(again, (await poll(again)).tasks[0]!.id);
+    // The agent's next poll ends the release: the SDK sees the session released (not lost by silence).
+    expect(await poll(again)).toEqual({ sessionStatus: "released", tasks: [] });
+    expect(await released).toMatchObject({ success: true });
   });
 
   it("the remote SDK's sync() reports its own task, not a newer one of the same mount", async () => {
-    const key = "admin-key-for-the-release-test-0123456789";
-    const s = await start({ env: { CTXSYNC_ADMIN_KEY: key } });
-    const client = new CtxSync({ endpoint: s.url, apiKey: key });
-    try {
-      const { contextId } = await client.context.create("overlap");
-      const session = (await client.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w")] })).session!;
-      const agent = (method: string, p: string, json?: unknown) => call(s, method, p, session.sessionToken!, json);
-      const claim = async () => ((await (await agent("GET", `${apiPaths.agentTasks}?waitSeconds=0`)).json()) as { tasks: { id: string }[] }).tasks;
-      const end = async (id: string, status: string, errorMessage = "") =>
-        expect((await agent("POST", apiPaths.agentTaskFinish(id), { status, errorMessage })).status).toBe(204);
-      await end((await claim())[0]!.id, "Success");
+    const s = await start({ env: { CTXSYNC_ADMIN_KEY: ADMIN_KEY } });
+    const client = remoteClient(s.url);
+    const { contextId } = await client.context.create("overlap");
+    const session = (await client.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w")] })).session!;
+    const agent = (method: string, p: string, json?: unknown) => call(s, method, p, session.sessionToken!, json);
+    const claim = async () => ((await (await agent("GET", `${apiPaths.agentTasks}?waitSeconds=0`)).json()) as { tasks: { id: string }[] }).tasks;
+    const end = async (id: string, status: string, errorMessage = "") =>
+      expect((await agent("POST", apiPaths.agentTaskFinish(id), { status, errorMessage })).status).toBe(204);
+    await end((await claim())[0]!.id, "Success");
 
-      const first = session.context.sync(contextId, "/w", "download", undefined, 1000, 20);
-      let claimed: { id: string }[] = [];
-      while (claimed.length === 0) claimed = await claim();
-      const second = session.context.sync(contextId, "/w", "download", undefined, 1000, 20);
-      let next: { id: string }[] = [];
-      while (next.length === 0) next = await claim();
-      await end(next[0]!.id, "Success");
-      await end(claimed[0]!.id, "Failed", "disk full");
-      expect(await first).toMatchObject({ success: false, errorMessage: "/w: disk full" });
-      expect(await second).toMatchObject({ success: true });
-    } finally {
-      await client.close();
-    }
+    const first = session.context.sync(contextId, "/w", "download", undefined, 1000, 20);
+    let claimed: { id: string }[] = [];
+    while (claimed.length === 0) claimed = await claim();
+    const second = session.context.sync(contextId, "/w", "download", undefined, 1000, 20);
+    let next: { id: string }[] = [];
+    while (next.length === 0) next = await claim();
+    await end(next[0]!.id, "Success");
+    await end(claimed[0]!.id, "Failed", "disk full");
+    expect(await first).toMatchObject({ success: false, errorMessage: "/w: disk full" });
+    expect(await second).toMatchObject({ success: true });
   });
 
   it("the remote SDK's release fails at once, saying so, when the server cannot be reached", async () => {
-    const key = "admin-key-for-the-release-test-0123456789";
-    const s = await start({ env: { CTXSYNC_ADMIN_KEY: key } });
-    const client = new CtxSync({ endpoint: s.url, apiKey: key });
-    try {
-      const session = (await client.create({ agent: "external", contextSync: [] })).session!;
-      await s.stop();
-      expect(await session.delete()).toMatchObject({ success: false, errorMessage: expect.stringMatching(/Cannot reach the ctxsync server/) });
-    } finally {
-      await client.close();
-    }
+    const s = await start({ env: { CTXSYNC_ADMIN_KEY: ADMIN_KEY } });
+    const session = (await remoteClient(s.url).create({ agent: "external", contextSync: [] })).session!;
+    await s.stop();
+    expect(await session.delete()).toMatchObject({ success: false, errorMessage: expect.stringMatching(/Cannot reach the ctxsync server/) });
   });
 
-  /** A proxy to `s` that cuts the connection of the first `deletes` DELETEs before the server sees them. */
+  /**
+   * A proxy to `s` that cuts the connection of the first `deletes` DELETEs before the server sees them;
+   * closed after the test.
+   */
   async function droppingProxy(s: RunningServer, deletes: number) {
     const counts = { dropped: 0 };
     const proxy = http.createServer((req, res) => {
@@ -306,47 +300,37 @@ describe("createServer on a real socket", () => {
       req.pipe(upstream);
     });
     await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-    const close = async () => {
+    closers.push(async () => {
       proxy.closeAllConnections();
       await new Promise((resolve) => proxy.close(resolve));
-    };
-    return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, counts, close };
+    });
+    return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, counts };
   }
 
+  const statusOf = async (s: RunningServer, sessionId: string) =>
+    ((await (await call(s, "GET", apiPaths.session(sessionId), ADMIN_KEY)).json()) as { status: string }).status;
+
   it("the remote SDK's release gives up after five DELETEs lost on the way, saying why", async () => {
-    const key = "admin-key-for-the-release-test-0123456789";
-    const s = await start({ env: { CTXSYNC_ADMIN_KEY: key } });
+    const s = await start({ env: { CTXSYNC_ADMIN_KEY: ADMIN_KEY } });
     const proxy = await droppingProxy(s, Infinity);
-    const client = new CtxSync({ endpoint: proxy.url, apiKey: key });
-    try {
-      const session = (await client.create({ agent: "external", contextSync: [] })).session!;
-      expect(await session.delete()).toMatchObject({ success: false, errorMessage: expect.stringMatching(/Cannot reach the ctxsync server/) });
-      expect(proxy.counts.dropped).toBe(5);
-      expect(((await (await call(s, "GET", apiPaths.session(session.sessionId), key)).json()) as { status: string }).status).toBe("running");
-    } finally {
-      await client.close();
-      await proxy.close();
-    }
+    const session = (await remoteClient(proxy.url).create({ agent: "external", contextSync: [] })).session!;
+    expect(await session.delete()).toMatchObject({ success: false, errorMessage: expect.stringMatching(/Cannot reach the ctxsync server/) });
+    expect(proxy.counts.dropped).toBe(5);
+    expect(await statusOf(s, session.sessionId)).toBe("running");
   });
 
   it("the remote SDK's release asks again when its DELETE was lost, and reports the silent agent's lost uploads", async () => {
-    const key = "admin-key-for-the-release-test-0123456789";
-    const s = await start({ env: { CTXSYNC_ADMIN_KEY: key }, options: { external: { heartbeatTimeoutMs: 1500, pollIntervalMs: 20 } } });
+    const s = await start({ env: { CTXSYNC_ADMIN_KEY: ADMIN_KEY }, options: { external: { heartbeatTimeoutMs: 1500, pollIntervalMs: 20 } } });
     const proxy = await droppingProxy(s, 1);
-    const client = new CtxSync({ endpoint: proxy.url, apiKey: key });
-    try {
-      const { contextId } = await client.context.create("lost");
-      const session = (await client.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w")] })).session!;
-      // The agent calls in once, then the sandbox dies.
-      expect((await call(s, "GET", `${apiPaths.agentTasks}?waitSeconds=0`, session.sessionToken!)).status).toBe(200);
-      const released = await session.delete();
-      expect(proxy.counts.dropped).toBe(1);
-      expect(released).toMatchObject({ success: false, errorMessage: expect.stringMatching(/stopped sending heartbeats/) });
-      expect(((await (await call(s, "GET", apiPaths.session(session.sessionId), key)).json()) as { status: string }).status).toBe("released");
-    } finally {
-      await client.close();
-      await proxy.close();
-    }
+    const client = remoteClient(proxy.url);
+    const { contextId } = await client.context.create("lost");
+    const session = (await client.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w")] })).session!;
+    // The agent calls in once, then the sandbox dies.
+    expect((await call(s, "GET", `${apiPaths.agentTasks}?waitSeconds=0`, session.sessionToken!)).status).toBe(200);
+    const released = await session.delete();
+    expect(proxy.counts.dropped).toBe(1);
+    expect(released).toMatchObject({ success: false, errorMessage: expect.stringMatching(/stopped sending heartbeats/) });
+    expect(await statusOf(s, session.sessionId)).toBe("released");
   });
 
   it("refuses to start on a port in use, before it makes the first admin key", async () => {
