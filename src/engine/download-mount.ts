@@ -10,7 +10,7 @@ import type { Clock } from "./clock.js";
 import { hashFileSync } from "./hash-file.js";
 import { LocalDirs } from "./local-dirs.js";
 import type { MountLayout } from "./mount-spec.js";
-import { readNamespaceView, type ViewEntry } from "./namespace-view.js";
+import { readNamespaceView, type NamespaceView, type ViewEntry } from "./namespace-view.js";
 import type { Problem } from "./problem.js";
 import { ProgressMeter, type ProgressFn } from "./progress.js";
 import { statEntry } from "./scan-tree.js";
@@ -164,19 +164,9 @@ export async function downloadMount(
 
   // Extract policy: only archives this download wrote, so local edits to extracted files survive a re-sync.
   const fresh = written.filter((w) => w.file.type === "file" && w.rel !== ARCHIVE_NAME).map((w) => w.rel);
-  // Unpacking replaces local files with the archive's, except where the context holds the file in a
-  // version a later generation than the archive's wrote: an edit uploaded after the archive, which
-  // unpacking again must not undo. (One ARCHIVE-mode object has one generation for all its files, so
-  // there, and for edits not uploaded yet, the archive still wins: see the README.)
-  const generationOf = (key: string): number | undefined =>
-    view.plainRecords.get(key)?.generation ?? (view.files.get(key)?.source === "archive" ? view.archive?.generation : undefined);
   const extractProblems = await extractDownloadedArchives(layout.dir, fresh, layout.spec.policy.extractPolicy, {
     inScope: (rel) => layout.filter.matches(rel),
-    keepLocal: (archiveRel, fileRel) => {
-      const archiveGen = generationOf(layout.keyOf(archiveRel));
-      const fileGen = generationOf(layout.keyOf(fileRel));
-      return archiveGen !== undefined && fileGen !== undefined && fileGen > archiveGen;
-    },
+    keepLocal: (archiveRel, fileRel) => isEditAfterArchive(view, layout.keyOf(archiveRel), layout.keyOf(fileRel)),
   });
   problems.push(...extractProblems.map((p) => ({ key: layout.keyOf(p.key), message: p.message })));
   // An archive removed by deleteSrcFile is forgotten from the base: the next upload must not take its
@@ -240,6 +230,20 @@ function isIdenticalOnDisk(abs: string, rel: string, f: ViewEntry, b: BaseEntry 
   if (local.sizeBytes !== f.sizeBytes || local.mode !== f.mode) return false;
   if (b && b.digest === f.digest && b.sizeBytes === local.sizeBytes && b.mtimeMs === local.mtimeMs) return true;
   return hashFileSync(abs).digest === f.digest;
+}
+
+/**
+ * Whether the context holds `fileKey` in a version a later generation wrote than `archiveKey`'s: an edit
+ * uploaded after the archive, which unpacking the archive again must not undo. Unpacking replaces every
+ * other local file. (One ARCHIVE-mode object has one generation for all its files, so there, and for
+ * edits not uploaded yet, the archive still wins: see the README.)
+ */
+function isEditAfterArchive(view: NamespaceView, archiveKey: string, fileKey: string): boolean {
+  const generationOf = (key: string): number | undefined =>
+    view.plainRecords.get(key)?.generation ?? (view.files.get(key)?.source === "archive" ? view.archive?.generation : undefined);
+  const archiveGen = generationOf(archiveKey);
+  const fileGen = generationOf(fileKey);
+  return archiveGen !== undefined && fileGen !== undefined && fileGen > archiveGen;
 }
 
 function toBase(f: ViewEntry): BaseEntry {

@@ -95,7 +95,8 @@ function resolveKeysInTheWay(plan: UploadPlan, remote: ReadonlyMap<string, FileM
   });
   if (replaced.size === 0) return;
   plan.keptRemote = plan.keptRemote.filter((k) => !replaced.has(k));
-  for (const k of replaced) if (!plan.deletes.includes(k)) plan.deletes.push(k);
+  const deleting = new Set(plan.deletes);
+  for (const k of replaced) if (!deleting.has(k)) plan.deletes.push(k);
 }
 
 function foldersOf(keys: Iterable<string>): Set<string> {
