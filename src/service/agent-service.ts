@@ -288,9 +288,6 @@ export class AgentService {
       checkBaseKeys(req.base.upserts, req.base.deletes);
       base = { ...req.base, sessionId: this.session.id, mountPath: await this.syncedPath(req.base.mountPath) };
     }
-    // touch, not has: the reference is about to exist, so a concurrent collection must keep the blob.
-    // Blobs this server created a moment ago (the upload's new ones) are stored and safe from
-    // collection already (FreshBlobs).
     const unique = [...digests];
     const owned = await this.ownedOf(unique);
     const foreign = unique.find((d) => !owned.has(d));
@@ -305,6 +302,9 @@ export class AgentService {
         );
       }
     }
+    // touch, not has: the reference is about to exist, so a concurrent collection must keep the blob.
+    // Blobs this server created a moment ago (the upload's new ones) are stored and safe from
+    // collection already (FreshBlobs).
     const stale = this.fresh ? this.fresh.staleOf(unique, this.clock.now()) : unique;
     const present = await this.stores.blobs.touchMany(stale);
     const absent = stale.find((_, i) => !present[i]);

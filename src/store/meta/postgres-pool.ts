@@ -154,7 +154,12 @@ export class PostgresPool implements Queryable {
     };
     client.on("error", onError);
     try {
-      await client.query("SELECT pg_advisory_lock($1)", [key]);
+      try {
+        await client.query("SELECT pg_advisory_lock($1)", [key]);
+      } catch (err) {
+        broken = err instanceof Error ? err : new Error(String(err));
+        throw this.translate(err);
+      }
       try {
         return await fn();
       } finally {

@@ -297,6 +297,21 @@ describe("PostgresMetaStore on a shared server", () => {
       expect((err as Error).message).not.toContain("pa ss");
     });
 
+    it("a collection whose lock connection the server dropped still finishes, and the next one runs", async () => {
+      const name = `ctxsync_gc_${schema}`;
+      const url = new URL(server.url);
+      url.searchParams.set("application_name", name);
+      const store = await PostgresMetaStore.open(url.toString(), { schema });
+      opened.push(store);
+      const done = await store.withCollectionLock(async () => {
+        // The lock's own connection dies under it: the server drops the lock with it.
+        await admin((c) => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [name]));
+        return "collected";
+      });
+      expect(done).toBe("collected");
+      expect(await (await open()).withCollectionLock(async () => "next")).toBe("next");
+    });
+
     it("reconnects after the server dropped the pool's connections", async () => {
       // A name of its own, so only this store's connections are dropped on a shared $PG_URL server.
       const name = `ctxsync_${schema}`;
