@@ -4,7 +4,7 @@ import { ApiClient } from "../agent/index.js";
 import { ApiKeyList, apiPaths, CreatedApiKey } from "../api/index.js";
 import { systemClock } from "../engine/index.js";
 import { CtxSyncError } from "../errors/index.js";
-import { ApiKeyService, defaultHome, describeMetaStore, openMetaStore, storeConfigFromEnv, type ApiKeyInfo, type CreatedApiKey as CreatedKey } from "../service/index.js";
+import { ApiKeyService, defaultHome, describeMetaStore, openMetaStore, sqliteFileOf, storeConfigFromEnv, type ApiKeyInfo, type CreatedApiKey as CreatedKey } from "../service/index.js";
 
 interface Target {
   data?: string;
@@ -100,8 +100,8 @@ async function localAdmin(dir: string, pgUrl: string | undefined, mustExist: boo
   if (pgUrl !== undefined) config.postgresUrl = pgUrl;
   console.error(`ctxsync keys: on ${describeMetaStore(config)}`);
   // Listing or revoking on a store that is not there is a mistyped path: say so instead of making one.
-  if (mustExist && !config.postgresUrl && !fs.existsSync(describeMetaStore(config))) {
-    throw new Error(`there is no ctxsync store at ${describeMetaStore(config)}; check --data or --home (a server makes its store on its first start)`);
+  if (mustExist && !config.postgresUrl && !fs.existsSync(sqliteFileOf(config))) {
+    throw new Error(`there is no ctxsync store at ${sqliteFileOf(config)}; check --data or --home (a server makes its store on its first start)`);
   }
   const meta = await openMetaStore(config);
   const svc = new ApiKeyService(meta, systemClock);

@@ -24,7 +24,17 @@ export { hashSecret, newSecretToken } from "./secret-token.js";
 export type { GcStats } from "../engine/index.js";
 export { defaultHome, openEmbeddedStores, type Stores } from "./embedded-stores.js";
 export type { S3Location } from "../store/index.js";
-export { describeMetaStore, describeStores, openMetaStore, parseBoolean, openStores, storeConfigFromEnv, type OpenedStores, type StoreConfig } from "./store-config.js";
+export {
+  describeMetaStore,
+  describeStores,
+  openMetaStore,
+  parseBoolean,
+  openStores,
+  sqliteFileOf,
+  storeConfigFromEnv,
+  type OpenedStores,
+  type StoreConfig,
+} from "./store-config.js";
 export { type FileEntry } from "./list-children.js";
 export { type StartedTask } from "./run-task.js";
 export {

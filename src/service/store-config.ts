@@ -94,7 +94,12 @@ export async function openMetaStore(config: StoreConfig): Promise<MetaStore> {
     return PostgresMetaStore.open(config.postgresUrl);
   }
   fs.mkdirSync(config.home, { recursive: true });
-  return SqliteMetaStore.open(path.join(config.home, "meta.db"));
+  return SqliteMetaStore.open(sqliteFileOf(config));
+}
+
+/** The SQLite file of an embedded store's metadata (unless PostgreSQL holds it). */
+export function sqliteFileOf(config: Pick<StoreConfig, "home">): string {
+  return path.join(config.home, "meta.db");
 }
 
 /** What the stores are, for a log line: never a password or key. */
@@ -108,7 +113,7 @@ export function describeStores(config: StoreConfig): string {
 
 /** Where the metadata is, for a message: never a password. */
 export function describeMetaStore(config: StoreConfig): string {
-  return config.postgresUrl ? redactedPostgres(config.postgresUrl) : path.join(config.home, "meta.db");
+  return config.postgresUrl ? redactedPostgres(config.postgresUrl) : sqliteFileOf(config);
 }
 
 function redactedPostgres(url: string): string {
