@@ -1,3 +1,4 @@
+import type { BlobDeletionJournal } from "./blob-deletion-journal.js";
 import type { Digest } from "./blob-store.js";
 
 /** Milliseconds since the Unix epoch. Every time in the store uses it; the SDK converts at its edge. */
@@ -198,7 +199,8 @@ export interface SizedDigest {
  *
  * Contract: every method that writes is atomic (one transaction); readers never see half a commit.
  */
-export interface MetaStore {
+/** Also the journal of blob deletions (BlobDeletionJournal), which the S3 blob store writes to and reads. */
+export interface MetaStore extends BlobDeletionJournal {
   ensureTenant(name: string): Promise<string>;
 
   /** Rejects with ContextNameConflictError when the tenant has a context of that name. */

@@ -964,6 +964,50 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
       });
     });
 
+    describe("blob deletion journal", () => {
+      it("starts at watermark 0 with nothing marked, and gives every mark a higher change number", async () => {
+        expect(await store.deletionWatermark()).toBe(0);
+        expect(await store.blobsMarkedSince(0, [DA, DB])).toEqual(new Set());
+        await store.markBlobDeletion(DA, "deleting", T0);
+        const w1 = await store.deletionWatermark();
+        expect(w1).toBeGreaterThan(0);
+        await store.markBlobDeletion(DA, "kept", T0);
+        expect(await store.deletionWatermark()).toBeGreaterThan(w1);
+      });
+
+      it("shows a writer every blob marked after its watermark, and a blob being deleted whenever that began", async () => {
+        await store.markBlobDeletion(DA, "deleting", T0); // began before the writer looked
+        const w = await store.deletionWatermark();
+        expect(await store.blobsMarkedSince(w, [DA, DB, DC])).toEqual(new Set([DA]));
+        await store.markBlobDeletion(DB, "deleting", T0);
+        await store.markBlobDeletion(DB, "deleted", T0);
+        expect(await store.blobsMarkedSince(w, [DA, DB, DC])).toEqual(new Set([DA, DB]));
+        expect(await store.blobsBeingDeleted([DA, DB, DC])).toEqual(new Set([DA]));
+        await store.markBlobDeletion(DA, "kept", T0);
+        // DA's deletion ended (kept) after the watermark: still shown, so the writer checks again.
+        expect(await store.blobsMarkedSince(w, [DA, DB, DC])).toEqual(new Set([DA, DB]));
+        expect(await store.blobsBeingDeleted([DA, DB, DC])).toEqual(new Set());
+        expect(await store.blobsMarkedSince(await store.deletionWatermark(), [DA, DB, DC])).toEqual(new Set());
+      });
+
+      it("settle marks a deletion left running deleted and prunes old marks, without lowering later change numbers", async () => {
+        await store.markBlobDeletion(DA, "deleting", T0); // a collection that stopped midway
+        await store.markBlobDeletion(DB, "deleting", T0);
+        await store.markBlobDeletion(DB, "kept", T0);
+        const before = await store.deletionWatermark();
+        expect(await store.settleBlobDeletions(T0 + 10, T0 + 5)).toBe(1);
+        expect(await store.blobsBeingDeleted([DA, DB])).toEqual(new Set());
+        // The settling mark (at T0 + 10) is newer than the watermark and outlives the prune.
+        expect(await store.blobsMarkedSince(before, [DA, DB])).toEqual(new Set([DA]));
+        await store.settleBlobDeletions(T0 + 20, T0 + 15);
+        expect(await store.blobsMarkedSince(0, [DA, DB])).toEqual(new Set());
+        const w = await store.deletionWatermark();
+        await store.markBlobDeletion(DC, "deleting", T0 + 30);
+        expect(await store.blobsMarkedSince(w, [DC])).toEqual(new Set([DC]));
+        expect(await store.blobsMarkedSince(before, [DC])).toEqual(new Set([DC]));
+      });
+    });
+
     describe("API keys", () => {
       const key = (over: Partial<ApiKeyRecord> = {}): Omit<ApiKeyRecord, "tenantName"> => ({
         id: newId("key"),

@@ -140,4 +140,16 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE session_uploads ADD COLUMN size_bytes BIGINT;
   `,
+  // Version 4 (SQLite's version 6): the log of blob deletions (BlobDeletionJournal).
+  `
+  CREATE TABLE blob_deletion_marks (
+    change BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    digest TEXT COLLATE "C" NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('deleting', 'deleted', 'kept')),
+    at_ms BIGINT NOT NULL
+  );
+  CREATE INDEX blob_deletion_marks_digest ON blob_deletion_marks (digest, change);
+  CREATE INDEX blob_deletion_marks_time ON blob_deletion_marks (at_ms);
+  CREATE INDEX blob_deletion_marks_deleting ON blob_deletion_marks (digest) WHERE state = 'deleting';
+  `,
 ];

@@ -5,6 +5,7 @@ import {
   InvalidParameterError,
   PathAlreadyBoundError,
 } from "../../errors/index.js";
+import type { BlobDeletionState } from "../blob-deletion-journal.js";
 import type { Digest } from "../blob-store.js";
 import type {
   ApiKeyRecord,
@@ -58,7 +59,7 @@ import {
   type SessionRow,
   type TaskRow,
 } from "./postgres-rows.js";
-import { API_KEY_SELECT, decodePageToken, encodePageToken, FILE_COLUMNS, taskUpdateColumns } from "./sql-shared.js";
+import { API_KEY_SELECT, decodePageToken, encodePageToken, FILE_COLUMNS, LATEST_IS_DELETING, taskUpdateColumns } from "./sql-shared.js";
 
 export interface PostgresMetaStoreOptions {
   /**
@@ -593,6 +594,50 @@ export class PostgresMetaStore implements MetaStore {
 
   withCollectionLock<T>(fn: () => Promise<T>): Promise<T> {
     return this.db.withAdvisoryLock(this.collectionLockKey, fn);
+  }
+
+  async deletionWatermark(): Promise<number> {
+    // An identity column: a later mark's number is above every number given before it, pruned or not,
+    // also one not yet committed when this is read (sequence values are taken in order).
+    const { rows } = await this.db.query<{ w: string | null }>("SELECT MAX(change) AS w FROM blob_deletion_marks");
+    return Number(rows[0]?.w ?? 0);
+  }
+
+  async blobsMarkedSince(watermark: number, digests: readonly Digest[]): Promise<Set<Digest>> {
+    return this.digestsFound(
+      `SELECT DISTINCT digest FROM blob_deletion_marks m WHERE digest = ANY($1::text[]) AND (change > $2 OR (${LATEST_IS_DELETING}))`,
+      digests,
+      [watermark],
+    );
+  }
+
+  async blobsBeingDeleted(digests: readonly Digest[]): Promise<Set<Digest>> {
+    return this.digestsFound(`SELECT DISTINCT digest FROM blob_deletion_marks m WHERE digest = ANY($1::text[]) AND ${LATEST_IS_DELETING}`, digests, []);
+  }
+
+  async markBlobDeletion(digest: Digest, state: BlobDeletionState, atMs: EpochMs): Promise<void> {
+    await this.db.query("INSERT INTO blob_deletion_marks (digest, state, at_ms) VALUES ($1, $2, $3)", [digest, state, atMs]);
+  }
+
+  async settleBlobDeletions(atMs: EpochMs, cutoffMs: EpochMs): Promise<number> {
+    return this.db.transaction(async (q) => {
+      const { rowCount } = await q.query(
+        `INSERT INTO blob_deletion_marks (digest, state, at_ms) SELECT digest, 'deleted', $1 FROM blob_deletion_marks m WHERE ${LATEST_IS_DELETING}`,
+        [atMs],
+      );
+      await q.query("DELETE FROM blob_deletion_marks WHERE at_ms < $1", [cutoffMs]);
+      return rowCount ?? 0;
+    });
+  }
+
+  /** The digests among `digests` that `sql` (its $1 the digest array, then `params`) returns, asked in chunks. */
+  private async digestsFound(sql: string, digests: readonly Digest[], params: readonly unknown[]): Promise<Set<Digest>> {
+    const found = new Set<Digest>();
+    for (const chunk of chunks([...new Set(digests)])) {
+      const { rows } = await this.db.query<{ digest: string }>(sql, [chunk, ...params]);
+      for (const r of rows) found.add(r.digest);
+    }
+    return found;
   }
 
   async forgetUploadsBefore(cutoffMs: EpochMs): Promise<number> {

@@ -55,3 +55,10 @@ export function decodePageToken(token: string): string {
   }
   return id;
 }
+
+/**
+ * For a row `m` of blob_deletion_marks: true when it is its digest's latest mark and says `deleting` (a
+ * store is deleting the blob now). Both dialects: no parameters.
+ */
+export const LATEST_IS_DELETING =
+  "m.state = 'deleting' AND m.change = (SELECT MAX(l.change) FROM blob_deletion_marks l WHERE l.digest = m.digest)";

@@ -135,4 +135,17 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE session_uploads ADD COLUMN size_bytes INTEGER;
   `,
+  // Version 6: the log of blob deletions (BlobDeletionJournal) that lets a write on S3 see one that
+  // overlapped it. AUTOINCREMENT: a change number is never given twice, also after pruning.
+  `
+  CREATE TABLE blob_deletion_marks (
+    change INTEGER PRIMARY KEY AUTOINCREMENT,
+    digest TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('deleting', 'deleted', 'kept')),
+    at_ms INTEGER NOT NULL
+  );
+  CREATE INDEX blob_deletion_marks_digest ON blob_deletion_marks (digest, change);
+  CREATE INDEX blob_deletion_marks_time ON blob_deletion_marks (at_ms);
+  CREATE INDEX blob_deletion_marks_deleting ON blob_deletion_marks (digest) WHERE state = 'deleting';
+  `,
 ];

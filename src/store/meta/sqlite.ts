@@ -6,6 +6,7 @@ import {
   InvalidParameterError,
   PathAlreadyBoundError,
 } from "../../errors/index.js";
+import type { BlobDeletionState } from "../blob-deletion-journal.js";
 import type { Digest } from "../blob-store.js";
 import type {
   ApiKeyRecord,
@@ -51,7 +52,7 @@ import {
   type SessionRow,
   type TaskRow,
 } from "./sqlite-rows.js";
-import { API_KEY_SELECT, decodePageToken, encodePageToken, FILE_COLUMNS, taskUpdateColumns } from "./sql-shared.js";
+import { API_KEY_SELECT, decodePageToken, encodePageToken, FILE_COLUMNS, LATEST_IS_DELETING, taskUpdateColumns } from "./sql-shared.js";
 
 /** Digests per referencedBlobSizes statement (a power of two, see there). */
 const REFERENCED_CHUNK = 512;
@@ -581,6 +582,47 @@ export class SqliteMetaStore implements MetaStore {
     const run = this.collection.then(fn, fn);
     this.collection = run.catch(() => undefined);
     return run;
+  }
+
+  async deletionWatermark(): Promise<number> {
+    // AUTOINCREMENT never gives a number twice, so a later mark is above this even once rows are pruned.
+    const row = this.stmt("SELECT seq FROM sqlite_sequence WHERE name = 'blob_deletion_marks'").get() as { seq: number } | undefined;
+    return row?.seq ?? 0;
+  }
+
+  async blobsMarkedSince(watermark: number, digests: readonly Digest[]): Promise<Set<Digest>> {
+    const found = new Set<Digest>();
+    if ((await this.deletionWatermark()) <= watermark && !this.anyBeingDeleted()) return found; // the usual case: one query
+    const one = this.stmt(`SELECT 1 FROM blob_deletion_marks m WHERE digest = ? AND (change > ? OR (${LATEST_IS_DELETING})) LIMIT 1`);
+    for (const d of new Set(digests)) if (one.get(d, watermark) !== undefined) found.add(d);
+    return found;
+  }
+
+  async blobsBeingDeleted(digests: readonly Digest[]): Promise<Set<Digest>> {
+    const found = new Set<Digest>();
+    if (!this.anyBeingDeleted()) return found;
+    const one = this.stmt(`SELECT 1 FROM blob_deletion_marks m WHERE digest = ? AND ${LATEST_IS_DELETING} LIMIT 1`);
+    for (const d of new Set(digests)) if (one.get(d) !== undefined) found.add(d);
+    return found;
+  }
+
+  async markBlobDeletion(digest: Digest, state: BlobDeletionState, atMs: EpochMs): Promise<void> {
+    this.stmt("INSERT INTO blob_deletion_marks (digest, state, at_ms) VALUES (?, ?, ?)").run(digest, state, atMs);
+  }
+
+  async settleBlobDeletions(atMs: EpochMs, cutoffMs: EpochMs): Promise<number> {
+    return this.db.transaction(() => {
+      const settled = this
+        .stmt(`INSERT INTO blob_deletion_marks (digest, state, at_ms) SELECT digest, 'deleted', ? FROM blob_deletion_marks m WHERE ${LATEST_IS_DELETING}`)
+        .run(atMs).changes;
+      this.stmt("DELETE FROM blob_deletion_marks WHERE at_ms < ?").run(cutoffMs);
+      return settled;
+    })();
+  }
+
+  /** Whether any blob's latest mark is `deleting`. */
+  private anyBeingDeleted(): boolean {
+    return this.stmt(`SELECT 1 FROM blob_deletion_marks m WHERE ${LATEST_IS_DELETING} LIMIT 1`).get() !== undefined;
   }
 
   async forgetUploadsBefore(cutoffMs: EpochMs): Promise<number> {
