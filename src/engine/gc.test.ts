@@ -101,6 +101,7 @@ describe("collectGarbage", () => {
       pruneHistory: (c, t) => meta.pruneHistory(c, t),
       forgetUploadsBefore: (t) => meta.forgetUploadsBefore(t),
       withCollectionLock: (fn) => meta.withCollectionLock(fn),
+      settleBlobDeletions: (a, c) => meta.settleBlobDeletions(a, c),
       async listReferencedDigests() {
         await step("mark");
         return meta.listReferencedDigests();
@@ -108,6 +109,18 @@ describe("collectGarbage", () => {
     };
     return { meta: wrappedMeta, blobs: wrappedBlobs as BlobStore, clock };
   };
+
+  it("settles the deletion marks a collection that stopped midway left, so writes of those blobs go on", async () => {
+    const digest = await storeBlob("left marked");
+    await meta.markBlobDeletion(digest, "deleting", nowMs - 2 * DAY_MS);
+    await collectGarbage({ meta, blobs, clock }, DEFAULTS);
+    expect(await meta.blobsBeingDeleted([digest])).toEqual(new Set());
+    // Marked deleted now (a writer that waited checks its blob again); the old mark is pruned.
+    expect(await meta.blobsMarkedSince(0, [digest])).toEqual(new Set([digest]));
+    nowMs += 2 * DAY_MS;
+    await collectGarbage({ meta, blobs, clock }, { ...DEFAULTS, retentionMs: 30 * DAY_MS });
+    expect(await meta.blobsMarkedSince(0, [digest])).toEqual(new Set());
+  });
 
   it("deletes unreferenced blobs older than the grace period and keeps referenced and younger ones", async () => {
     const referenced = await storeBlob("referenced", 2 * DAY_MS);

@@ -47,7 +47,7 @@ export function gcOptionsWithDefaults(opts: Partial<GcOptions> = {}): GcOptions 
 }
 
 export interface GcDeps {
-  meta: Pick<MetaStore, "deleteExpired" | "pruneHistory" | "listReferencedDigests" | "forgetUploadsBefore" | "withCollectionLock">;
+  meta: Pick<MetaStore, "deleteExpired" | "pruneHistory" | "listReferencedDigests" | "forgetUploadsBefore" | "withCollectionLock" | "settleBlobDeletions">;
   blobs: Pick<BlobStore, "list" | "delete">;
   clock: Clock;
 }
@@ -85,6 +85,9 @@ async function collectOnce(deps: GcDeps, opts: GcOptions): Promise<GcStats> {
   const blobCutoffMs = now - opts.minBlobAgeMs;
   // An upload older than the grace period entitles no commit any more: its blob may go below.
   await deps.meta.forgetUploadsBefore(blobCutoffMs);
+  // Deletion marks (BlobDeletionJournal) a collection that stopped midway left, and old ones: this
+  // collection holds the lock, so no other is deleting.
+  await deps.meta.settleBlobDeletions(now, blobCutoffMs);
   let listed = 0;
   const candidates: Digest[] = [];
   for await (const blob of deps.blobs.list()) {

@@ -28,9 +28,9 @@ interface Note {
  * Only a blob seen absent here (an agent's `missing` or HEAD) and then stored here counts, with the time
  * it was seen absent: every copy of it stored since is younger than that, and garbage collection deletes
  * only blobs older than its grace period, so none can be deleted before a commit within the window lands
- * (engine/gc.ts). A blob that was found present and touched does not count: on a store without an atomic
- * conditional delete (S3) a touch can be lost to a collection deleting at the same moment, and the
- * commit's own touch is what then turns that into BlobNotFound instead of a reference to nothing.
+ * (engine/gc.ts). A blob that was found present and touched does not count: the commit touches it again,
+ * which also checks that it is still stored, and turns a blob gone since into BlobNotFound instead of a
+ * reference to nothing.
  *
  * Bounded: notes go oldest first, beyond `maxNotes` or once out of the window.
  */

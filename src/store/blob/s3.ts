@@ -16,11 +16,13 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError, toError } from "../../errors/index.js";
+import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError, StoreUnavailableError, toError } from "../../errors/index.js";
+import type { BlobDeletionJournal } from "../blob-deletion-journal.js";
 import type { BlobStore, Digest, FetchItem, HeldBlob, IngestItem, IngestResult, ProgressFn, ReadOptions, StoredBlob } from "../blob-store.js";
 import { SMALL_BLOB_MAX_BYTES } from "../blob-store.js";
 import { mapConcurrent } from "../map-concurrent.js";
 import { mapInLanes } from "../map-in-lanes.js";
+import { DeletionFence, type DeletionFenceOptions } from "./deletion-fence.js";
 import { hashFile, readIfSmall } from "./file-reads.js";
 import { bucketUnusable, isMissingObject, isStoreFailure, s3Failure } from "./s3-errors.js";
 import { S3KeyLayout } from "./s3-keys.js";
@@ -36,6 +38,14 @@ export interface S3BlobStoreOptions {
   prefix?: string;
   /** Keys per ListObjectsV2 page in `list()` (default 1000, S3's maximum); tests set it small to page. */
   listPageSize?: number;
+  /**
+   * Where deletions are recorded (the metadata store), so that a write overlapping a deletion of the same
+   * blob writes again (DeletionFence). Without it, a refresh landing between a conditional delete's check
+   * and its delete is lost (see the class comment).
+   */
+  deletions?: BlobDeletionJournal;
+  /** Tests shorten the wait for a deletion a write overlapped. */
+  deletionWait?: DeletionFenceOptions;
 }
 
 /** Requests in flight for the batch methods: S3 calls are latency-bound, and 16 stays well inside the
@@ -74,9 +84,10 @@ const BLOB_CONTENT_TYPE = "application/octet-stream";
  *
  * `delete` with `ifStoredBeforeMs` cannot check and remove in one step as local-dir does: S3 has no delete
  * conditional on Last-Modified. It reads Last-Modified (HeadObject) immediately before DeleteObject, so a
- * touch or store that lands in the round trip between the two is lost and the blob is deleted. Garbage
- * collection only deletes blobs older than its grace period that nothing referenced when it looked, so this
- * needs a writer to reference such a blob in that same instant.
+ * touch or store landing in the round trip between the two would be lost. With a deletion journal
+ * (`deletions`, the metadata store) every delete is marked there around its check, and every write
+ * (touch, put, ingest) looks afterwards whether a deletion of its blob overlapped it; if one did, it
+ * waits for it to end and writes again (DeletionFence). Without one, that window stays open.
  *
  * `flush` does nothing: S3 acknowledges a PUT, copy or completed upload only once the object is durably
  * stored.
@@ -86,8 +97,10 @@ export class S3BlobStore implements BlobStore {
   readonly bucket: string;
   private readonly keys: S3KeyLayout;
   private readonly listPageSize: number;
+  private readonly fence: DeletionFence;
 
   private constructor(opts: S3BlobStoreOptions) {
+    this.fence = new DeletionFence(opts.deletions, opts.deletionWait);
     this.client = opts.client;
     this.bucket = opts.bucket;
     this.keys = new S3KeyLayout(opts.prefix ?? "");
@@ -114,6 +127,11 @@ export class S3BlobStore implements BlobStore {
   }
 
   async touch(digest: Digest): Promise<boolean> {
+    return (await this.touchMany([digest]))[0]!;
+  }
+
+  /** CopyObject onto itself: a new Last-Modified, or false when the blob is absent. Unfenced. */
+  private async copyOntoItself(digest: Digest): Promise<boolean> {
     const key = this.keys.blobKey(digest);
     try {
       // No HeadObject first: a copy of a missing object fails with NoSuchKey, so one request answers both.
@@ -135,8 +153,16 @@ export class S3BlobStore implements BlobStore {
 
   async put(digest: Digest, body: Readable, sizeBytes: number): Promise<void> {
     const key = this.keys.blobKey(digest);
-    if (await this.touch(digest)) return drainVerified(digest, body, sizeBytes);
-    await this.uploadVerified(key, digest, sizeBytes, body);
+    await this.fence.writeAll([digest], async (_, round) => {
+      if (round > 0) {
+        // The body is spent: a blob a deletion took meanwhile cannot be stored again from it.
+        if (await this.copyOntoItself(digest)) return [digest];
+        throw new StoreUnavailableError(`Blob ${digest} was deleted by garbage collection while it was being stored; store it again.`);
+      }
+      if (await this.copyOntoItself(digest)) await drainVerified(digest, body, sizeBytes);
+      else await this.uploadVerified(key, digest, sizeBytes, body);
+      return [digest];
+    });
   }
 
   async get(digest: Digest, opts: ReadOptions = {}): Promise<Readable> {
@@ -147,19 +173,28 @@ export class S3BlobStore implements BlobStore {
   }
 
   async ingestFiles(items: readonly IngestItem[], onProgress?: ProgressFn): Promise<IngestResult[]> {
-    return mapInLanes(
-      items,
-      (item) => item.sizeBytes > SMALL_BLOB_MAX_BYTES,
-      { small: BATCH_CONCURRENCY, large: LARGE_INGEST_CONCURRENCY },
-      async (item): Promise<IngestResult> => {
-        try {
-          return await this.ingestOne(item, onProgress);
-        } catch (err) {
-          if (isStoreFailure(err)) throw err;
-          return { error: toError(err) };
-        }
-      },
-    );
+    const results = new Array<IngestResult>(items.length);
+    const indices = items.map((_, i) => i);
+    // A file a deletion overlapped is read and stored again (its progress was counted the first time).
+    await this.fence.writeAll(indices, async (todo, round) => {
+      const progress = round === 0 ? onProgress : undefined;
+      const done = await mapInLanes(
+        todo,
+        (i) => items[i]!.sizeBytes > SMALL_BLOB_MAX_BYTES,
+        { small: BATCH_CONCURRENCY, large: LARGE_INGEST_CONCURRENCY },
+        async (i): Promise<IngestResult> => {
+          try {
+            return await this.ingestOne(items[i]!, progress);
+          } catch (err) {
+            if (isStoreFailure(err)) throw err;
+            return { error: toError(err) };
+          }
+        },
+      );
+      done.forEach((r, k) => (results[todo[k]!] = r));
+      return done.map((r) => ("digest" in r ? r.digest : undefined));
+    });
+    return results;
   }
 
   /** Stores one local file: a small one read whole and PUT, a large one hashed first, then uploaded. */
@@ -175,7 +210,7 @@ export class S3BlobStore implements BlobStore {
         return { digest, sizeBytes: whole.length };
       }
       const { digest, sizeBytes } = await hashFile(handle);
-      if (await this.touch(digest)) {
+      if (await this.copyOntoItself(digest)) {
         onProgress?.(sizeBytes);
         return { digest, sizeBytes };
       }
@@ -225,25 +260,46 @@ export class S3BlobStore implements BlobStore {
   }
 
   async touchMany(digests: readonly Digest[]): Promise<boolean[]> {
-    return mapConcurrent(digests, BATCH_CONCURRENCY, (digest) => this.touch(digest));
+    const present = new Array<boolean>(digests.length).fill(false);
+    await this.fence.writeAll(
+      digests.map((_, i) => i),
+      async (todo) => {
+        const found = await mapConcurrent(todo, BATCH_CONCURRENCY, (i) => this.copyOntoItself(digests[i]!));
+        found.forEach((f, k) => (present[todo[k]!] = f));
+        return todo.map((i, k) => (found[k] ? digests[i] : undefined));
+      },
+    );
+    return present;
   }
 
   async putMany(blobs: readonly HeldBlob[]): Promise<(Error | null)[]> {
-    return mapConcurrent(blobs, BATCH_CONCURRENCY, async ({ digest, bytes }) => {
-      try {
-        this.keys.blobKey(digest); // a malformed digest is this blob's error, before any hashing
-        if (bytes.length > SMALL_BLOB_MAX_BYTES) throw new InvalidParameterError(`Blob ${digest} has ${bytes.length} bytes; putMany takes blobs up to ${SMALL_BLOB_MAX_BYTES} bytes (use put).`);
-        const actual = sha256(bytes);
-        if (actual !== digest) throw new BlobDigestMismatchError(digest, actual, "while storing a blob");
-        // No existence check first: callers send what touchMany found missing, and a PUT over an existing
-        // copy stores the same bytes with a fresh Last-Modified, as a touch would.
-        await this.putHeld(digest, bytes);
-        return null;
-      } catch (err) {
-        if (isStoreFailure(err)) throw err;
-        return toError(err);
-      }
-    });
+    const results = new Array<Error | null>(blobs.length).fill(null);
+    await this.fence.writeAll(
+      blobs.map((_, i) => i),
+      async (todo) => {
+        const done = await mapConcurrent(todo, BATCH_CONCURRENCY, (i) => this.putOneHeld(blobs[i]!));
+        done.forEach((r, k) => (results[todo[k]!] = r));
+        return todo.map((i, k) => (done[k] === null ? blobs[i]!.digest : undefined));
+      },
+    );
+    return results;
+  }
+
+  /** One blob of putMany: checked, then PUT; its error, or null. Unfenced. */
+  private async putOneHeld({ digest, bytes }: HeldBlob): Promise<Error | null> {
+    try {
+      this.keys.blobKey(digest); // a malformed digest is this blob's error, before any hashing
+      if (bytes.length > SMALL_BLOB_MAX_BYTES) throw new InvalidParameterError(`Blob ${digest} has ${bytes.length} bytes; putMany takes blobs up to ${SMALL_BLOB_MAX_BYTES} bytes (use put).`);
+      const actual = sha256(bytes);
+      if (actual !== digest) throw new BlobDigestMismatchError(digest, actual, "while storing a blob");
+      // No existence check first: callers send what touchMany found missing, and a PUT over an existing
+      // copy stores the same bytes with a fresh Last-Modified, as a touch would.
+      await this.putHeld(digest, bytes);
+      return null;
+    } catch (err) {
+      if (isStoreFailure(err)) throw err;
+      return toError(err);
+    }
   }
 
   async getMany(digests: readonly Digest[]): Promise<(Buffer | Error)[]> {
@@ -288,17 +344,19 @@ export class S3BlobStore implements BlobStore {
 
   async delete(digest: Digest, opts: { ifStoredBeforeMs?: number } = {}): Promise<boolean> {
     const key = this.keys.blobKey(digest);
-    // S3 deletes a missing key without complaint; the HEAD tells whether there was one (and its age).
-    const storedAtMs = await this.storedAt(key);
-    if (storedAtMs === undefined) return false;
-    if (opts.ifStoredBeforeMs !== undefined && storedAtMs >= opts.ifStoredBeforeMs) return false;
-    // As late as S3 allows: a refresh between the HEAD above and this DELETE is lost (see the class comment).
-    try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
-    } catch (err) {
-      throw s3Failure("DeleteObject", this.bucket, key, err);
-    }
-    return true;
+    return this.fence.deleting(digest, async () => {
+      // S3 deletes a missing key without complaint; the HEAD tells whether there was one (and its age).
+      const storedAtMs = await this.storedAt(key);
+      if (storedAtMs === undefined) return false;
+      if (opts.ifStoredBeforeMs !== undefined && storedAtMs >= opts.ifStoredBeforeMs) return false;
+      // A refresh between the HEAD above and this DELETE is lost; the fence has its writer write again.
+      try {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      } catch (err) {
+        throw s3Failure("DeleteObject", this.bucket, key, err);
+      }
+      return true;
+    });
   }
 
   async *list(): AsyncIterable<StoredBlob> {
