@@ -101,7 +101,7 @@ describe("collectGarbage", () => {
       pruneHistory: (c, t) => meta.pruneHistory(c, t),
       forgetUploadsBefore: (t) => meta.forgetUploadsBefore(t),
       withCollectionLock: (fn) => meta.withCollectionLock(fn),
-      settleBlobDeletions: (a, c) => meta.settleBlobDeletions(a, c),
+      settleBlobDeletions: (a, s, c) => meta.settleBlobDeletions(a, s, c),
       async listReferencedDigests() {
         await step("mark");
         return meta.listReferencedDigests();

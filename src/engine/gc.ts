@@ -1,5 +1,5 @@
 import { InvalidParameterError } from "../errors/index.js";
-import type { BlobStore, Digest, MetaStore } from "../store/index.js";
+import { STALE_DELETION_MS, type BlobStore, type Digest, type MetaStore } from "../store/index.js";
 import type { Clock } from "./clock.js";
 
 const HOUR_MS = 3_600_000;
@@ -70,7 +70,9 @@ export interface GcDeps {
  *   and deleted.
  * - What remains is an upload that stored a blob before the listing and commits after the set was read:
  *   the blob is young (the upload is shorter than the grace period) and no candidate — or, if it is an
- *   old blob the upload reused, the upload touched it, and the conditional delete sees the new time.
+ *   old blob the upload reused, the upload touched it, and the conditional delete sees the new time (on
+ *   S3, whose delete checks and deletes in two requests, a touch landing between them is written again:
+ *   store/blob/deletion-fence.ts).
  */
 export function collectGarbage(deps: GcDeps, opts: GcOptions): Promise<GcStats> {
   // One collection at a time per store: see MetaStore.withCollectionLock (and FreshBlobs, which relies on it).
@@ -85,9 +87,8 @@ async function collectOnce(deps: GcDeps, opts: GcOptions): Promise<GcStats> {
   const blobCutoffMs = now - opts.minBlobAgeMs;
   // An upload older than the grace period entitles no commit any more: its blob may go below.
   await deps.meta.forgetUploadsBefore(blobCutoffMs);
-  // Deletion marks (BlobDeletionJournal) a collection that stopped midway left, and old ones: this
-  // collection holds the lock, so no other is deleting.
-  await deps.meta.settleBlobDeletions(now, blobCutoffMs);
+  // Deletion marks (BlobDeletionJournal) left by a deletion that failed or stopped midway, and old ones.
+  await deps.meta.settleBlobDeletions(now, now - STALE_DELETION_MS, blobCutoffMs);
   let listed = 0;
   const candidates: Digest[] = [];
   for await (const blob of deps.blobs.list()) {

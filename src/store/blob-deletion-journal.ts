@@ -1,5 +1,11 @@
 import type { Digest } from "./blob-store.js";
 
+/**
+ * How old a `deleting` mark must be before garbage collection takes it for one left by a deletion that
+ * failed or stopped midway (a running one, its HEAD and DELETE, takes seconds).
+ */
+export const STALE_DELETION_MS = 10 * 60_000;
+
 /** What a deletion mark says of a blob: a store is looking at it to delete it, did, or left it. */
 export type BlobDeletionState = "deleting" | "deleted" | "kept";
 
@@ -25,9 +31,11 @@ export interface BlobDeletionJournal {
   /** Adds a mark, with a new change number. */
   markBlobDeletion(digest: Digest, state: BlobDeletionState, atMs: number): Promise<void>;
   /**
-   * For garbage collection, under its lock: a blob still `deleting` was left so by a collection that
-   * stopped midway, and is marked `deleted` (a writer waiting on it then checks the blob again); marks
-   * made before `cutoffMs` go (no write lasts that long). Returns how many blobs it marked deleted.
+   * For garbage collection: a blob still `deleting` since before `staleBeforeMs` was left so by a deletion
+   * that stopped midway, and is marked `deleted` (a writer waiting on it then checks the blob again); other
+   * marks made before `cutoffMs` go (no write lasts that long). Returns how many blobs it marked deleted.
+   * A running deletion takes seconds: the staleness bound is what keeps this from ending one still running
+   * (collections take turns, but one whose lock connection died goes on, see MetaStore.withCollectionLock).
    */
-  settleBlobDeletions(atMs: number, cutoffMs: number): Promise<number>;
+  settleBlobDeletions(atMs: number, staleBeforeMs: number, cutoffMs: number): Promise<number>;
 }

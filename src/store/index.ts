@@ -12,6 +12,7 @@ export type { BlobStore, Digest, FetchItem, HeldBlob, IngestItem, IngestResult, 
 export { isDigest, SMALL_BLOB_MAX_BYTES } from "./blob-store.js";
 export type * from "./meta-store.js";
 export type { BlobDeletionJournal, BlobDeletionState } from "./blob-deletion-journal.js";
+export { STALE_DELETION_MS } from "./blob-deletion-journal.js";
 export { LocalDirBlobStore } from "./blob/local-dir.js";
 export { readAllSync, readIntoSync, writeAllSync } from "./blob/sync-file-io.js";
 export { verifyingStream } from "./blob/verifying-stream.js";

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { StoreUnavailableError } from "../../errors/index.js";
-import type { BlobDeletionJournal, BlobDeletionState } from "../blob-deletion-journal.js";
+import { STALE_DELETION_MS, type BlobDeletionJournal, type BlobDeletionState } from "../blob-deletion-journal.js";
 import type { Digest } from "../blob-store.js";
 
 export interface DeletionFenceOptions {
@@ -55,18 +55,18 @@ export class DeletionFence {
     }
   }
 
-  /** Runs a deletion of `digest` between its marks; it resolves to whether it deleted. A failed one counts as deleted. */
+  /**
+   * Runs a deletion of `digest` between its marks; it resolves to whether it deleted. One that fails stays
+   * marked `deleting`: its request may still land, so writers keep waiting (and give up after `waitMs`)
+   * until a garbage collection settles the mark as stale (BlobDeletionJournal.settleBlobDeletions).
+   */
   async deleting(digest: Digest, del: () => Promise<boolean>): Promise<boolean> {
     if (this.journal === undefined) return del();
     await this.journal.markBlobDeletion(digest, "deleting", Date.now());
-    let outcome: BlobDeletionState = "deleted";
-    try {
-      const deleted = await del();
-      if (!deleted) outcome = "kept";
-      return deleted;
-    } finally {
-      await this.journal.markBlobDeletion(digest, outcome, Date.now());
-    }
+    const deleted = await del();
+    const outcome: BlobDeletionState = deleted ? "deleted" : "kept";
+    await this.journal.markBlobDeletion(digest, outcome, Date.now());
+    return deleted;
   }
 
   private async untilNotBeingDeleted(digests: readonly Digest[]): Promise<void> {
@@ -77,7 +77,7 @@ export class DeletionFence {
       if (Date.now() >= deadline) {
         const [first] = running;
         throw new StoreUnavailableError(
-          `Blob ${first} has been marked as being deleted for over ${Math.round(this.waitMs / 1000)} s. A garbage collection that stopped midway leaves such a mark; the next collection (\`ctxsync gc\`, or the server's job) clears it.`,
+          `Blob ${first} has been marked as being deleted for over ${Math.round(this.waitMs / 1000)} s. A deletion that failed or stopped midway leaves such a mark; a garbage collection (\`ctxsync gc\`, or the server's job) clears it once it is ${STALE_DELETION_MS / 60_000} minutes old.`,
         );
       }
       await sleep(this.pollMs);

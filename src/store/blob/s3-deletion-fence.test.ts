@@ -10,6 +10,7 @@ import type { BlobDeletionJournal } from "../blob-deletion-journal.js";
 import type { Digest } from "../blob-store.js";
 import { SqliteMetaStore } from "../meta/sqlite.js";
 import { patternBytes, runBlobStoreContract, sha256 } from "./contract.test-suite.js";
+import { DeletionFence } from "./deletion-fence.js";
 import { S3BlobStore } from "./s3.js";
 import { S3KeyLayout } from "./s3-keys.js";
 
@@ -68,7 +69,7 @@ function watched(meta: SqliteMetaStore): { journal: BlobDeletionJournal; waiting
       return meta.blobsBeingDeleted(d);
     },
     markBlobDeletion: (d, s, t) => meta.markBlobDeletion(d, s, t),
-    settleBlobDeletions: (a, c) => meta.settleBlobDeletions(a, c),
+    settleBlobDeletions: (a, s, c) => meta.settleBlobDeletions(a, s, c),
   };
   return { journal, waiting };
 }
@@ -167,7 +168,7 @@ describe("S3BlobStore writes that a deletion of the same blob overlaps", () => {
     expect(err).toBeInstanceOf(StoreUnavailableError);
     expect((err as Error).message).toMatch(new RegExp(`${digest}.*ctxsync gc`));
     // Settled (as the next collection does), the mark lets writes through and the blob is still there.
-    await meta.settleBlobDeletions(Date.now(), 0);
+    await meta.settleBlobDeletions(Date.now(), Date.now() + 1, 0);
     expect(await store.touch(digest)).toBe(true);
   });
 
@@ -180,5 +181,23 @@ describe("S3BlobStore writes that a deletion of the same blob overlaps", () => {
     expect(await store.delete(young, { ifStoredBeforeMs: Date.now() - 3_600_000 })).toBe(false);
     expect(await meta.blobsMarkedSince(w, [old, young])).toEqual(new Set([old, young]));
     expect(await meta.blobsBeingDeleted([old, young])).toEqual(new Set());
+  });
+});
+
+describe("DeletionFence.deleting", () => {
+  it("leaves a deletion that failed marked as running: its request may still land", async () => {
+    const meta = await SqliteMetaStore.open(path.join(dir, "meta.db"));
+    try {
+      const fence = new DeletionFence(meta);
+      const digest = sha256(Buffer.from("failed delete"));
+      const err: unknown = await fence.deleting(digest, () => Promise.reject(new StoreUnavailableError("DeleteObject timed out"))).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect(await meta.blobsBeingDeleted([digest])).toEqual(new Set([digest]));
+    } finally {
+      await meta.close();
+    }
   });
 });

@@ -990,21 +990,30 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
         expect(await store.blobsMarkedSince(await store.deletionWatermark(), [DA, DB, DC])).toEqual(new Set());
       });
 
-      it("settle marks a deletion left running deleted and prunes old marks, without lowering later change numbers", async () => {
-        await store.markBlobDeletion(DA, "deleting", T0); // a collection that stopped midway
+      it("settle marks a deletion left running past the staleness bound deleted and prunes old marks, without lowering later change numbers", async () => {
+        await store.markBlobDeletion(DA, "deleting", T0); // a deletion that stopped midway
         await store.markBlobDeletion(DB, "deleting", T0);
         await store.markBlobDeletion(DB, "kept", T0);
         const before = await store.deletionWatermark();
-        expect(await store.settleBlobDeletions(T0 + 10, T0 + 5)).toBe(1);
+        expect(await store.settleBlobDeletions(T0 + 10, T0 + 1, T0 + 5)).toBe(1);
         expect(await store.blobsBeingDeleted([DA, DB])).toEqual(new Set());
         // The settling mark (at T0 + 10) is newer than the watermark and outlives the prune.
         expect(await store.blobsMarkedSince(before, [DA, DB])).toEqual(new Set([DA]));
-        await store.settleBlobDeletions(T0 + 20, T0 + 15);
+        await store.settleBlobDeletions(T0 + 20, T0 + 11, T0 + 15);
         expect(await store.blobsMarkedSince(0, [DA, DB])).toEqual(new Set());
         const w = await store.deletionWatermark();
         await store.markBlobDeletion(DC, "deleting", T0 + 30);
         expect(await store.blobsMarkedSince(w, [DC])).toEqual(new Set([DC]));
         expect(await store.blobsMarkedSince(before, [DC])).toEqual(new Set([DC]));
+      });
+
+      it("settle leaves a deletion that may still be running alone, however old the prune cutoff", async () => {
+        await store.markBlobDeletion(DA, "deleting", T0 + 10);
+        const w = await store.deletionWatermark();
+        expect(await store.settleBlobDeletions(T0 + 20, T0 + 5, T0 + 30)).toBe(0);
+        expect(await store.blobsBeingDeleted([DA])).toEqual(new Set([DA]));
+        expect(await store.blobsMarkedSince(w, [DA])).toEqual(new Set([DA]));
+        expect(await store.deletionWatermark()).toBe(w);
       });
     });
 

@@ -616,17 +616,15 @@ export class PostgresMetaStore implements MetaStore {
   }
 
   async markBlobDeletion(digest: Digest, state: BlobDeletionState, atMs: EpochMs): Promise<void> {
-    await this.db.query("INSERT INTO blob_deletion_marks (digest, state, at_ms) VALUES ($1, $2, $3)", [digest, state, atMs]);
+    await this.db.transaction((q) => addDeletionMark(q, digest, state, atMs));
   }
 
-  async settleBlobDeletions(atMs: EpochMs, cutoffMs: EpochMs): Promise<number> {
+  async settleBlobDeletions(atMs: EpochMs, staleBeforeMs: EpochMs, cutoffMs: EpochMs): Promise<number> {
     return this.db.transaction(async (q) => {
-      const { rowCount } = await q.query(
-        `INSERT INTO blob_deletion_marks (digest, state, at_ms) SELECT digest, 'deleted', $1 FROM blob_deletion_marks m WHERE ${LATEST_IS_DELETING}`,
-        [atMs],
-      );
-      await q.query("DELETE FROM blob_deletion_marks WHERE at_ms < $1", [cutoffMs]);
-      return rowCount ?? 0;
+      const { rows } = await q.query<{ digest: string }>(`SELECT digest FROM blob_deletion_marks m WHERE ${LATEST_IS_DELETING} AND m.at_ms < $1`, [staleBeforeMs]);
+      for (const { digest } of rows) await addDeletionMark(q, digest, "deleted", atMs);
+      await q.query("DELETE FROM blob_deletion_marks WHERE at_ms < $1 AND state <> 'deleting'", [cutoffMs]);
+      return rows.length;
     });
   }
 
@@ -722,4 +720,18 @@ function advisoryKeyOf(name: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return hash | 0;
+}
+
+/**
+ * A new mark, and the digest's older ones go: only its latest counts (its change number is the highest),
+ * so the `deleting` marks stay as few as the deletions running. Two marks of one digest made at once may
+ * both stay; readers take the latest.
+ */
+async function addDeletionMark(q: Queryable, digest: Digest, state: BlobDeletionState, atMs: EpochMs): Promise<void> {
+  const { rows } = await q.query<{ change: string }>("INSERT INTO blob_deletion_marks (digest, state, at_ms) VALUES ($1, $2, $3) RETURNING change", [
+    digest,
+    state,
+    atMs,
+  ]);
+  await q.query("DELETE FROM blob_deletion_marks WHERE digest = $1 AND change < $2", [digest, rows[0]!.change]);
 }

@@ -607,17 +607,25 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async markBlobDeletion(digest: Digest, state: BlobDeletionState, atMs: EpochMs): Promise<void> {
-    this.stmt("INSERT INTO blob_deletion_marks (digest, state, at_ms) VALUES (?, ?, ?)").run(digest, state, atMs);
+    this.db.transaction(() => this.addDeletionMark(digest, state, atMs))();
   }
 
-  async settleBlobDeletions(atMs: EpochMs, cutoffMs: EpochMs): Promise<number> {
+  async settleBlobDeletions(atMs: EpochMs, staleBeforeMs: EpochMs, cutoffMs: EpochMs): Promise<number> {
     return this.db.transaction(() => {
-      const settled = this
-        .stmt(`INSERT INTO blob_deletion_marks (digest, state, at_ms) SELECT digest, 'deleted', ? FROM blob_deletion_marks m WHERE ${LATEST_IS_DELETING}`)
-        .run(atMs).changes;
-      this.stmt("DELETE FROM blob_deletion_marks WHERE at_ms < ?").run(cutoffMs);
-      return settled;
+      const stale = this.stmt(`SELECT digest FROM blob_deletion_marks m WHERE ${LATEST_IS_DELETING} AND m.at_ms < ?`).all(staleBeforeMs) as { digest: Digest }[];
+      for (const { digest } of stale) this.addDeletionMark(digest, "deleted", atMs);
+      this.stmt("DELETE FROM blob_deletion_marks WHERE at_ms < ? AND state <> 'deleting'").run(cutoffMs);
+      return stale.length;
     })();
+  }
+
+  /**
+   * A new mark, and the digest's older ones go: only its latest counts (its change number is the highest),
+   * so the `deleting` marks stay as few as the deletions running. Inside a transaction.
+   */
+  private addDeletionMark(digest: Digest, state: BlobDeletionState, atMs: EpochMs): void {
+    const { lastInsertRowid } = this.stmt("INSERT INTO blob_deletion_marks (digest, state, at_ms) VALUES (?, ?, ?)").run(digest, state, atMs);
+    this.stmt("DELETE FROM blob_deletion_marks WHERE digest = ? AND change < ?").run(digest, lastInsertRowid);
   }
 
   /** Whether any blob's latest mark is `deleting`. */
