@@ -16,7 +16,29 @@ export function json<T extends z.ZodType>(schema: T, description: string) {
 
 /** A required JSON request body of `schema`. */
 export function jsonBody<T extends z.ZodType>(schema: T) {
-  return { content: { "application/json": { schema } }, required: true };
+  return { content: { "application/json": { schema: preferSyncParse(schema) } }, required: true };
+}
+
+const syncParsed = new WeakSet<z.ZodType>();
+
+/**
+ * The request validator (zod-validator) calls safeParseAsync, which never takes zod's compiled fast path
+ * for objects: a 10,000-file commit body took twice as long to validate. Our body schemas have no async
+ * parts, so safeParse gives the same answer; one that had would still be parsed asynchronously.
+ */
+function preferSyncParse<T extends z.ZodType>(schema: T): T {
+  if (syncParsed.has(schema)) return schema;
+  syncParsed.add(schema);
+  const parseAsync = schema.safeParseAsync.bind(schema);
+  schema.safeParseAsync = async (data, params) => {
+    try {
+      return schema.safeParse(data, params);
+    } catch (err) {
+      if (err instanceof z.core.$ZodAsyncError) return parseAsync(data, params);
+      throw err;
+    }
+  };
+  return schema;
 }
 
 /** Raw bytes, as request or response content. */

@@ -269,8 +269,11 @@ export class AgentService {
     await this.active();
     const namespaces = await this.namespacesOf(req.contextId);
     const digests = new Set<Digest>();
+    // Keys found canonical: a base update mostly repeats the changes' keys, and need not check them twice.
+    const canonical = new Set<string>();
     for (const c of req.changes) {
       const key = canonicalKey(c.key);
+      canonical.add(key);
       if (!namespaces.some((ns) => isUnder(key, ns))) {
         throw new InvalidKeyError(c.key, "it lies outside the namespaces this session syncs in that context");
       }
@@ -285,7 +288,7 @@ export class AgentService {
     }
     let base;
     if (req.base) {
-      checkBaseKeys(req.base.upserts, req.base.deletes);
+      checkBaseKeys(req.base.upserts, req.base.deletes, canonical);
       base = { ...req.base, sessionId: this.session.id, mountPath: await this.syncedPath(req.base.mountPath) };
     }
     const unique = [...digests];
@@ -474,7 +477,8 @@ function canonicalKey(key: string): string {
   return canonical;
 }
 
-function checkBaseKeys(upserts: readonly BaseEntry[], deletes: readonly string[]): void {
-  for (const e of upserts) canonicalKey(e.key);
-  for (const k of deletes) canonicalKey(k);
+/** Checks every key is canonical; those in `known` were found so already. */
+function checkBaseKeys(upserts: readonly BaseEntry[], deletes: readonly string[], known: ReadonlySet<string> = new Set()): void {
+  for (const e of upserts) if (!known.has(e.key)) canonicalKey(e.key);
+  for (const k of deletes) if (!known.has(k)) canonicalKey(k);
 }

@@ -554,27 +554,31 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async recordUploads(sessionId: string, blobs: readonly SizedDigest[], atMs: EpochMs): Promise<void> {
-    const upsert = this.stmt("INSERT OR REPLACE INTO session_uploads (session_id, digest, at_ms, size_bytes) VALUES (?, ?, ?, ?)");
-    this.db.transaction(() => {
-      for (const b of blobs) upsert.run(sessionId, b.digest, atMs, b.sizeBytes);
-    })();
+    if (blobs.length === 0) return;
+    // One statement for the lot: a call per blob cost more than the inserts themselves. Rows go in the
+    // order given, so a digest sent twice keeps its last size, as one INSERT OR REPLACE per blob did.
+    this
+      .stmt(
+        "INSERT OR REPLACE INTO session_uploads (session_id, digest, at_ms, size_bytes) " +
+          "SELECT ?, json_extract(value, '$[0]'), ?, json_extract(value, '$[1]') FROM json_each(?) ORDER BY key",
+      )
+      .run(sessionId, atMs, JSON.stringify(blobs.map((b) => [b.digest, b.sizeBytes])));
   }
 
   async uploadedBlobSizes(sessionId: string, digests: readonly Digest[]): Promise<Map<Digest, number | null>> {
     const found = new Map<Digest, number | null>();
-    const one = this.stmt("SELECT size_bytes FROM session_uploads WHERE session_id = ? AND digest = ?");
-    for (const d of digests) {
-      const row = one.get(sessionId, d) as { size_bytes: number | null } | undefined;
-      if (row !== undefined) found.set(d, row.size_bytes);
-    }
+    // One statement for the lot (a primary-key probe per digest inside SQLite): a call per digest cost
+    // a tenth of a second for a 10,000-file commit.
+    const rows = this
+      // IN (subquery), not a join: with no statistics SQLite put json_each inside the loop, O(n × m).
+      .stmt("SELECT digest, size_bytes FROM session_uploads WHERE session_id = ? AND digest IN (SELECT value FROM json_each(?))")
+      .all(sessionId, JSON.stringify(digests)) as { digest: Digest; size_bytes: number | null }[];
+    for (const r of rows) found.set(r.digest, r.size_bytes);
     return found;
   }
 
   async forgetUploads(sessionId: string, digests: readonly Digest[]): Promise<void> {
-    const del = this.stmt("DELETE FROM session_uploads WHERE session_id = ? AND digest = ?");
-    this.db.transaction(() => {
-      for (const d of digests) del.run(sessionId, d);
-    })();
+    this.stmt("DELETE FROM session_uploads WHERE session_id = ? AND digest IN (SELECT value FROM json_each(?))").run(sessionId, JSON.stringify(digests));
   }
 
   /** In this process only: one SQLite store is one server's (a shared bucket needs a shared database). */
