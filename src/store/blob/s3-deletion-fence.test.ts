@@ -184,6 +184,44 @@ describe("S3BlobStore writes that a deletion of the same blob overlaps", () => {
   });
 });
 
+describe("DeletionFence.writeAll", () => {
+  it("gives up with StoreUnavailable when deletions keep overlapping the same write", async () => {
+    const meta = await SqliteMetaStore.open(path.join(dir, "meta.db"));
+    try {
+      // Every round, a deletion of the blob comes and goes (kept) between the write and its check.
+      const journal: BlobDeletionJournal = {
+        deletionWatermark: () => meta.deletionWatermark(),
+        blobsMarkedSince: async (w, digests) => {
+          for (const d of digests) {
+            await meta.markBlobDeletion(d, "deleting", Date.now());
+            await meta.markBlobDeletion(d, "kept", Date.now());
+          }
+          return meta.blobsMarkedSince(w, digests);
+        },
+        blobsBeingDeleted: (d) => meta.blobsBeingDeleted(d),
+        markBlobDeletion: (d, s, t) => meta.markBlobDeletion(d, s, t),
+        settleBlobDeletions: (a, s, c) => meta.settleBlobDeletions(a, s, c),
+      };
+      const digest = sha256(Buffer.from("contended"));
+      let writes = 0;
+      const err: unknown = await new DeletionFence(journal)
+        .writeAll([digest], async (items) => {
+          writes++;
+          return [...items];
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as Error).message).toContain("6 times in a row");
+      expect(writes).toBe(6);
+    } finally {
+      await meta.close();
+    }
+  });
+});
+
 describe("DeletionFence.deleting", () => {
   it("leaves a deletion that failed marked as running: its request may still land", async () => {
     const meta = await SqliteMetaStore.open(path.join(dir, "meta.db"));
