@@ -45,12 +45,14 @@ async function freshBucket(): Promise<string> {
 
 runBlobStoreContract("S3BlobStore with a deletion journal", async () => {
   const bucket = await freshBucket();
-  const meta = await SqliteMetaStore.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ctxsync-fence-meta-")), "meta.db"));
+  const metaDir = fs.mkdtempSync(path.join(os.tmpdir(), "ctxsync-fence-meta-"));
+  const meta = await SqliteMetaStore.open(path.join(metaDir, "meta.db"));
   const store = await S3BlobStore.open({ client: s3.client(), bucket, prefix: PREFIX, deletions: meta });
   return {
     store,
     cleanup: async () => {
       await meta.close();
+      fs.rmSync(metaDir, { recursive: true, force: true });
       await s3.removeBucket(bucket);
     },
     backdate: (digest, storedAtMs) => s3.setLastModified(bucket, layout.blobKey(digest), storedAtMs),
