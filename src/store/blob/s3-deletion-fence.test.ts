@@ -59,20 +59,28 @@ runBlobStoreContract("S3BlobStore with a deletion journal", async () => {
   };
 });
 
+/** The metadata store as a journal, with some of its methods replaced. */
+function journalOf(meta: SqliteMetaStore, over: Partial<BlobDeletionJournal> = {}): BlobDeletionJournal {
+  return {
+    deletionWatermark: () => meta.deletionWatermark(),
+    blobsMarkedSince: (w, d) => meta.blobsMarkedSince(w, d),
+    blobsBeingDeleted: (d) => meta.blobsBeingDeleted(d),
+    markBlobDeletion: (d, s, t) => meta.markBlobDeletion(d, s, t),
+    settleBlobDeletions: (a, s, c) => meta.settleBlobDeletions(a, s, c),
+    ...over,
+  };
+}
+
 /** The journal, telling when a write first waits for a deletion to end. */
 function watched(meta: SqliteMetaStore): { journal: BlobDeletionJournal; waiting: Promise<void> } {
   let resolve!: () => void;
   const waiting = new Promise<void>((r) => (resolve = r));
-  const journal: BlobDeletionJournal = {
-    deletionWatermark: () => meta.deletionWatermark(),
-    blobsMarkedSince: (w, d) => meta.blobsMarkedSince(w, d),
+  const journal = journalOf(meta, {
     blobsBeingDeleted: (d) => {
       resolve();
       return meta.blobsBeingDeleted(d);
     },
-    markBlobDeletion: (d, s, t) => meta.markBlobDeletion(d, s, t),
-    settleBlobDeletions: (a, s, c) => meta.settleBlobDeletions(a, s, c),
-  };
+  });
   return { journal, waiting };
 }
 
@@ -191,8 +199,7 @@ describe("DeletionFence.writeAll", () => {
     const meta = await SqliteMetaStore.open(path.join(dir, "meta.db"));
     try {
       // Every round, a deletion of the blob comes and goes (kept) between the write and its check.
-      const journal: BlobDeletionJournal = {
-        deletionWatermark: () => meta.deletionWatermark(),
+      const journal = journalOf(meta, {
         blobsMarkedSince: async (w, digests) => {
           for (const d of digests) {
             await meta.markBlobDeletion(d, "deleting", Date.now());
@@ -200,10 +207,7 @@ describe("DeletionFence.writeAll", () => {
           }
           return meta.blobsMarkedSince(w, digests);
         },
-        blobsBeingDeleted: (d) => meta.blobsBeingDeleted(d),
-        markBlobDeletion: (d, s, t) => meta.markBlobDeletion(d, s, t),
-        settleBlobDeletions: (a, s, c) => meta.settleBlobDeletions(a, s, c),
-      };
+      });
       const digest = sha256(Buffer.from("contended"));
       let writes = 0;
       const err: unknown = await new DeletionFence(journal)
