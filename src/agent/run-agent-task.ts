@@ -3,7 +3,7 @@ import type { AgentTask, TaskFinishBody, TaskProgressBody } from "../api/index.j
 import { apiPaths } from "../api/index.js";
 import { describeError } from "../errors/index.js";
 import { downloadMount, MountLayout, summarizeProblems, systemClock, uploadMount, type Progress } from "../engine/index.js";
-import { normalizeSessionPath, SyncPolicy } from "../policy/index.js";
+import { normalizeRelativePolicyPath, normalizeSessionPath, SyncPolicy } from "../policy/index.js";
 import type { ApiClient } from "./api-client.js";
 import type { AgentLog } from "./agent-log.js";
 import type { RemoteBlobStore } from "./remote-blob-store.js";
@@ -48,6 +48,7 @@ export async function runAgentTask(ctx: AgentTaskContext, task: AgentTaskView): 
       path: normalizeSessionPath(task.mount.path),
       namespace: normalizeSessionPath(task.mount.namespace),
       policy: SyncPolicy.fromJSON(task.mount.policy),
+      ...(task.mount.scope ? { scope: normalizeRelativePolicyPath(task.mount.scope, "task scope") } : {}),
     });
     const deps = { meta: ctx.meta, blobs: ctx.blobs, clock: systemClock };
     const onProgress = (p: Progress) => progress.report(p);

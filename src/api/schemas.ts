@@ -188,9 +188,18 @@ export const BindingList = z.object({ bindings: z.array(BindingView) }).openapi(
 
 // ---- agent (session token) -------------------------------------------------------------------------
 
-/** One synced path the agent works on: a mount, or an ad-hoc sync path. */
+/** One synced path the agent works on: a mount, a part of one (`scope`), or an ad-hoc sync path. */
 export const AgentMount = z
-  .object({ contextId: Id, path: z.string(), namespace: z.string(), policy: z.record(z.string(), z.unknown()) })
+  .object({
+    contextId: Id,
+    path: z.string(),
+    namespace: z.string(),
+    policy: z.record(z.string(), z.unknown()),
+    scope: z
+      .string()
+      .optional()
+      .openapi({ description: "Only this directory of the mount, relative to it, takes part (a sync of a path inside the mount); absent: the whole mount" }),
+  })
   .openapi("AgentMount");
 /** What this server understands beyond the first agent protocol; an agent uses only what is listed. */
 export const AGENT_FEATURES = { commitUpsertPuts: "commit.upsertPuts" } as const;

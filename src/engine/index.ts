@@ -20,7 +20,7 @@ export {
   type GcOptions,
   type GcStats,
 } from "./gc.js";
-export { MountLayout, type MountSpec } from "./mount-spec.js";
+export { checkScope, MountLayout, mountSpecFor, syncPathOf, type MountSpec } from "./mount-spec.js";
 export { planUpload, sameVersion, type UploadPlan, type UploadPlanInput } from "./plan-upload.js";
 export { planRestore } from "./plan-restore.js";
 export { type Problem, summarizeProblems } from "./problem.js";

@@ -1,5 +1,6 @@
 import path from "node:path";
-import { compileRecyclePaths, compileWhiteList, joinKey, lifecycleDurationMs, relativeKey, type SyncPolicy } from "../policy/index.js";
+import { InvalidParameterError } from "../errors/index.js";
+import { compileRecyclePaths, compileWhiteList, isUnderRelative, joinKey, lifecycleDurationMs, relativeKey, UploadMode, type SyncPolicy } from "../policy/index.js";
 import { ARCHIVE_NAME } from "./archive/manifest.js";
 import type { PathFilter } from "./scan-tree.js";
 
@@ -12,6 +13,49 @@ export interface MountSpec {
   namespace: string;
   /** Fully defaulted policy. */
   policy: SyncPolicy;
+  /**
+   * Only this part of the mount (a mount-relative directory, `sub/dir`) takes part: a sync of a path inside
+   * a mount. The mount's policy, namespace and base still apply, so its white list and mapping hold and
+   * the base tells its other writers' changes from this session's. Absent or `""`: the whole mount.
+   */
+  scope?: string;
+}
+
+/** The session path a sync of `spec` covers: the mount path, or the path inside it that `scope` names. */
+export function syncPathOf(spec: MountSpec): string {
+  return spec.scope ? joinKey(spec.path, spec.scope) : spec.path;
+}
+
+/**
+ * The mount among `mounts` (of one session) that a sync of `contextId` at session path `path` works on:
+ * the mount at exactly that path, else the innermost mount of that context holding it, limited to the
+ * subtree (`scope`). Undefined when no mount of the context holds `path`.
+ */
+export function mountSpecFor(mounts: readonly MountSpec[], contextId: string, path: string): MountSpec | undefined {
+  let best: MountSpec | undefined;
+  for (const m of mounts) {
+    if (m.contextId !== contextId || relativeKey(m.path, path) === null) continue;
+    if (!best || m.path.length > best.path.length) best = m;
+  }
+  if (!best) return undefined;
+  const scope = relativeKey(best.path, path)!;
+  return scope === "" ? best : { ...best, scope };
+}
+
+/**
+ * Refuses a sync of part of a mount (`scope`) that cannot do what was asked: in ARCHIVE mode the mount's
+ * files travel as one archive, which a part cannot be written into; and a part that the mount's white
+ * list leaves out entirely would sync nothing.
+ */
+export function checkScope(spec: MountSpec): void {
+  if (!spec.scope) return;
+  const at = syncPathOf(spec);
+  if (spec.policy.uploadPolicy.uploadMode === UploadMode.ARCHIVE) {
+    throw new InvalidParameterError(`${at} lies inside mount ${spec.path}, which keeps its files as one archive (ARCHIVE mode): sync ${spec.path} itself.`);
+  }
+  if (!compileWhiteList(spec.policy.bwList).mayContain(spec.scope)) {
+    throw new InvalidParameterError(`${at} lies inside mount ${spec.path} but outside its white list, so nothing there is synced: sync a path the white list covers, or ${spec.path} itself.`);
+  }
 }
 
 /** A mount resolved against a session's root directory. */
@@ -28,11 +72,12 @@ export class MountLayout {
   ) {
     this.dir = path.join(root, spec.path);
     const whiteList = compileWhiteList(spec.policy.bwList);
+    const scope = spec.scope ?? "";
     // A ctxsync archive at any depth is an ARCHIVE-mode mount's (this one's, or one mounted below it):
     // never a file of this mount, to scan, absorb, download or extract.
     this.filter = {
-      matches: (rel) => whiteList.matches(rel) && rel !== ARCHIVE_NAME && !rel.endsWith(`/${ARCHIVE_NAME}`),
-      mayContain: (relDir) => whiteList.mayContain(relDir),
+      matches: (rel) => whiteList.matches(rel) && isUnderRelative(rel, scope) && rel !== ARCHIVE_NAME && !rel.endsWith(`/${ARCHIVE_NAME}`),
+      mayContain: (relDir) => whiteList.mayContain(relDir) && (isUnderRelative(relDir, scope) || isUnderRelative(scope, relDir)),
     };
     this.isRecycled = compileRecyclePaths(spec.policy.recyclePolicy);
     this.lifetimeMs = lifecycleDurationMs(spec.policy.recyclePolicy.lifecycle);

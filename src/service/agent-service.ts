@@ -9,8 +9,8 @@ import {
   TaskNotFoundError,
   UnauthorizedError,
 } from "../errors/index.js";
-import type { Clock, Progress } from "../engine/index.js";
-import { isUnder, normalizeSessionPath, SyncPolicy, type SyncPolicyJSON } from "../policy/index.js";
+import { mountSpecFor, type Clock, type MountSpec, type Progress } from "../engine/index.js";
+import { isUnder, normalizeSessionPath, type SyncPolicyJSON } from "../policy/index.js";
 import type {
   BaseEntry,
   Digest,
@@ -28,14 +28,18 @@ import { externalSessionOptionsWithDefaults, type ExternalSessionOptions } from 
 import { missingBlobs, readBlobs, storeBlobs, type BatchPutFailure, type BatchReadResult } from "./blob-batches.js";
 import type { FreshBlobs } from "./fresh-blobs.js";
 import { hashSecret } from "./secret-token.js";
-import { toSpec } from "./session-service.js";
+import { adHocSpec, toSpec } from "./session-service.js";
 
-/** One synced path the agent works on: a mount, or an ad-hoc sync path (namespace = path, default policy). */
+/**
+ * One synced path the agent works on: a mount, a part of one (`scope`, mount-relative: a sync of a path
+ * inside it), or an ad-hoc sync path (namespace = path, default policy).
+ */
 export interface AgentMountInfo {
   contextId: string;
   path: string;
   namespace: string;
   policy: SyncPolicyJSON;
+  scope?: string;
 }
 
 export interface AgentSessionInfo {
@@ -164,7 +168,8 @@ export class AgentService {
       const claimed = await this.stores.meta.claimPendingTasks(this.session.id, this.clock.now());
       if (claimed.length > 0) {
         const mounts = await this.stores.meta.listMounts(this.session.id);
-        return { sessionStatus: status, tasks: claimed.map((t) => ({ id: t.id, taskType: t.taskType, mount: taskMount(t, mounts) })) };
+        const specs = mounts.map(toSpec);
+        return { sessionStatus: status, tasks: claimed.map((t) => ({ id: t.id, taskType: t.taskType, mount: specInfo(taskSpec(t, specs)) })) };
       }
       if (Date.now() >= deadline || signal?.aborted) return { sessionStatus: status, tasks: [] };
       if (Date.now() - lastBeat >= HEARTBEAT_EVERY_MS) {
@@ -420,9 +425,10 @@ export class AgentService {
       contexts.set(contextId, list);
       paths.add(path);
     };
-    for (const m of mounts) add(m.contextId, mountInfo(m).namespace, m.path);
+    const specs = mounts.map(toSpec);
+    for (const m of specs) add(m.contextId, m.namespace, m.path);
     for (const t of tasks) {
-      const m = taskMount(t, mounts);
+      const m = taskSpec(t, specs);
       add(m.contextId, m.namespace, m.path);
     }
     return { contexts, paths };
@@ -459,15 +465,20 @@ export class AgentService {
 }
 
 function mountInfo(m: MountRecord): AgentMountInfo {
-  const spec = toSpec(m);
-  return { contextId: m.contextId, path: m.path, namespace: spec.namespace, policy: spec.policy.toJSON() };
+  return specInfo(toSpec(m));
 }
 
-/** The mount a task works on: the session's mount of that context at that path, else the ad-hoc spec. */
-function taskMount(t: TaskRecord, mounts: readonly MountRecord[]): AgentMountInfo {
-  const m = mounts.find((x) => x.contextId === t.contextId && x.path === t.path);
-  if (m) return mountInfo(m);
-  return { contextId: t.contextId, path: t.path, namespace: t.path, policy: new SyncPolicy().toJSON() };
+function specInfo(spec: MountSpec): AgentMountInfo {
+  const info: AgentMountInfo = { contextId: spec.contextId, path: spec.path, namespace: spec.namespace, policy: spec.policy.toJSON() };
+  return spec.scope ? { ...info, scope: spec.scope } : info;
+}
+
+/**
+ * What a task works on, as SessionService.sync chose it: the session's mount of that context at that
+ * path, or the part of the mount holding the path, else the ad-hoc spec.
+ */
+function taskSpec(t: TaskRecord, mounts: readonly MountSpec[]): MountSpec {
+  return mountSpecFor(mounts, t.contextId, t.path) ?? adHocSpec(t.contextId, t.path);
 }
 
 /** `key` when it is already canonical; InvalidKeyError otherwise (two spellings never name one file). */

@@ -6,7 +6,7 @@ import {
   SessionNotActiveError,
   SessionNotFoundError,
 } from "../errors/index.js";
-import { downloadMount, MountLayout, uploadMount, type Clock, type MountSpec } from "../engine/index.js";
+import { checkScope, downloadMount, MountLayout, mountSpecFor, syncPathOf, uploadMount, type Clock, type MountSpec } from "../engine/index.js";
 import { MAX_LABEL_KEY_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_MOUNTS, normalizeSessionPath, resolveSyncPolicy, SyncPolicy, type ContextSync } from "../policy/index.js";
 import {
   newId,
@@ -307,10 +307,13 @@ export class SessionService {
       );
     }
     const syncPath = normalizeSessionPath(rawPath);
-    const mount = mounts.find((m) => m.contextId === contextId && m.path === syncPath);
-    if (mount) return [toSpec(mount)];
+    const inMount = mountSpecFor(mounts.map(toSpec), contextId, syncPath);
+    if (inMount) {
+      checkScope(inMount);
+      return [inMount];
+    }
     if (!(await this.stores.meta.getContext(this.tenantId, contextId))) throw new ContextNotFoundError(contextId);
-    return [{ contextId, path: syncPath, namespace: syncPath, policy: new SyncPolicy() }];
+    return [adHocSpec(contextId, syncPath)];
   }
 
   private async startTransfers(session: SessionRecord, specs: readonly MountSpec[], mode: SyncMode): Promise<SyncHandle> {
@@ -339,7 +342,7 @@ export class SessionService {
 
   /** Records a Pending task for an external session's agent. */
   private queue(session: SessionRecord, spec: MountSpec, taskType: TaskType): Promise<TaskRecord> {
-    return queueTask(this.deps(), { sessionId: session.id, contextId: spec.contextId, path: spec.path, taskType });
+    return queueTask(this.deps(), { sessionId: session.id, contextId: spec.contextId, path: syncPathOf(spec), taskType });
   }
 
   /** A queued task as a StartedTask whose `done` polls the store once read. */
@@ -359,7 +362,7 @@ export class SessionService {
     const deps = { ...this.stores, clock: this.clock };
     return startTask(
       { meta: this.stores.meta, clock: this.clock },
-      { sessionId: session.id, contextId: spec.contextId, path: spec.path, taskType },
+      { sessionId: session.id, contextId: spec.contextId, path: syncPathOf(spec), taskType },
       (run) => this.mountLocks.run(`${session.id}\0${spec.path}`, run),
       async (onProgress) => {
         const args = { tenantId: this.tenantId, sessionId: session.id, layout, onProgress };
@@ -369,6 +372,11 @@ export class SessionService {
       },
     );
   }
+}
+
+/** A sync of a path no mount of the context holds: that path, as its own namespace, with the default policy. */
+export function adHocSpec(contextId: string, path: string): MountSpec {
+  return { contextId, path, namespace: path, policy: new SyncPolicy() };
 }
 
 /** Engine view of a stored mount: its policy parsed and its namespace resolved. */
