@@ -181,7 +181,7 @@ describe("server and agent processes", { retry: 1 }, () => {
     await next.session!.delete();
 
     const released = await session.delete();
-    expect(released).toMatchObject({ success: false });
-    expect(released.errorMessage).toContain("Session released, but the upload failed");
+    expect(released).toMatchObject({ success: false, errorCode: "TaskFailed" });
+    expect(released.errorMessage).toContain("[TaskFailed] Session released, but the upload failed");
   }, 120_000);
 });

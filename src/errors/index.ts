@@ -28,7 +28,9 @@ export type ErrorCode =
   | "TaskNotFound"
   | "ApiKeyNotFound"
   | "NotSupported"
-  | "ServerStopping";
+  | "ServerStopping"
+  | "TaskFailed"
+  | "SyncTimeout";
 
 export class CtxSyncError extends Error {
   constructor(
@@ -280,6 +282,26 @@ export class NotSupportedError extends CtxSyncError {
 export class ServerStoppingError extends CtxSyncError {
   constructor(what: string) {
     super("ServerStopping", `The server is stopping, so it stopped waiting for ${what}; the work goes on and finishes once the server is back. Retry, or read its status, after the restart.`);
+  }
+}
+
+/**
+ * Sync, bind or release tasks that ended Failed: `detail` says which and why (`/data: 1 file failed: …`).
+ * An SDK result, never an HTTP answer: the tasks' own status carries the same message.
+ */
+export class TaskFailedError extends CtxSyncError {
+  constructor(detail: string) {
+    super("TaskFailed", detail);
+  }
+}
+
+/**
+ * A remote client stopped polling tasks that were not terminal yet (the reference's wording); the tasks go
+ * on, and info() shows how they end. An SDK result, never an HTTP answer.
+ */
+export class SyncTimeoutError extends CtxSyncError {
+  constructor(readonly attempts: number) {
+    super("SyncTimeout", `Context sync polling timed out after ${attempts} attempts`);
   }
 }
 

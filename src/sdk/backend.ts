@@ -96,6 +96,8 @@ export interface TasksOutcome {
   ok: boolean;
   /** When not ok: why, as `path: errorMessage; …` for failed tasks, or that polling gave up. */
   errorMessage?: string;
+  /** Set when polling gave up after this many rounds with tasks still open (remote clients). */
+  timedOutAfter?: number;
 }
 
 /** Tasks a sync or bind started (already recorded, so `info()` shows them), and a way to await them. */

@@ -3,7 +3,7 @@ import type { z } from "@hono/zod-openapi";
 import { RemoteApiError, type AgentLog, type ApiClient } from "../agent/index.js";
 import type { BindingList, ContextSyncWire, CreatedSession, ReleaseResult, SessionList, SessionView as SessionWire, TaskList, TaskView } from "../api/index.js";
 import { apiPaths, MAX_MOUNTS } from "../api/index.js";
-import { describeError, InvalidParameterError } from "../errors/index.js";
+import { describeError, InvalidParameterError, SyncTimeoutError } from "../errors/index.js";
 import { normalizeSessionPath, resolveSyncPolicy, type ContextSync } from "../policy/index.js";
 import type { CreateSessionRequest, PollOptions, SessionBackend, SessionView, StartedTasks, TaskState, TasksOutcome } from "./backend.js";
 import { describeFailedTasks } from "./context-status-data.js";
@@ -213,7 +213,7 @@ export class RemoteSessions implements SessionBackend {
         poll,
         this.sleeper(sessionId),
       );
-      return outcome ?? { ok: false, errorMessage: `Context sync polling timed out after ${poll.maxRetries} attempts` };
+      return outcome ?? { ok: false, errorMessage: new SyncTimeoutError(poll.maxRetries).message, timedOutAfter: poll.maxRetries };
     } catch (err) {
       const code = (err as { code?: string }).code;
       return { ok: false, errorMessage: code ? `[${code}] ${describeError(err)}` : describeError(err) };

@@ -1,6 +1,6 @@
-import { InvalidParameterError } from "../errors/index.js";
+import { InvalidParameterError, SyncTimeoutError, TaskFailedError, type CtxSyncError } from "../errors/index.js";
 import type { ContextSync } from "../policy/index.js";
-import type { SessionBackend, SessionStatus, SessionView } from "./backend.js";
+import type { SessionBackend, SessionStatus, SessionView, TasksOutcome } from "./backend.js";
 import { SYNC_POLL } from "./poll-tasks.js";
 import {
   respond,
@@ -64,7 +64,7 @@ export class Session {
     return respond<DeleteResult>({}, async () => {
       const { uploadsSucceeded, errorMessage } = await this.sessions.release(this.view.id, syncContext);
       if (uploadsSucceeded) return {};
-      return { success: false, errorMessage: `Session released, but the upload failed: ${errorMessage ?? ""}` };
+      throw new TaskFailedError(`Session released, but the upload failed: ${errorMessage ?? ""}`);
     });
   }
 }
@@ -129,7 +129,8 @@ export class SessionContextManager {
         return {};
       }
       const done = await started.wait(poll);
-      return done.ok ? {} : { success: false, errorMessage: done.errorMessage };
+      if (!done.ok) throw outcomeError(done);
+      return {};
     });
     if (callback) {
       if (outcome) void outcome.then(callback);
@@ -146,10 +147,11 @@ export class SessionContextManager {
         throw new InvalidParameterError("At least one context is required");
       });
     }
-    return respond<OperationResult>({}, async () => {
+    return respond<OperationResult>({ data: false }, async () => {
       const started = await this.sessions.bind(this.sessionId, list, waitForCompletion);
-      if (waitForCompletion && !(await started.wait(SYNC_POLL)).ok) {
-        return { data: false, success: false, errorMessage: "A bound context failed to download; see info()." };
+      if (waitForCompletion) {
+        const done = await started.wait(SYNC_POLL);
+        if (!done.ok) throw outcomeError(done, "A bound context failed to download (see info())");
       }
       return { data: true };
     });
@@ -161,6 +163,13 @@ export class SessionContextManager {
       bindings: await this.sessions.listBindings(this.sessionId),
     }));
   }
+}
+
+/** The error a result carries for tasks that did not all succeed: polling gave up, or which failed and why. */
+function outcomeError(outcome: TasksOutcome, what?: string): CtxSyncError {
+  if (outcome.timedOutAfter !== undefined) return new SyncTimeoutError(outcome.timedOutAfter);
+  const why = outcome.errorMessage ?? "a task failed";
+  return new TaskFailedError(what ? `${what}: ${why}` : why);
 }
 
 function blankToUndefined(s: string | undefined): string | undefined {

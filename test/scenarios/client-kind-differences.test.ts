@@ -78,7 +78,7 @@ describe("remote client", () => {
     const ctx = await h().newContext();
     const { session } = await h().client.create({ agent: "external", contextSync: [ContextSync.new(ctx, "/data")] });
     const r = await session!.context.sync(undefined, undefined, undefined, undefined, 3, 10);
-    expect(r).toMatchObject({ success: false, errorMessage: "Context sync polling timed out after 3 attempts" });
+    expect(r).toMatchObject({ success: false, errorCode: "SyncTimeout", errorMessage: "[SyncTimeout] Context sync polling timed out after 3 attempts" });
     const calls: boolean[] = [];
     await new Promise<void>((resolve) => {
       void session!.context.sync(ctx, "/data", "download", (ok) => {

@@ -84,14 +84,18 @@ describe.each(CLIENT_KINDS)("sync on demand (%s client)", (kind) => {
     expect(info.contextStatusData[0]).toMatchObject({ status: "Failed", taskType: "download" });
     expect(info.contextStatusData[0]!.errorMessage).toMatch(/Cannot create the mount directory .*not-a-dir\/data/);
     const again = await r.session!.context.sync(ctx, "/data", "download");
-    expect(again.success).toBe(false);
-    expect(again.errorMessage).toMatch(/^\/data: .*Cannot create the mount directory/);
+    expect(again).toMatchObject({ success: false, errorCode: "TaskFailed" });
+    expect(again.errorMessage).toMatch(/^\[TaskFailed\] \/data: .*Cannot create the mount directory/);
     // Overlapping syncs of one mount: each reports its own task, also when a newer one followed it.
     const overlapping = await Promise.all([1, 2, 3].map(() => r.session!.context.sync(ctx, "/data", "download")));
     for (const o of overlapping) {
-      expect(o.success).toBe(false);
-      expect(o.errorMessage).toMatch(/^\/data: .*Cannot create the mount directory/);
+      expect(o).toMatchObject({ success: false, errorCode: "TaskFailed" });
+      expect(o.errorMessage).toMatch(/^\[TaskFailed\] \/data: .*Cannot create the mount directory/);
     }
+    // A bind whose download fails says which mount and why, the same way.
+    const bound = await r.session!.context.bind(ContextSync.new(ctx, "/more"));
+    expect(bound).toMatchObject({ success: false, data: false, errorCode: "TaskFailed" });
+    expect(bound.errorMessage).toMatch(/^\[TaskFailed\] A bound context failed to download \(see info\(\)\): \/more: .*Cannot create the mount directory/);
   });
 
   it("a folder uploaded where the context has a file replaces the file, so the context stays one tree", async () => {
