@@ -133,9 +133,17 @@ export class ContextService {
   /** Removes one file from the context as a new generation. Deleting a file that is not there succeeds. */
   async deleteFile(contextId: string, filePath: string): Promise<void> {
     const key = normalizeSessionPath(filePath);
-    await this.commitAtHead(contextId, async (now) =>
-      (await this.meta.getLiveFile(contextId, key, now)) ? [{ kind: "delete", key }] : [],
-    );
+    await this.commitAtHead(contextId, async (now) => {
+      if (await this.meta.getLiveFile(contextId, key, now)) return [{ kind: "delete", key }];
+      // A folder is its files: taking them all away on a call that names one file would surprise.
+      const below = (await this.meta.listLiveFiles(contextId, key, now)).find((f) => f.key !== key);
+      if (below) {
+        throw new InvalidParameterError(
+          `${key} is a folder in this context (it holds ${below.key}); deleteFile deletes one file. Delete the files in it, or clear the context.`,
+        );
+      }
+      return [];
+    });
   }
 
   /**
@@ -192,7 +200,7 @@ export class ContextService {
    */
   private async checkFileFits(contextId: string, key: string, nowMs: number): Promise<void> {
     const below = (await this.meta.listLiveFiles(contextId, key, nowMs)).find((f) => f.key !== key);
-    if (below) throw new InvalidKeyError(key, `it is a folder in this context (it holds ${below.key}); delete the folder first or choose another name`);
+    if (below) throw new InvalidKeyError(key, `it is a folder in this context (it holds ${below.key}); delete the files in it first or choose another name`);
     for (let p = path.posix.dirname(key); p !== "/"; p = path.posix.dirname(p)) {
       if (await this.meta.getLiveFile(contextId, p, nowMs)) throw new InvalidKeyError(key, `${p} is a file in this context, and a file cannot hold another`);
     }

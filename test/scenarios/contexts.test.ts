@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CLIENT_KINDS, useClientHarness } from "../helpers/client-harness.js";
+import { listAllKeys } from "../helpers/list-all-files.js";
 import { writeTree } from "../helpers/tree.js";
 
 describe.each(CLIENT_KINDS)("contexts (%s client)", (kind) => {
@@ -91,6 +92,19 @@ describe.each(CLIENT_KINDS)("contexts (%s client)", (kind) => {
     // An empty path is the whole context.
     expect(await h().client.context.restore(ctx, 2, { path: "" })).toMatchObject({ success: true, generation: 4 });
     expect((await h().client.context.listFiles(ctx, "/data")).entries.map((e) => e.fileName)).toEqual(["g.txt"]);
+  });
+
+  it("deleteFile refuses a folder, says what to do, and changes nothing; a missing file is no error", async () => {
+    const ctx = await h().newContext();
+    const s = await h().session("ra", [[ctx, "/data"]]);
+    writeTree(h().local("ra", "/data"), { sub: { "a.txt": "a" }, "subx.txt": "x" });
+    expect((await s.context.sync()).success).toBe(true);
+    const r = await h().client.context.deleteFile(ctx, "/data/sub");
+    expect(r).toMatchObject({ success: false, errorCode: "InvalidParameter" });
+    expect(r.errorMessage).toContain("/data/sub is a folder in this context (it holds /data/sub/a.txt); deleteFile deletes one file");
+    expect(await h().client.context.deleteFile(ctx, "/data/su")).toMatchObject({ success: true });
+    expect((await h().client.context.log(ctx)).generations).toHaveLength(1);
+    expect(await listAllKeys(h().client, ctx, "/data")).toEqual(["/data/sub/a.txt", "/data/subx.txt"]);
   });
 
   it("clear() removes every file, keeps the context, and waits until it is available", async () => {
