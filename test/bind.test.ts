@@ -40,7 +40,7 @@ describe("session.context.bind", () => {
     ]);
   });
 
-  it("listBindings shows contextId, path, policy and bindTime of every mount", async () => {
+  it("listBindings shows contextId, contextName, path, policy and bindTime of every mount", async () => {
     const { ctxA, ctxB, work, s } = await setup();
     const before = Math.floor(Date.now() / 1000);
     await s.context.bind([ContextSync.new(ctxA, "/mnt/a"), ContextSync.new(ctxB, "/mnt/b/", B_POLICY)]);
@@ -54,7 +54,7 @@ describe("session.context.bind", () => {
     expect(byPath["/mnt/a"]).toMatchObject({ contextId: ctxA });
     expect(byPath["/mnt/b"]).toMatchObject({ contextId: ctxB });
     for (const b of r.bindings) {
-      expect(Object.keys(b).sort()).toEqual(["bindTime", "contextId", "path", "policy"]);
+      expect(Object.keys(b).sort()).toEqual(["bindTime", "contextId", "contextName", "path", "policy"]);
       expect(Number.isInteger(b.bindTime)).toBe(true);
       expect(b.bindTime).toBeLessThanOrEqual(after);
       expect(b.policy).toEqual(expect.any(String));

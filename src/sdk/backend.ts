@@ -116,7 +116,7 @@ export interface SessionBackend {
   /** Latest task per (context, path, type), filtered. */
   info(sessionId: string, filter: { contextId?: string; path?: string; taskType?: "upload" | "download" }): Promise<TaskState[]>;
   bind(sessionId: string, contextSyncs: readonly ContextSync[], waitForCompletion: boolean): Promise<StartedTasks>;
-  listBindings(sessionId: string): Promise<{ contextId: string; path: string; policy: string; bindTime: number }[]>;
+  listBindings(sessionId: string): Promise<{ contextId: string; contextName: string; path: string; policy: string; bindTime: number }[]>;
   /**
    * Uploads (every mount with `syncContext`, else the autoUpload ones), waits for those uploads, then
    * releases the session. `errorMessage` says why when they did not all succeed.

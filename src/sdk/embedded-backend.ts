@@ -179,8 +179,8 @@ class EmbeddedSessions implements SessionBackend {
   }
 
   async listBindings(sessionId: string) {
-    const mounts = await (await this.svc()).listMounts(sessionId);
-    return mounts.map((m) => ({ contextId: m.contextId, path: m.path, policy: m.policyJson, bindTime: Math.floor(m.bindTimeMs / 1000) }));
+    const mounts = await (await this.svc()).listBindings(sessionId);
+    return mounts.map((m) => ({ contextId: m.contextId, contextName: m.contextName, path: m.path, policy: m.policyJson, bindTime: Math.floor(m.bindTimeMs / 1000) }));
   }
 
   async release(sessionId: string, syncContext: boolean): Promise<{ uploadsSucceeded: boolean; errorMessage?: string }> {

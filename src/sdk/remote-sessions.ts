@@ -91,7 +91,7 @@ export class RemoteSessions implements SessionBackend {
 
   async listBindings(sessionId: string) {
     const { bindings } = await this.api.json<z.infer<typeof BindingList>>("GET", apiPaths.sessionBindings(sessionId));
-    return bindings.map((b) => ({ contextId: b.contextId, path: b.path, policy: b.policy, bindTime: b.bindTime }));
+    return bindings.map((b) => ({ contextId: b.contextId, contextName: b.contextName, path: b.path, policy: b.policy, bindTime: b.bindTime }));
   }
 
   /**

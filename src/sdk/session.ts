@@ -15,6 +15,8 @@ export type SyncMode = "upload" | "download";
 /** A binding of a context to a session path, as `listBindings()` returns it. */
 export interface ContextBinding {
   contextId: string;
+  /** The context's name; "" when the context was deleted after it was mounted. */
+  contextName: string;
   path: string;
   /** The mount's policy as wire JSON. */
   policy: string;

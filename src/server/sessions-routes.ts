@@ -18,7 +18,7 @@ import { ContextSync, SyncPolicy } from "../policy/index.js";
 import type { TaskRecord } from "../store/index.js";
 import type { AppDeps } from "./app-deps.js";
 import { apiKeySecurity, commonErrors, unsupportedMedia, conflict, IdParams, json, jsonBody, notFound, type App } from "./openapi-parts.js";
-import { contextsOf, sessionsOf } from "./tenant-services.js";
+import { sessionsOf } from "./tenant-services.js";
 import { sessionView, taskView } from "./views.js";
 
 const tags = ["sessions"];
@@ -160,16 +160,8 @@ export function registerSessionRoutes(app: App, deps: AppDeps): void {
       responses: { 200: json(BindingList, "Mounts in bind order"), ...commonErrors, ...notFound },
     }),
     async (c) => {
-      const mounts = await sessionsOf(c, deps).listMounts(c.req.valid("param").id);
-      const contexts = contextsOf(c, deps);
-      const bindings = [];
-      for (const m of mounts) {
-        const name = await contexts.getById(m.contextId).then(
-          (ctx) => ctx.name,
-          () => "", // deleted since it was mounted
-        );
-        bindings.push({ contextId: m.contextId, contextName: name, path: m.path, policy: m.policyJson, bindTime: Math.floor(m.bindTimeMs / 1000) });
-      }
+      const mounts = await sessionsOf(c, deps).listBindings(c.req.valid("param").id);
+      const bindings = mounts.map((m) => ({ contextId: m.contextId, contextName: m.contextName, path: m.path, policy: m.policyJson, bindTime: Math.floor(m.bindTimeMs / 1000) }));
       return c.json({ bindings }, 200);
     },
   );

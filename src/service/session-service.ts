@@ -154,6 +154,16 @@ export class SessionService {
     return this.stores.meta.listMounts(sessionId);
   }
 
+  /** The session's mounts in bind order, each with its context's name ("" for a context deleted since). */
+  async listBindings(sessionId: string): Promise<(MountRecord & { contextName: string })[]> {
+    const mounts = await this.listMounts(sessionId);
+    const names = new Map<string, string>();
+    for (const m of mounts) {
+      if (!names.has(m.contextId)) names.set(m.contextId, (await this.stores.meta.getContext(this.tenantId, m.contextId))?.name ?? "");
+    }
+    return mounts.map((m) => ({ ...m, contextName: names.get(m.contextId)! }));
+  }
+
   /**
    * Starts upload or download tasks: for every mount when `contextId`/`path` are omitted, else for the
    * mount of that context at that path, or — for a path that is not a mount — an ad-hoc sync of that path

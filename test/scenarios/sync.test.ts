@@ -153,10 +153,13 @@ describe.each(CLIENT_KINDS)("sync on demand (%s client)", (kind) => {
     expect(await s.context.bind(ContextSync.new(second, "/more"))).toMatchObject({ success: true, data: true });
     expect(readTree(h().local("ra", "/more"))).toEqual({ "m.txt": "m" });
     const bindings = await s.context.listBindings();
-    expect(bindings.bindings.map((b) => [b.contextId, b.path])).toEqual([
-      [first, "/data"],
-      [second, "/more"],
+    expect(bindings.bindings.map((b) => [b.contextId, b.contextName, b.path])).toEqual([
+      [first, "ctx-1", "/data"],
+      [second, "ctx-2", "/more"],
     ]);
+    // A context deleted after it was mounted keeps its binding, with no name.
+    expect((await h().client.context.delete((await h().client.context.get("ctx-2")).context!)).success).toBe(true);
+    expect((await s.context.listBindings()).bindings.map((b) => b.contextName)).toEqual(["ctx-1", ""]);
     expect(await s.context.bind(ContextSync.new(first, "/data"))).toMatchObject({ success: false, errorCode: "PathAlreadyBound" });
   });
 
