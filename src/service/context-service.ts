@@ -45,7 +45,7 @@ export class ContextService {
   async get(name: string, create = false): Promise<ContextRecord> {
     const cleanName = checkName(name);
     const found = await this.meta.getContextByName(this.tenantId, cleanName);
-    if (found) return found;
+    if (found) return (await this.withUse([found]))[0]!;
     if (!create) throw new ContextNotFoundError(cleanName);
     try {
       return await this.meta.createContext(this.tenantId, cleanName, this.clock.now());
@@ -59,9 +59,23 @@ export class ContextService {
 
   /** The context with this id; ContextNotFoundError otherwise (also for another tenant's id). */
   async getById(contextId: string): Promise<ContextRecord> {
+    return (await this.withUse([await this.stored(contextId)]))[0]!;
+  }
+
+  /** The context's record as stored (state `available` or `clearing`); ContextNotFoundError otherwise. */
+  private async stored(contextId: string): Promise<ContextRecord> {
     const ctx = await this.meta.getContext(this.tenantId, contextId);
     if (!ctx) throw new ContextNotFoundError(contextId);
     return ctx;
+  }
+
+  /**
+   * The records as callers see them: a context a running session mounts reads `in-use` (the reference's
+   * state), unless it is being cleared. Stored states are only `available` and `clearing`.
+   */
+  private async withUse(records: ContextRecord[]): Promise<ContextRecord[]> {
+    const used = await this.meta.contextsInUse(records.filter((r) => r.state === "available").map((r) => r.id));
+    return used.size === 0 ? records : records.map((r) => (used.has(r.id) ? { ...r, state: "in-use" } : r));
   }
 
   async list(opts: { maxResults?: number; nextToken?: string; sessionId?: string } = {}): Promise<Page<ContextRecord>> {
@@ -74,9 +88,10 @@ export class ContextService {
         const ctx = await this.meta.getContext(this.tenantId, id);
         if (ctx) items.push(ctx);
       }
-      return { items: items.slice(0, limit), nextToken: undefined, totalCount: items.length };
+      return { items: await this.withUse(items.slice(0, limit)), nextToken: undefined, totalCount: items.length };
     }
-    return this.meta.listContexts(this.tenantId, { limit, nextToken: opts.nextToken || undefined });
+    const page = await this.meta.listContexts(this.tenantId, { limit, nextToken: opts.nextToken || undefined });
+    return { ...page, items: await this.withUse(page.items) };
   }
 
   async rename(contextId: string, name: string): Promise<void> {
@@ -94,7 +109,7 @@ export class ContextService {
     pageNumber = 1,
     pageSize = 50,
   ): Promise<{ entries: FileEntry[]; count: number }> {
-    await this.getById(contextId);
+    await this.stored(contextId);
     const parent = parentFolderPath === "" ? "/" : normalizeSessionPath(parentFolderPath);
     checkPageSize(pageSize, "pageSize");
     if (!Number.isInteger(pageNumber) || pageNumber < 1) {
@@ -111,7 +126,7 @@ export class ContextService {
    */
   async log(contextId: string, limit = 100): Promise<GenerationRecord[]> {
     checkPageSize(limit, "limit");
-    await this.getById(contextId);
+    await this.stored(contextId);
     return this.meta.listGenerations(contextId, limit);
   }
 
@@ -152,7 +167,7 @@ export class ContextService {
    * live file, or holds a symlink.
    */
   async readFile(contextId: string, filePath: string): Promise<{ file: FileRecord; body: Readable }> {
-    await this.getById(contextId);
+    await this.stored(contextId);
     const key = normalizeSessionPath(filePath);
     const file = await this.meta.getLiveFile(contextId, key, this.clock.now());
     if (!file || file.type !== "file" || file.digest === null) throw new FileNotFoundError(contextId, key);
@@ -171,7 +186,7 @@ export class ContextService {
     body: Readable,
     opts: { maxBytes: number; tmpDir: string },
   ): Promise<{ generation: number; digest: string; sizeBytes: number }> {
-    await this.getById(contextId);
+    await this.stored(contextId);
     const key = normalizeSessionPath(filePath);
     if (key === "/") throw new InvalidKeyError(filePath, "a file needs a name below /");
     const spooled = await streamToTempFile(body, opts.tmpDir, opts.maxBytes);
@@ -213,7 +228,7 @@ export class ContextService {
    * starts nothing; one left `clearing` by a clear that failed starts again.
    */
   async clearAsync(contextId: string): Promise<ClearHandle> {
-    const ctx = await this.getById(contextId);
+    const ctx = await this.stored(contextId);
     const claimed = await this.meta.setContextState(contextId, "clearing", ["available", "in-use"]);
     if (!claimed && (ctx.state !== "clearing" || clearsRunning.has(contextId))) return { started: false, done: Promise.resolve() };
     return { started: true, done: this.runClear(contextId) };
@@ -237,9 +252,9 @@ export class ContextService {
     }
   }
 
-  /** The context's state: `clearing` while a clear runs, else `available` (or `in-use`). */
+  /** The context's clearing state: `clearing` while a clear runs, else `available` (whether mounted or not). */
   async getClearStatus(contextId: string): Promise<ContextState> {
-    return (await this.getById(contextId)).state;
+    return (await this.stored(contextId)).state;
   }
 
   /**

@@ -221,6 +221,8 @@ export interface MetaStore extends BlobDeletionJournal {
   setContextState(contextId: string, state: ContextState, from?: readonly ContextState[]): Promise<boolean>;
   /** Contexts of every tenant in `state`, in id order (the server resumes `clearing` ones at start). */
   listContextsInState(state: ContextState): Promise<ContextRecord[]>;
+  /** Those of `contextIds` that a session still running or releasing has mounted (their state reads `in-use`). */
+  contextsInUse(contextIds: readonly string[]): Promise<Set<string>>;
 
   /**
    * Live (unexpired at `nowMs`) files whose key is `prefix` or lies under it, ordered by key.

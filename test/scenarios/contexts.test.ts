@@ -59,6 +59,22 @@ describe.each(CLIENT_KINDS)("contexts (%s client)", (kind) => {
     expect(await c.list({ nextToken: "garbage" })).toMatchObject({ success: false, errorCode: "InvalidParameter" });
   });
 
+  it("a context a running session mounts reads in-use, and available again once the session is released", async () => {
+    const a = await h().newContext("a");
+    await h().newContext("b");
+    const s = await h().session("ra", [[a, "/data"]]);
+    expect((await h().client.context.get("a")).context).toMatchObject({ state: "in-use" });
+    expect((await h().client.context.list()).contexts.map((c) => [c.name, c.state])).toEqual([
+      ["a", "in-use"],
+      ["b", "available"],
+    ]);
+    expect((await h().client.context.list({ sessionId: s.sessionId })).contexts.map((c) => c.state)).toEqual(["in-use"]);
+    // Clearing is about the files: its status ends available whether or not the context is mounted.
+    expect(await h().client.context.clear(a, 10, 0.05)).toMatchObject({ success: true, status: "available" });
+    await s.delete();
+    expect((await h().client.context.get("a")).context).toMatchObject({ state: "available" });
+  });
+
   it("lists a session's contexts", async () => {
     const a = await h().newContext("a");
     await h().newContext("b");

@@ -566,6 +566,23 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
         expect(await store.listMounts(sess.id)).toEqual(mounts);
       });
 
+      it("contextsInUse names the contexts a running or releasing session mounts, and no others", async () => {
+        const ctxC = (await store.createContext(tenant, "c", T0)).id;
+        const running = session();
+        await store.createSession(running, [mount(running.id, ctxA, "/home/a", T0)]);
+        const releasing = session();
+        await store.createSession(releasing, [mount(releasing.id, ctxB, "/home/b", T0)]);
+        await store.setSessionStatus(releasing.id, "releasing");
+        const released = session();
+        await store.createSession(released, [mount(released.id, ctxC, "/home/c", T0)]);
+        await store.setSessionStatus(released.id, "released");
+        expect(await store.contextsInUse([ctxA, ctxB, ctxC, newId("ctx")])).toEqual(new Set([ctxA, ctxB]));
+        expect(await store.contextsInUse([ctxC])).toEqual(new Set());
+        expect(await store.contextsInUse([])).toEqual(new Set());
+        await store.setSessionStatus(running.id, "released");
+        expect(await store.contextsInUse([ctxA, ctxB])).toEqual(new Set([ctxB]));
+      });
+
       it("getSession and listSessions do not show another tenant's sessions", async () => {
         const theirs = session({ tenantId: otherTenant });
         await store.createSession(theirs, []);

@@ -152,4 +152,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX blob_deletion_marks_time ON blob_deletion_marks (at_ms);
   CREATE INDEX blob_deletion_marks_deleting ON blob_deletion_marks (digest) WHERE state = 'deleting';
   `,
+  // Version 5 (SQLite's version 7): which sessions mount a context, for its `in-use` state.
+  `
+  CREATE INDEX mounts_context ON mounts (context_id);
+  `,
 ];

@@ -202,6 +202,16 @@ export class PostgresMetaStore implements MetaStore {
     return rowCount(r) > 0;
   }
 
+  async contextsInUse(contextIds: readonly string[]): Promise<Set<string>> {
+    if (contextIds.length === 0) return new Set();
+    const { rows } = await this.db.query<{ id: string }>(
+      "SELECT DISTINCT m.context_id AS id FROM mounts m JOIN sessions s ON s.id = m.session_id " +
+        "WHERE m.context_id = ANY($1::text[]) AND s.status IN ('running', 'releasing')",
+      [contextIds],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
   async listContextsInState(state: ContextState): Promise<ContextRecord[]> {
     const { rows } = await this.db.query<ContextRow>(`SELECT ${CONTEXT_COLUMNS} FROM contexts WHERE state = $1 ORDER BY id`, [state]);
     return rows.map(toContext);

@@ -184,6 +184,15 @@ export class SqliteMetaStore implements MetaStore {
     );
   }
 
+  async contextsInUse(contextIds: readonly string[]): Promise<Set<string>> {
+    if (contextIds.length === 0) return new Set();
+    const rows = this.stmt(
+      "SELECT DISTINCT m.context_id AS id FROM mounts m JOIN sessions s ON s.id = m.session_id " +
+        "WHERE m.context_id IN (SELECT value FROM json_each(?)) AND s.status IN ('running', 'releasing')",
+    ).all(JSON.stringify(contextIds)) as { id: string }[];
+    return new Set(rows.map((r) => r.id));
+  }
+
   async listContextsInState(state: ContextState): Promise<ContextRecord[]> {
     const rows = this.stmt("SELECT * FROM contexts WHERE state = ? ORDER BY id").all(state) as ContextRow[];
     return rows.map(toContext);
