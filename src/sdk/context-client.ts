@@ -1,3 +1,4 @@
+import { checkGeneration, checkPageNumber, checkPageSize } from "../service/input-checks.js";
 import type { ContextBackend } from "./backend.js";
 import type { Context } from "./context.js";
 import {
@@ -43,7 +44,7 @@ export class ContextClient {
   /** Contexts in creation order, `maxResults` (default 10) per page; pass `nextToken` for the next page. */
   list(params: { maxResults?: number; nextToken?: string; sessionId?: string } = {}): Promise<ContextListResult> {
     return respond<ContextListResult>({ contexts: [] }, async () => {
-      const maxResults = params.maxResults ?? 10;
+      const maxResults = checkPageSize(params.maxResults ?? 10, "maxResults");
       const page = await this.backend.list({ ...params, maxResults });
       return { contexts: page.contexts, nextToken: page.nextToken, maxResults, totalCount: page.totalCount };
     });
@@ -67,7 +68,9 @@ export class ContextClient {
 
   /** Direct children (files and FOLDER entries) of a folder of the context. */
   listFiles(contextId: string, parentFolderPath: string, pageNumber = 1, pageSize = 50): Promise<ContextFileListResult> {
-    return respond<ContextFileListResult>({ entries: [] }, async () => this.backend.listFiles(contextId, parentFolderPath, pageNumber, pageSize));
+    return respond<ContextFileListResult>({ entries: [] }, async () =>
+      this.backend.listFiles(contextId, parentFolderPath, checkPageNumber(pageNumber), checkPageSize(pageSize, "pageSize")),
+    );
   }
 
   /**
@@ -89,7 +92,9 @@ export class ContextClient {
    * times. Only generations within the retention period (default 7 days) are listed: those can be restored.
    */
   log(contextId: string, limit?: number): Promise<ContextLogResult> {
-    return respond<ContextLogResult>({ generations: [] }, async () => ({ generations: await this.backend.log(contextId, limit) }));
+    return respond<ContextLogResult>({ generations: [] }, async () => ({
+      generations: await this.backend.log(contextId, limit === undefined ? undefined : checkPageSize(limit, "limit")),
+    }));
   }
 
   /**
@@ -100,7 +105,7 @@ export class ContextClient {
    * `GenerationNotFound` for a generation that never existed or was pruned after the retention period.
    */
   restore(contextId: string, generation: number, opts: { path?: string } = {}): Promise<ContextRestoreResult> {
-    return respond<ContextRestoreResult>({}, async () => ({ generation: await this.backend.restore(contextId, generation, opts.path) }));
+    return respond<ContextRestoreResult>({}, async () => ({ generation: await this.backend.restore(contextId, checkGeneration(generation), opts.path) }));
   }
 
   /** Removes one file from the context. */

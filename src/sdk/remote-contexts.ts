@@ -2,7 +2,8 @@ import type { z } from "@hono/zod-openapi";
 import type { ApiClient } from "../agent/index.js";
 import type { ClearStatus, ContextList, ContextView, FileList, FileUrl, GenerationList, RestoreResult } from "../api/index.js";
 import { apiPaths } from "../api/index.js";
-import { ContextNotFoundError, InvalidParameterError } from "../errors/index.js";
+import { ContextNotFoundError } from "../errors/index.js";
+import { checkName } from "../service/input-checks.js";
 import { normalizeSessionPath } from "../policy/index.js";
 import type { ClearState, ContextBackend } from "./backend.js";
 import { Context } from "./context.js";
@@ -13,6 +14,8 @@ export class RemoteContexts implements ContextBackend {
   constructor(private readonly api: ApiClient) {}
 
   async get(name: string, create: boolean): Promise<Context> {
+    // Checked before the request, so both clients answer a bad name alike (and a blank `name` filter is
+    // never sent: the server would read it as no filter).
     checkName(name);
     if (create) return toContext(await this.api.json<z.infer<typeof ContextView>>("POST", apiPaths.contexts, { json: { name } }));
     const list = await this.api.json<z.infer<typeof ContextList>>("GET", apiPaths.contexts, { query: { name, maxResults: 1 } });
@@ -79,10 +82,3 @@ function toContext(c: z.infer<typeof ContextView>): Context {
   return new Context(c.id, c.name, c.createdAt, c.lastUsedAt, c.state);
 }
 
-/**
- * The embedded service's name check, made before the request so both clients answer a blank name alike
- * (and a blank `name` filter is never sent: the server would read it as no filter).
- */
-function checkName(name: unknown): void {
-  if (typeof name !== "string" || name.trim() === "") throw new InvalidParameterError("A context name must be a non-empty string.");
-}

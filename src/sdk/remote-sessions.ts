@@ -4,6 +4,7 @@ import { RemoteApiError, type AgentLog, type ApiClient } from "../agent/index.js
 import type { BindingList, ContextSyncWire, CreatedSession, ReleaseResult, SessionList, SessionView as SessionWire, TaskList, TaskView } from "../api/index.js";
 import { apiPaths, MAX_MOUNTS } from "../api/index.js";
 import { describeError, InvalidParameterError, SyncTimeoutError } from "../errors/index.js";
+import { checkLabels } from "../service/input-checks.js";
 import { normalizeSessionPath, resolveSyncPolicy, type ContextSync } from "../policy/index.js";
 import type { CreateSessionRequest, PollOptions, SessionBackend, SessionView, StartedTasks, TaskState, TasksOutcome } from "./backend.js";
 import { describeFailedTasks } from "./context-status-data.js";
@@ -49,7 +50,7 @@ export class RemoteSessions implements SessionBackend {
     const root = req.agent === "local" ? checkRoot(req.root) : "/";
     const contextSync = req.contextSync.map(toWire);
     const created = await this.api.json<z.infer<typeof CreatedSession>>("POST", apiPaths.sessions, {
-      json: { contextSync, labels: req.labels },
+      json: { contextSync, labels: checkLabels(req.labels) },
     });
     if (req.agent === "external") return { ...toView(created.session, root), sessionToken: created.sessionToken };
 

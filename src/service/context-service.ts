@@ -6,6 +6,7 @@ import { commitAtHead, restoreGeneration, type Clock } from "../engine/index.js"
 import { normalizeSessionPath } from "../policy/index.js";
 import type { ContextRecord, ContextState, FileChange, FileRecord, GenerationRecord, MetaStore, Page } from "../store/index.js";
 import type { Stores } from "./embedded-stores.js";
+import { checkGeneration, checkName, checkPageNumber, checkPageSize } from "./input-checks.js";
 import { listChildren, type FileEntry } from "./list-children.js";
 import { streamToTempFile } from "./stream-to-temp.js";
 
@@ -16,9 +17,6 @@ export interface ClearHandle {
   /** Settles when this clear has finished (at once when not started); rejects when it failed. */
   done: Promise<void>;
 }
-
-/** Page size limits for context and file listings: enough for any UI, small enough to bound a response. */
-const MAX_PAGE_SIZE = 1000;
 
 /**
  * Contexts a clear in this process is working on: asking again while it runs starts nothing, asking again
@@ -112,9 +110,7 @@ export class ContextService {
     await this.stored(contextId);
     const parent = parentFolderPath === "" ? "/" : normalizeSessionPath(parentFolderPath);
     checkPageSize(pageSize, "pageSize");
-    if (!Number.isInteger(pageNumber) || pageNumber < 1) {
-      throw new InvalidParameterError(`pageNumber must be a whole number from 1; got ${pageNumber}.`);
-    }
+    checkPageNumber(pageNumber);
     const all = listChildren(parent, await this.meta.listLiveFiles(contextId, parent, this.clock.now()));
     const start = (pageNumber - 1) * pageSize;
     return { entries: all.slice(start, start + pageSize), count: all.length };
@@ -141,7 +137,7 @@ export class ContextService {
     const prefix = opts.path === undefined || opts.path === "" ? "/" : normalizeSessionPath(opts.path);
     return restoreGeneration(
       { meta: this.meta, blobs: this.stores.blobs, clock: this.clock },
-      { tenantId: this.tenantId, contextId, generation, prefix },
+      { tenantId: this.tenantId, contextId, generation: checkGeneration(generation), prefix },
     );
   }
 
@@ -271,19 +267,3 @@ export class ContextService {
 
 }
 
-function checkName(name: unknown): string {
-  if (typeof name !== "string" || name.trim() === "") {
-    throw new InvalidParameterError("A context name must be a non-empty string.");
-  }
-  if (name.length > 256 || name.includes("\0")) {
-    throw new InvalidParameterError("A context name must be at most 256 characters and contain no NUL byte.");
-  }
-  return name;
-}
-
-function checkPageSize(n: number, field: string): number {
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) {
-    throw new InvalidParameterError(`${field} must be a whole number from 1 to ${MAX_PAGE_SIZE}; got ${n}.`);
-  }
-  return n;
-}

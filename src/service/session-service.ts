@@ -7,7 +7,7 @@ import {
   SessionNotFoundError,
 } from "../errors/index.js";
 import { checkScope, downloadMount, MountLayout, mountSpecFor, syncPathOf, uploadMount, type Clock, type MountSpec } from "../engine/index.js";
-import { MAX_LABEL_KEY_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_MOUNTS, normalizeSessionPath, resolveSyncPolicy, SyncPolicy, type ContextSync } from "../policy/index.js";
+import { MAX_MOUNTS, normalizeSessionPath, resolveSyncPolicy, SyncPolicy, type ContextSync } from "../policy/index.js";
 import {
   newId,
   type MountRecord,
@@ -24,6 +24,7 @@ import {
   waitForTasks,
   type ExternalSessionOptions,
 } from "./external-tasks.js";
+import { checkLabels } from "./input-checks.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { queueTask } from "./queue-task.js";
 import { startTask, type StartedTask } from "./run-task.js";
@@ -413,16 +414,3 @@ function checkRoot(root: string | undefined): string {
   return path.resolve(root);
 }
 
-/** A copy of `labels`, checked: names and values are strings within the limits both clients apply. */
-function checkLabels(labels: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (labels === undefined || labels === null) return out;
-  if (typeof labels !== "object" || Array.isArray(labels)) throw new InvalidParameterError("labels must be an object of string names to string values.");
-  for (const [name, value] of Object.entries(labels)) {
-    if (typeof value !== "string") throw new InvalidParameterError(`Label ${JSON.stringify(name)} must have a string value; got a ${typeof value}.`);
-    if (name.length > MAX_LABEL_KEY_LENGTH) throw new InvalidParameterError(`Label names are at most ${MAX_LABEL_KEY_LENGTH} characters; ${JSON.stringify(name.slice(0, 40))}… has ${name.length}.`);
-    if (value.length > MAX_LABEL_VALUE_LENGTH) throw new InvalidParameterError(`Label ${JSON.stringify(name)} has a value of ${value.length} characters; at most ${MAX_LABEL_VALUE_LENGTH} are allowed.`);
-    out[name] = value;
-  }
-  return out;
-}

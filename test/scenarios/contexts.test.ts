@@ -75,6 +75,21 @@ describe.each(CLIENT_KINDS)("contexts (%s client)", (kind) => {
     expect((await h().client.context.get("a")).context).toMatchObject({ state: "available" });
   });
 
+  it("refuses bad page sizes, page numbers, generations and labels with the same words from both clients", async () => {
+    const c = h().client.context;
+    const ctx = await h().newContext();
+    const refused = async (r: Promise<{ success: boolean; errorMessage?: string }>, message: string) =>
+      expect(await r).toMatchObject({ success: false, errorCode: "InvalidParameter", errorMessage: `[InvalidParameter] ${message}` });
+    await refused(c.list({ maxResults: "3" as never }), 'maxResults must be a whole number from 1 to 1000; got "3".');
+    await refused(c.list({ maxResults: 1001 }), "maxResults must be a whole number from 1 to 1000; got 1001.");
+    await refused(c.listFiles(ctx, "/", 0), "pageNumber must be a whole number from 1; got 0.");
+    await refused(c.listFiles(ctx, "/", 1, 2.5), "pageSize must be a whole number from 1 to 1000; got 2.5.");
+    await refused(c.log(ctx, 0), "limit must be a whole number from 1 to 1000; got 0.");
+    await refused(c.restore(ctx, 1.5), "A generation is a whole number (see context.log); got 1.5.");
+    const created = await h().client.create({ root: `${h().dir}/labels`, labels: { team: 1 as never } });
+    expect(created).toMatchObject({ success: false, errorCode: "InvalidParameter", errorMessage: '[InvalidParameter] Label "team" must have a string value; got a number.' });
+  });
+
   it("lists a session's contexts", async () => {
     const a = await h().newContext("a");
     await h().newContext("b");
