@@ -271,7 +271,7 @@ describe("createServer on a real socket", () => {
     while (next.length === 0) next = await claim();
     await end(next[0]!.id, "Success");
     await end(claimed[0]!.id, "Failed", "disk full");
-    expect(await first).toMatchObject({ success: false, errorMessage: "/w: disk full" });
+    expect(await first).toMatchObject({ success: false, errorCode: "TaskFailed", errorMessage: "[TaskFailed] /w: disk full" });
     expect(await second).toMatchObject({ success: true });
   });
 
