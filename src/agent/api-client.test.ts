@@ -17,6 +17,20 @@ describe("ApiClient", () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
+  it("refuses a key no header can carry without quoting it, and drops whitespace around one", () => {
+    for (const bad of ["csk_secret\nX", "csk secret", "csk_\u2026secret", "csk_\u0007"]) {
+      let err: unknown;
+      try {
+        new ApiClient("http://127.0.0.1:1", bad);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: "InvalidParameter", message: expect.stringContaining("character a key never has") });
+      expect((err as Error).message).not.toContain("secret");
+    }
+    expect(() => new ApiClient("http://127.0.0.1:1", " csk_fine\r\n")).not.toThrow();
+  });
+
   it("fails a call that gets no answer within its deadline as an unreachable server, saying so", async () => {
     const api = new ApiClient(endpoint, "t");
     const err = await api.json("GET", "/v1/agent/tasks", { timeoutMs: 200 }).then(

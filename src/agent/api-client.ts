@@ -63,6 +63,13 @@ export class ApiClient {
       throw new InvalidParameterError(`endpoint must not hold a user name or password (${url.origin} is the server); authenticate with the API key or session token.`);
     }
     if (typeof token !== "string" || token === "") throw new InvalidParameterError("A remote client needs a non-empty apiKey (or session token).");
+    // Checked here, not left to the first request: a header cannot carry such a key, and the error the
+    // HTTP client gives then reads as an unreachable server and quotes the whole key.
+    // Whitespace around it (a CRLF key file, a paste) is not part of any key.
+    token = token.trim();
+    if (!/^[\x21-\x7e]+$/.test(token)) {
+      throw new InvalidParameterError("The apiKey (or session token) holds a space, line break or other character a key never has; copy it again.");
+    }
     this.origin = url.origin;
     this.#base = url.href.replace(/\/+$/, "");
     this.#token = token;
