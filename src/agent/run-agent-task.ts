@@ -5,8 +5,10 @@ import { describeError } from "../errors/index.js";
 import { downloadMount, MountLayout, summarizeProblems, systemClock, uploadMount, type Progress } from "../engine/index.js";
 import { normalizeRelativePolicyPath, normalizeSessionPath, SyncPolicy } from "../policy/index.js";
 import type { ApiClient } from "./api-client.js";
+import { abortableSleep } from "./abortable-sleep.js";
 import type { AgentLog } from "./agent-log.js";
 import type { RemoteBlobStore } from "./remote-blob-store.js";
+import { RemoteApiError } from "./remote-api-error.js";
 import type { AgentMetaStore } from "./remote-meta-store.js";
 
 export type AgentTaskView = z.infer<typeof AgentTask>;
@@ -34,36 +36,69 @@ const FINISH_ATTEMPTS = 4;
 const FINISH_TIMEOUT_MS = 15_000;
 
 /**
+ * How long a task the server broke off (unreachable, or answering 5xx: a restart, an outage of its store)
+ * is run again: a restart with ample margin. Running it again is safe: an upload finds the blobs it sent
+ * stored and commits against the head; a download skips the files it placed.
+ */
+const TASK_RETRY_MS = 10 * 60_000;
+/** Waits between the runs of a broken-off task grow from 1 s to this. */
+const MAX_TASK_RETRY_DELAY_MS = 15_000;
+
+/**
  * Runs one upload or download task with the engine, reporting progress, then reports Success, or Failed
- * with an errorMessage that says why (per-file problems summarised, or the error that stopped it).
+ * with an errorMessage that says why (per-file problems summarised, or the error that stopped it). A task
+ * the server broke off is run again once it answers (TASK_RETRY_MS), so a server restart during a
+ * release's upload does not release the session without its data.
  * Never rejects: every failure ends up on the task. Returns the status reported.
  */
 export async function runAgentTask(ctx: AgentTaskContext, task: AgentTaskView): Promise<TaskOutcome> {
   const progress = new ProgressReporter(ctx, task.id);
+  const deadline = Date.now() + TASK_RETRY_MS;
   let status: TaskOutcome;
   let errorMessage = "";
-  try {
-    const layout = new MountLayout(ctx.root, {
-      contextId: task.mount.contextId,
-      path: normalizeSessionPath(task.mount.path),
-      namespace: normalizeSessionPath(task.mount.namespace),
-      policy: SyncPolicy.fromJSON(task.mount.policy),
-      ...(task.mount.scope ? { scope: normalizeRelativePolicyPath(task.mount.scope, "task scope") } : {}),
-    });
-    const deps = { meta: ctx.meta, blobs: ctx.blobs, clock: systemClock };
-    const onProgress = (p: Progress) => progress.report(p);
-    const args = { tenantId: "", sessionId: ctx.sessionId, layout, onProgress };
-    const { problems } = task.taskType === "upload" ? await uploadMount(deps, args) : await downloadMount(deps, args);
-    status = problems.length === 0 ? "Success" : "Failed";
-    if (problems.length > 0) errorMessage = summarizeProblems(problems);
-  } catch (err) {
-    status = "Failed";
-    errorMessage = ctx.signal.aborted ? `The agent stopped during the ${task.taskType}: ${describeError(err)}` : describeError(err);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const problems = await runEngine(ctx, task, progress);
+      status = problems.length === 0 ? "Success" : "Failed";
+      if (problems.length > 0) errorMessage = summarizeProblems(problems);
+      break;
+    } catch (err) {
+      const delayMs = Math.min(MAX_TASK_RETRY_DELAY_MS, 1000 * 2 ** (attempt - 1));
+      if (!ctx.signal.aborted && isServerOutage(err) && Date.now() + delayMs < deadline) {
+        ctx.log("warn", `${task.taskType} of ${task.mount.path} broke off (${describeError(err)}); running it again in ${Math.round(delayMs / 1000)} s`);
+        await abortableSleep(delayMs, ctx.signal);
+        if (!ctx.signal.aborted) continue;
+      }
+      status = "Failed";
+      errorMessage = ctx.signal.aborted ? `The agent stopped during the ${task.taskType}: ${describeError(err)}` : describeError(err);
+      break;
+    }
   }
   await progress.close();
   await reportFinish(ctx, task, { status, errorMessage });
   ctx.log("info", `${task.taskType} of ${task.mount.path}: ${status}${errorMessage ? ` (${errorMessage})` : ""}`);
   return status;
+}
+
+/** One run of the task's transfer; the per-file problems it met. */
+async function runEngine(ctx: AgentTaskContext, task: AgentTaskView, progress: ProgressReporter) {
+  const layout = new MountLayout(ctx.root, {
+    contextId: task.mount.contextId,
+    path: normalizeSessionPath(task.mount.path),
+    namespace: normalizeSessionPath(task.mount.namespace),
+    policy: SyncPolicy.fromJSON(task.mount.policy),
+    ...(task.mount.scope ? { scope: normalizeRelativePolicyPath(task.mount.scope, "task scope") } : {}),
+  });
+  const deps = { meta: ctx.meta, blobs: ctx.blobs, clock: systemClock };
+  const onProgress = (p: Progress) => progress.report(p);
+  const args = { tenantId: "", sessionId: ctx.sessionId, layout, onProgress };
+  const { problems } = task.taskType === "upload" ? await uploadMount(deps, args) : await downloadMount(deps, args);
+  return problems;
+}
+
+/** The server could not be reached or failed (5xx): it may answer again. A refusal (4xx) will not change. */
+function isServerOutage(err: unknown): boolean {
+  return err instanceof RemoteApiError && (err.httpStatus === 0 || err.httpStatus >= 500);
 }
 
 type FinishBody = z.input<typeof TaskFinishBody>;

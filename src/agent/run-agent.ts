@@ -3,6 +3,7 @@ import type { z } from "@hono/zod-openapi";
 import type { AgentPoll, AgentSession } from "../api/index.js";
 import { apiPaths } from "../api/index.js";
 import { describeError } from "../errors/index.js";
+import { abortableSleep } from "./abortable-sleep.js";
 import type { AgentLog } from "./agent-log.js";
 import { ApiClient } from "./api-client.js";
 import { RemoteApiError } from "./remote-api-error.js";
@@ -103,7 +104,10 @@ async function pollLoop(
     let poll: z.infer<typeof AgentPoll>;
     try {
       // The server holds a poll up to waitSeconds; one that stays silent much longer is on a dead connection.
-      poll = await api.json("GET", apiPaths.agentTasks, { query: { waitSeconds }, signal, timeoutMs: (waitSeconds + 15) * 1000 });
+      // With task ends to report, polls wait at most a second, so the reports go soon after the server
+      // answers again (and not every 25 s), without polling in a tight loop while it still refuses them.
+      const wait = unreported.size > 0 ? Math.min(1, waitSeconds) : waitSeconds;
+      poll = await api.json("GET", apiPaths.agentTasks, { query: { waitSeconds: wait }, signal, timeoutMs: (wait + 15) * 1000 });
       failures = 0;
       // The server answers again: tell it how the tasks ended that it could not be told of before.
       if (unreported.size > 0) await unreported.send(api, log);
@@ -116,7 +120,7 @@ async function pollLoop(
       failures++;
       const delayMs = Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** (failures - 1));
       log("warn", `task poll failed (${describeError(err)}); retrying in ${Math.round(delayMs / 1000)} s`);
-      await sleep(delayMs, signal);
+      await abortableSleep(delayMs, signal);
       continue;
     }
     for (const task of poll.tasks) {
@@ -143,19 +147,7 @@ async function attach(api: ApiClient, signal: AbortSignal, log: AgentLog): Promi
       const delayMs = Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** (failures - 1));
       if (!retryable || signal.aborted || Date.now() + delayMs > deadline) throw err;
       log("warn", `could not attach to the session (${describeError(err)}); retrying in ${Math.round(delayMs / 1000)} s`);
-      await sleep(delayMs, signal);
+      await abortableSleep(delayMs, signal);
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

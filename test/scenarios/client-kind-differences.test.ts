@@ -140,7 +140,9 @@ describe("remote client", () => {
     // The agent talks through a proxy that can refuse task ends (as an outage would) and passes the rest.
     const server = new URL(h().server!.url);
     let refuseFinish = false;
+    const polls: string[] = [];
     const proxy = http.createServer((req, res) => {
+      if (req.url?.startsWith(`${apiPaths.agentTasks}?`)) polls.push(req.url);
       if (refuseFinish && req.url?.endsWith("/finish")) {
         req.resume();
         res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ code: "StoreUnavailable", message: "down", requestId: "p" }));
@@ -157,7 +159,7 @@ describe("remote client", () => {
     const logs: string[] = [];
     const root = path.join(h().dir, "flaky-sandbox");
     const endpoint = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
-    const agent = runAgent({ endpoint, sessionToken: session.sessionToken!, root, waitSeconds: 1, onLog: (_level, m) => logs.push(m) });
+    const agent = runAgent({ endpoint, sessionToken: session.sessionToken!, root, waitSeconds: 5, onLog: (_level, m) => logs.push(m) });
     try {
       expect((await session.context.sync(ctx, "/data", "download")).success).toBe(true);
       refuseFinish = true;
@@ -165,14 +167,66 @@ describe("remote client", () => {
       const ended = new Promise<boolean>((resolve) => void session.context.sync(ctx, "/data", "upload", resolve));
       await vi.waitFor(() => expect(logs.some((m) => m.includes("will again once the server answers"))).toBe(true), { timeout: 30_000 });
       expect((await session.context.info()).contextStatusData.filter((t) => t.taskType === "upload")).toMatchObject([{ status: "Running" }]);
+      // While an end waits to be reported, the agent's polls wait a second at most (not their usual 5
+      // here, 25 by default), so the report goes soon after the server takes it again.
+      await vi.waitFor(() => expect(polls.some((u) => u.endsWith("waitSeconds=1"))).toBe(true), { timeout: 30_000 });
       refuseFinish = false;
       expect(await ended).toBe(true);
       expect(await session.delete()).toMatchObject({ success: true });
       expect(await agent).toMatchObject({ reason: "released" });
     } finally {
+      proxy.closeAllConnections();
       await new Promise((r) => proxy.close(r));
     }
   }, 60_000);
+
+  it("a task the server breaks off midway runs again once the server answers, so the release keeps the data", async () => {
+    const ctx = await h().newContext();
+    const session = (await h().client.create({ agent: "external", contextSync: [ContextSync.new(ctx, "/data")] })).session!;
+    // A relay to the server that drops the first blob upload and then, for 1.5 s, every connection: the
+    // server restarting in the middle of the task, as the agent sees it.
+    const server = new URL(h().server!.url);
+    let downUntil = 0;
+    let cut = false;
+    const relay = net.createServer((c) => {
+      if (Date.now() < downUntil) return void c.destroy();
+      const upstream = net.connect(Number(server.port), server.hostname);
+      c.once("data", (first: Buffer) => {
+        if (!cut && first.toString("latin1").startsWith(`POST ${apiPaths.agentBlobsBatch}`)) {
+          cut = true;
+          downUntil = Date.now() + 1500;
+          upstream.destroy();
+          return void c.destroy();
+        }
+        upstream.write(first);
+        c.pipe(upstream).pipe(c);
+      });
+      upstream.on("error", () => c.destroy());
+      c.on("error", () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    const logs: string[] = [];
+    const root = path.join(h().dir, "sandbox");
+    const agent = runAgent({
+      endpoint: `http://127.0.0.1:${(relay.address() as net.AddressInfo).port}`,
+      sessionToken: session.sessionToken!,
+      root,
+      onLog: (_level, m) => logs.push(m),
+    });
+    try {
+      await vi.waitFor(async () => expect((await session.context.info()).contextStatusData[0]).toMatchObject({ status: "Success" }), { timeout: 10_000 });
+      writeTree(path.join(root, "data"), { "a.txt": "a", d: { "b.txt": "b" } });
+      expect(await session.delete()).toMatchObject({ success: true });
+      expect(cut).toBe(true);
+      expect(logs.some((m) => m.startsWith("upload of /data broke off") && m.includes("running it again"))).toBe(true);
+      expect(await agent).toMatchObject({ reason: "released" });
+      const next = await h().session("next", [[ctx, "/data"]]);
+      expect(readTree(h().local("next", "/data"))).toEqual({ "a.txt": "a", d: { "b.txt": "b" } });
+      await next.delete();
+    } finally {
+      relay.close();
+    }
+  });
 
   it("an agent started before its server can be reached keeps trying to attach, then runs the session", async () => {
     const ctx = await h().newContext();
