@@ -43,8 +43,9 @@ export function serverOptionsWithDefaults(
     defaultUrlExpirySeconds: opts.defaultUrlExpirySeconds ?? 3600,
     // Hourly: expired files must disappear promptly from storage, and a collection is cheap when little changed.
     gcIntervalMs: opts.gcIntervalMs ?? 3_600_000,
-    // Five minutes: a start (or a crash loop) is not slowed by a collection, yet one runs soon after.
-    gcFirstDelayMs: opts.gcFirstDelayMs ?? 300_000,
+    // Five minutes, or the interval when that is shorter: a start (or a crash loop) is not slowed by a
+    // collection, yet one runs soon after, and never later than the interval asked for.
+    gcFirstDelayMs: opts.gcFirstDelayMs ?? Math.min(300_000, opts.gcIntervalMs ?? 3_600_000),
     // Five seconds: a dead agent is noticed within ~heartbeat timeout + 5 s; the check is one indexed query.
     lostCheckIntervalMs: opts.lostCheckIntervalMs ?? 5000,
   };
