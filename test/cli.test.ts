@@ -41,6 +41,21 @@ describe("ctxsync CLI", () => {
     }
   };
 
+  it("exec with a bad --mount fails before it creates any context", async () => {
+    const relative = cli("exec", "-m", "fresh:relative", "--root", path.join(dir, "a"), "--", "true");
+    expect(relative.status).toBe(1);
+    expect(relative.stderr).toContain('Invalid path "relative": it is relative');
+    const twice = cli("exec", "-m", "one:/w", "-m", "two:/w/", "--root", path.join(dir, "a"), "--", "true");
+    expect(twice.status).toBe(1);
+    expect(twice.stderr).toContain("/w is mounted twice");
+    const client = new CtxSync({ home: path.join(dir, "store") });
+    try {
+      expect((await client.context.list()).contexts).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("exec of a command that does not exist exits 127 as a shell does, and releases its session", async () => {
     const r = cli("exec", "-m", "n:/w", "--root", path.join(dir, "a"), "--", "no-such-command-here");
     expect(r.status).toBe(127);

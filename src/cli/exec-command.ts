@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
+import { normalizeSessionPath } from "../policy/index.js";
 import { ContextSync, type Session } from "../sdk/index.js";
 import { check, openClient } from "./open-client.js";
 
@@ -32,12 +33,12 @@ export function buildExecCommand(program: Command): void {
       const signals = new SignalGate();
       const client = openClient(cmd);
       try {
+        // Every --mount is checked before any context is created: a bad one must leave nothing behind.
+        const mounts = parseMounts(opts.mount);
         const syncs: ContextSync[] = [];
-        for (const spec of opts.mount) {
-          const at = spec.indexOf(":");
-          if (at <= 0) throw new Error(`--mount ${spec}: expected NAME:PATH, e.g. notes:/home/user/notes`);
-          const { contextId } = check(await client.context.create(spec.slice(0, at)));
-          syncs.push(ContextSync.new(contextId, spec.slice(at + 1), { uploadPolicy: { autoUpload: false } }));
+        for (const m of mounts) {
+          const { contextId } = check(await client.context.create(m.name));
+          syncs.push(ContextSync.new(contextId, m.path, { uploadPolicy: { autoUpload: false } }));
         }
         const session = check(await client.create({ contextSync: syncs, root: opts.root })).session!;
         let code = 1;
@@ -134,4 +135,18 @@ function run(command: string[], cwd: string, sessionId: string, signals: SignalG
 
 function signalNumber(signal: NodeJS.Signals): number {
   return os.constants.signals[signal] ?? 0;
+}
+
+/** The --mount values as context name and session path, each checked; a path given twice is refused. */
+function parseMounts(specs: readonly string[]): { name: string; path: string }[] {
+  const seen = new Set<string>();
+  return specs.map((spec) => {
+    const at = spec.indexOf(":");
+    if (at <= 0) throw new Error(`--mount ${spec}: expected NAME:PATH, e.g. notes:/home/user/notes`);
+    const p = spec.slice(at + 1);
+    const key = normalizeSessionPath(p);
+    if (seen.has(key)) throw new Error(`--mount ${spec}: ${key} is mounted twice; give each session path once`);
+    seen.add(key);
+    return { name: spec.slice(0, at), path: p };
+  });
 }
