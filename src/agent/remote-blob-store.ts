@@ -13,7 +13,7 @@ import {
   MAX_FRAMED_BLOB_BYTES,
   type BlobFrame,
 } from "../api/index.js";
-import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError, toError } from "../errors/index.js";
+import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError, PayloadTooLargeError, toError } from "../errors/index.js";
 import {
   batchesOf,
   isDigest,
@@ -40,6 +40,11 @@ export interface RemoteBlobStoreOptions {
   concurrency?: number;
   /** Aborts every transfer in flight (the agent is stopping). */
   signal?: AbortSignal;
+  /**
+   * Largest blob the server takes (AgentSession.maxFileBytes): larger files fail here, with the limit
+   * named, instead of being sent to a server that cuts the connection on them.
+   */
+  maxBlobBytes?: number;
 }
 
 /** Read size when hashing and sending files: bounded memory whatever the file size. */
@@ -71,6 +76,7 @@ const CHUNK_BYTES = 1 << 20;
 export class RemoteBlobStore implements BlobStore {
   private readonly concurrency: number;
   private readonly signal: AbortSignal | undefined;
+  private readonly maxBlobBytes: number;
 
   constructor(
     private readonly api: ApiClient,
@@ -78,6 +84,7 @@ export class RemoteBlobStore implements BlobStore {
   ) {
     this.concurrency = opts.concurrency ?? 8;
     this.signal = opts.signal;
+    this.maxBlobBytes = opts.maxBlobBytes ?? Number.MAX_SAFE_INTEGER;
   }
 
   async has(digest: Digest): Promise<boolean> {
@@ -198,9 +205,14 @@ export class RemoteBlobStore implements BlobStore {
     const progress = onProgress ?? (() => undefined);
     const results = new Array<IngestResult>(items.length);
     const { small, large } = splitBySize(items);
+    const withinLimit = (i: number) => {
+      if (items[i]!.sizeBytes <= this.maxBlobBytes) return true;
+      results[i] = { error: this.tooLarge(items[i]!.sizeBytes) };
+      return false;
+    };
     await settleAll([
-      this.ingestSmallFiles(items, small, results, progress),
-      mapConcurrent(large, this.concurrency, async (i) => {
+      this.ingestSmallFiles(items, small.filter(withinLimit), results, progress),
+      mapConcurrent(large.filter(withinLimit), this.concurrency, async (i) => {
         results[i] = await this.ingestOneAsResult(items[i]!, progress);
       }),
     ]);
@@ -235,6 +247,11 @@ export class RemoteBlobStore implements BlobStore {
       }),
     ]);
     return results;
+  }
+
+  /** A file over the server's limit: a per-file failure that names the limit and the way out. */
+  private tooLarge(sizeBytes: number): PayloadTooLargeError {
+    return new PayloadTooLargeError(this.maxBlobBytes, `This ${sizeBytes}-byte file`);
   }
 
   private async ingestOneAsResult(item: IngestItem, progress: ProgressFn): Promise<IngestResult> {
@@ -390,6 +407,7 @@ export class RemoteBlobStore implements BlobStore {
         onProgress(sizeBytes);
         return { digest, sizeBytes };
       }
+      if (sizeBytes > this.maxBlobBytes) throw this.tooLarge(sizeBytes);
       // The same descriptor, read again up to the size hashed: the server checks the bytes against the digest,
       // so a file that changed in between fails this item rather than storing something else.
       const body = sizeBytes === 0 ? Readable.from([]) : handle.createReadStream({ start: 0, end: sizeBytes - 1, highWaterMark: CHUNK_BYTES, autoClose: false });

@@ -72,7 +72,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<AgentExit> {
   const ctx: AgentTaskContext = {
     api,
     meta: new RemoteMetaStore(api, signal, session.features),
-    blobs: new RemoteBlobStore(api, { signal, concurrency: opts.concurrency }),
+    blobs: new RemoteBlobStore(api, { signal, concurrency: opts.concurrency, maxBlobBytes: session.maxFileBytes }),
     sessionId: session.sessionId,
     root: path.resolve(opts.root ?? "/"),
     signal,

@@ -209,6 +209,11 @@ export const AgentSession = z
     status: SessionView.shape.status,
     mounts: z.array(AgentMount),
     features: z.array(z.string()).optional().openapi({ description: "Protocol features this server understands (AGENT_FEATURES)" }),
+    maxFileBytes: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "Largest blob this server takes (its --max-file-mb): the agent fails larger files itself instead of sending them" }),
   })
   .openapi("AgentSession");
 export const AgentTask = z

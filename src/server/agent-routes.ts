@@ -60,7 +60,7 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       summary: "The token's session: status and mounts",
       responses: { 200: json(AgentSession, "The session"), ...commonErrors },
     }),
-    async (c) => c.json({ ...(await c.get("agent").describe()), features: SERVER_AGENT_FEATURES }, 200),
+    async (c) => c.json({ ...(await c.get("agent").describe()), features: SERVER_AGENT_FEATURES, maxFileBytes: deps.options.maxFileBytes }, 200),
   );
 
   app.openapi(
@@ -72,7 +72,7 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       description: "An agent calls this once when it starts. One agent per session: a second one attaching takes over the first one's unfinished tasks.",
       responses: { 200: json(AgentSession, "The session"), ...commonErrors },
     }),
-    async (c) => c.json({ ...(await c.get("agent").attach()), features: SERVER_AGENT_FEATURES }, 200),
+    async (c) => c.json({ ...(await c.get("agent").attach()), features: SERVER_AGENT_FEATURES, maxFileBytes: deps.options.maxFileBytes }, 200),
   );
 
   app.openapi(

@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from "vitest";
 import { runAgent } from "../../src/agent/index.js";
 import { apiPaths } from "../../src/api/index.js";
 import { ContextSync, CtxSync } from "../../src/sdk/index.js";
+import { createServer } from "../../src/server/index.js";
 import { useClientHarness } from "../helpers/client-harness.js";
 import { readTree, writeTree } from "../helpers/tree.js";
 
@@ -179,6 +180,33 @@ describe("remote client", () => {
       await new Promise((r) => proxy.close(r));
     }
   }, 60_000);
+
+  it("a file over the server's --max-file-mb fails by itself, naming the limit, and the others are uploaded", async () => {
+    const server = await createServer({
+      dataDir: path.join(h().dir, "small-server"),
+      port: 0,
+      env: { CTXSYNC_ADMIN_KEY: h().apiKey },
+      options: { maxFileBytes: 64 * 1024 },
+      print: () => undefined,
+      log: { info: () => undefined, error: () => undefined },
+    });
+    const client = new CtxSync({ endpoint: server.url, apiKey: h().apiKey });
+    try {
+      const ctx = (await client.context.create("limited")).contextId;
+      const { session } = await client.create({ root: path.join(h().dir, "limited"), contextSync: [ContextSync.new(ctx, "/data")] });
+      writeTree(path.join(h().dir, "limited", "data"), { "small.txt": "s", "big.bin": Buffer.alloc(3 << 20, 7), "mid.bin": Buffer.alloc(100 * 1024, 1) });
+      const r = await session!.context.sync();
+      expect(r).toMatchObject({ success: false, errorCode: "TaskFailed" });
+      expect(r.errorMessage).toContain("This 3145728-byte file is larger than the limit of 65536 bytes");
+      expect(r.errorMessage).toContain("This 102400-byte file is larger than the limit of 65536 bytes");
+      expect(r.errorMessage).not.toContain("Cannot reach");
+      expect((await client.context.listFiles(ctx, "/data")).entries.map((e) => e.fileName)).toEqual(["small.txt"]);
+      await session!.delete();
+    } finally {
+      await client.close();
+      await server.stop();
+    }
+  });
 
   it("a task the server breaks off midway runs again once the server answers, so the release keeps the data", async () => {
     const ctx = await h().newContext();
