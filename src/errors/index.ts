@@ -78,7 +78,7 @@ export class ContextNotFoundError extends CtxSyncError {
   constructor(readonly contextIdOrName: string) {
     super(
       "ContextNotFound",
-      `Context ${JSON.stringify(contextIdOrName)} not found. Create it with context.create(name) or check the id.`,
+      `Context ${JSON.stringify(contextIdOrName)} not found. Create it (context.create(name), or \`ctxsync context create NAME\`) or check the id.`,
     );
   }
 }

@@ -15,7 +15,7 @@ describe.each(CLIENT_KINDS)("contexts (%s client)", (kind) => {
     expect((await c.create("crud")).contextId).toBe(created.contextId); // create is get(name, true)
     const missing = await c.get("missing");
     expect(missing).toMatchObject({ success: false, errorCode: "ContextNotFound", contextId: "" });
-    expect(missing.errorMessage).toBe('[ContextNotFound] Context "missing" not found. Create it with context.create(name) or check the id.');
+    expect(missing.errorMessage).toBe('[ContextNotFound] Context "missing" not found. Create it (context.create(name), or `ctxsync context create NAME`) or check the id.');
     expect(await c.get("  ")).toMatchObject({ success: false, errorMessage: "[InvalidParameter] A context name must be a non-empty string." });
 
     const ctx = created.context!;
