@@ -1,3 +1,4 @@
+import type { CtxSyncError } from "../errors/index.js";
 import type { ContextSync } from "../policy/index.js";
 import type { FileEntry, GcStats } from "../service/index.js";
 import type { Context } from "./context.js";
@@ -98,6 +99,8 @@ export interface TasksOutcome {
   errorMessage?: string;
   /** Set when polling gave up after this many rounds with tasks still open (remote clients). */
   timedOutAfter?: number;
+  /** Set when reading the tasks failed (remote clients): that error, not the tasks', is the outcome. */
+  error?: CtxSyncError;
 }
 
 /** Tasks a sync or bind started (already recorded, so `info()` shows them), and a way to await them. */

@@ -3,7 +3,7 @@ import type { z } from "@hono/zod-openapi";
 import { RemoteApiError, type AgentLog, type ApiClient } from "../agent/index.js";
 import type { BindingList, ContextSyncWire, CreatedSession, ReleaseResult, SessionList, SessionView as SessionWire, TaskList, TaskView } from "../api/index.js";
 import { apiPaths, MAX_MOUNTS } from "../api/index.js";
-import { describeError, InvalidParameterError, SyncTimeoutError } from "../errors/index.js";
+import { CtxSyncError, describeError, InvalidParameterError, SyncTimeoutError } from "../errors/index.js";
 import { checkLabels } from "../service/input-checks.js";
 import { normalizeSessionPath, resolveSyncPolicy, type ContextSync } from "../policy/index.js";
 import type { CreateSessionRequest, PollOptions, SessionBackend, SessionView, StartedTasks, TaskState, TasksOutcome } from "./backend.js";
@@ -216,8 +216,9 @@ export class RemoteSessions implements SessionBackend {
       );
       return outcome ?? { ok: false, errorMessage: new SyncTimeoutError(poll.maxRetries).message, timedOutAfter: poll.maxRetries };
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      return { ok: false, errorMessage: code ? `[${code}] ${describeError(err)}` : describeError(err) };
+      // Reading the tasks failed, not the tasks: the result carries that error as it is.
+      if (err instanceof CtxSyncError) return { ok: false, errorMessage: err.message, error: err };
+      return { ok: false, errorMessage: describeError(err) };
     }
   }
 

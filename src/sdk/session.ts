@@ -169,6 +169,7 @@ export class SessionContextManager {
 
 /** The error a result carries for tasks that did not all succeed: polling gave up, or which failed and why. */
 function outcomeError(outcome: TasksOutcome, what?: string): CtxSyncError {
+  if (outcome.error) return outcome.error;
   if (outcome.timedOutAfter !== undefined) return new SyncTimeoutError(outcome.timedOutAfter);
   const why = outcome.errorMessage ?? "a task failed";
   return new TaskFailedError(what ? `${what}: ${why}` : why);
