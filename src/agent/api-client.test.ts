@@ -29,6 +29,7 @@ describe("ApiClient", () => {
       expect((err as Error).message).not.toContain("secret");
     }
     expect(() => new ApiClient("http://127.0.0.1:1", " csk_fine\r\n")).not.toThrow();
+    expect(() => new ApiClient("http://127.0.0.1:1", "geheimer-schlüssel-für-das-team-2024")).not.toThrow();
   });
 
   it("fails a call that gets no answer within its deadline as an unreachable server, saying so", async () => {

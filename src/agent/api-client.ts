@@ -65,10 +65,13 @@ export class ApiClient {
     if (typeof token !== "string" || token === "") throw new InvalidParameterError("A remote client needs a non-empty apiKey (or session token).");
     // Checked here, not left to the first request: a header cannot carry such a key, and the error the
     // HTTP client gives then reads as an unreachable server and quotes the whole key.
-    // Whitespace around it (a CRLF key file, a paste) is not part of any key.
+    // Whitespace around it (a CRLF key file, a paste) is not part of any key. Inside, only what an HTTP
+    // header can carry: no space or control character (keys never hold one), nothing beyond Latin-1.
     token = token.trim();
-    if (!/^[\x21-\x7e]+$/.test(token)) {
-      throw new InvalidParameterError("The apiKey (or session token) holds a space, line break or other character a key never has; copy it again.");
+    if (!/^[\x21-\x7e\xa1-\xff]+$/.test(token)) {
+      throw new InvalidParameterError(
+        "The apiKey (or session token) holds a space, line break or other character a key never has (or one an HTTP header cannot carry); copy it again.",
+      );
     }
     this.origin = url.origin;
     this.#base = url.href.replace(/\/+$/, "");

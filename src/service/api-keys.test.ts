@@ -54,6 +54,12 @@ describe("ApiKeyService", () => {
     expect(k!.secret).toBe(secret);
     expect(await keys.authenticate(secret)).toMatchObject({ isAdmin: true });
     await expect(keys.create("x", { secret: "short" })).rejects.toBeInstanceOf(InvalidParameterError);
+    // Only what a client can send in a header, as ApiClient checks it: Latin-1 letters yes, control
+    // characters and wider characters no.
+    expect(await keys.create("x", { secret: "geheimer-schlüssel-für-das-team-2024" })).toBeDefined();
+    for (const bad of [`${"s".repeat(32)}\u0007`, `${"s".repeat(32)}\u2026`, `${"s".repeat(16)} ${"s".repeat(16)}`]) {
+      await expect(keys.create("x", { secret: bad })).rejects.toBeInstanceOf(InvalidParameterError);
+    }
   });
 
   it("refuses tenant names that are not simple identifiers", async () => {

@@ -57,9 +57,11 @@ export class ApiKeyService {
   ): Promise<CreatedApiKey | undefined> {
     const tenant = checkTenantName(tenantName);
     const secret = opts.secret ?? newSecretToken("csk");
-    if (secret.length < MIN_IMPORTED_SECRET_LENGTH || /\s/.test(secret)) {
+    // What an HTTP header can carry, as clients check it (ApiClient): no space or control character,
+    // nothing beyond Latin-1.
+    if (secret.length < MIN_IMPORTED_SECRET_LENGTH || !/^[\x21-\x7e\xa1-\xff]+$/.test(secret)) {
       throw new InvalidParameterError(
-        `An API key must be at least ${MIN_IMPORTED_SECRET_LENGTH} characters without spaces; generate one with \`openssl rand -base64 32\`.`,
+        `An API key must be at least ${MIN_IMPORTED_SECRET_LENGTH} characters without spaces or control characters (Latin-1 at most); generate one with \`openssl rand -base64 32\`.`,
       );
     }
     const tenantId = await this.meta.ensureTenant(tenant);
