@@ -205,6 +205,8 @@ export class RemoteBlobStore implements BlobStore {
     const progress = onProgress ?? (() => undefined);
     const results = new Array<IngestResult>(items.length);
     const { small, large } = splitBySize(items);
+    // Large files are checked against the server's limit in ingestOne, after asking whether the server
+    // has the blob already (a blob it stores needs no sending); small ones over a limit below 1 MiB here.
     const withinLimit = (i: number) => {
       if (items[i]!.sizeBytes <= this.maxBlobBytes) return true;
       results[i] = { error: this.tooLarge(items[i]!.sizeBytes) };
@@ -212,7 +214,7 @@ export class RemoteBlobStore implements BlobStore {
     };
     await settleAll([
       this.ingestSmallFiles(items, small.filter(withinLimit), results, progress),
-      mapConcurrent(large.filter(withinLimit), this.concurrency, async (i) => {
+      mapConcurrent(large, this.concurrency, async (i) => {
         results[i] = await this.ingestOneAsResult(items[i]!, progress);
       }),
     ]);

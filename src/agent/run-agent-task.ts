@@ -96,9 +96,12 @@ async function runEngine(ctx: AgentTaskContext, task: AgentTaskView, progress: P
   return problems;
 }
 
-/** The server could not be reached or failed (5xx): it may answer again. A refusal (4xx) will not change. */
+/**
+ * The server could not be reached, or said it cannot serve now (502, 503, 504: restarting, its store
+ * down): it may answer again. A refusal (4xx) or an internal error (500, 501) would only come again.
+ */
 function isServerOutage(err: unknown): boolean {
-  return err instanceof RemoteApiError && (err.httpStatus === 0 || err.httpStatus >= 500);
+  return err instanceof RemoteApiError && [0, 502, 503, 504].includes(err.httpStatus);
 }
 
 type FinishBody = z.input<typeof TaskFinishBody>;
@@ -144,14 +147,21 @@ function isUnreachable(err: unknown): boolean {
 
 /** Task ends the agent could not report yet, sent again each time a poll succeeds (UnreportedFinishes.send). */
 export class UnreportedFinishes {
-  private readonly waiting = new Map<string, { label: string; body: FinishBody }>();
+  private readonly waiting = new Map<string, { label: string; body: FinishBody; sinceMs: number }>();
 
   add(taskId: string, label: string, body: FinishBody): void {
-    this.waiting.set(taskId, { label, body });
+    this.waiting.set(taskId, { label, body, sinceMs: Date.now() });
   }
 
   get size(): number {
     return this.waiting.size;
+  }
+
+  /** True while some report has waited less than `ms`: the poll loop then polls briefly, so it goes soon. */
+  anyNewerThan(ms: number): boolean {
+    const now = Date.now();
+    for (const w of this.waiting.values()) if (now - w.sinceMs < ms) return true;
+    return false;
   }
 
   /** Tries each waiting report once; keeps those the server could not be reached for. */

@@ -44,6 +44,8 @@ export interface AgentExit {
 
 /** Waits after a failed poll grow from 1 s to this, so a restarting server is not hammered. */
 const MAX_RETRY_DELAY_MS = 15_000;
+/** How long polls stay short while a task end waits to be reported (see pollLoop). */
+const SHORT_POLLS_MS = 5 * 60_000;
 /** How long a first attach keeps trying an unreachable server: as long as a server waits for a new agent. */
 const ATTACH_RETRY_MS = 120_000;
 
@@ -105,8 +107,9 @@ async function pollLoop(
     try {
       // The server holds a poll up to waitSeconds; one that stays silent much longer is on a dead connection.
       // With task ends to report, polls wait at most a second, so the reports go soon after the server
-      // answers again (and not every 25 s), without polling in a tight loop while it still refuses them.
-      const wait = unreported.size > 0 ? Math.min(1, waitSeconds) : waitSeconds;
+      // answers again (not one long poll later), without a tight loop while it still refuses them; after
+      // SHORT_POLLS_MS of refusals the polls are long again (each still tries the reports).
+      const wait = unreported.anyNewerThan(SHORT_POLLS_MS) ? Math.min(1, waitSeconds) : waitSeconds;
       poll = await api.json("GET", apiPaths.agentTasks, { query: { waitSeconds: wait }, signal, timeoutMs: (wait + 15) * 1000 });
       failures = 0;
       // The server answers again: tell it how the tasks ended that it could not be told of before.
