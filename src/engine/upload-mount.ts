@@ -1,5 +1,5 @@
 import { describeError } from "../errors/index.js";
-import { UploadMode } from "../policy/index.js";
+import { compileWhiteList, relativeKey, UploadMode } from "../policy/index.js";
 import { Pacer, type BaseEntry, type BlobStore, type FileChange, type FileMeta, type MetaStore } from "../store/index.js";
 import { ARCHIVE_NAME, MANIFEST_NAME } from "./archive/manifest.js";
 import { planArchiveRewrite, storeArchive } from "./archive/upload-archive.js";
@@ -8,7 +8,7 @@ import type { ArchiveItem } from "./archive/write-archive.js";
 import type { Clock } from "./clock.js";
 import { commitAtHead } from "./commit-at-head.js";
 import { hashFileSync } from "./hash-file.js";
-import type { MountLayout } from "./mount-spec.js";
+import { syncPathOf, type MountLayout } from "./mount-spec.js";
 import { readNamespaceView, type NamespaceView } from "./namespace-view.js";
 import { planUpload, sameVersion, type UploadPlan } from "./plan-upload.js";
 import type { Problem } from "./problem.js";
@@ -152,10 +152,20 @@ export async function uploadMount(
     };
   });
   const done = plan!;
-  for (const b of done.blocked) {
-    problems.push({ key: b.key, message: `not uploaded: ${b.by} is in its way in the context, and outside this mount's white list; remove it there or widen the white list` });
-  }
+  for (const b of done.blocked) problems.push({ key: b.key, message: blockedMessage(layout, b.by) });
   return { generation, written: done.puts.length, deleted: done.deletes.length, keptRemote: done.keptRemote, problems };
+}
+
+/**
+ * Why a file was not uploaded: `by`, in its way in the context, is outside what this sync may change —
+ * the mount's white list, or (a sync of part of a mount) that part.
+ */
+function blockedMessage(layout: MountLayout, by: string): string {
+  const rel = relativeKey(layout.spec.namespace, by);
+  if (layout.spec.scope && rel !== null && compileWhiteList(layout.spec.policy.bwList).matches(rel)) {
+    return `not uploaded: ${by} is in its way in the context, outside the part of the mount this sync covers (${syncPathOf(layout.spec)}); sync ${layout.spec.path} itself, or remove it there`;
+  }
+  return `not uploaded: ${by} is in its way in the context, and outside this mount's white list; remove it there or widen the white list`;
 }
 
 /** FILE mode: one change per planned file; an archive left by ARCHIVE mode is unpacked into blobs. */

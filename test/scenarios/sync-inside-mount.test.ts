@@ -66,6 +66,21 @@ describe.each(CLIENT_KINDS)("sync of a path inside a mount (%s client)", (kind) 
     expect(readTree(h().local("ra", M))).toEqual({ "top.txt": "local only", d: { "f.txt": "v2 from b", "g.txt": "g2 from a" } });
   });
 
+  it("does not let a part replace a file of the mount outside it, and says to sync the mount", async () => {
+    const ctx = await h().newContext();
+    const s = await h().session("r", [[ctx, M]]);
+    writeTree(h().local("r", M), { sub: "a file" });
+    expect(await s.context.sync()).toMatchObject({ success: true });
+    fs.rmSync(path.join(h().local("r", M), "sub"));
+    writeTree(h().local("r", M), { sub: { dir: { "a.txt": "a" } } });
+    const r = await s.context.sync(ctx, `${M}/sub/dir`);
+    expect(r).toMatchObject({ success: false, errorCode: "TaskFailed" });
+    expect(r.errorMessage).toContain(`${M}/sub is in its way in the context, outside the part of the mount this sync covers (${M}/sub/dir); sync ${M} itself`);
+    expect(await keys(ctx)).toEqual([`${M}/sub`]);
+    expect(await s.context.sync()).toMatchObject({ success: true });
+    expect(await keys(ctx)).toEqual([`${M}/sub/dir/a.txt`]);
+  });
+
   it("is refused inside an ARCHIVE-mode mount, whose files travel as one archive", async () => {
     const ctx = await h().newContext();
     const s = await h().session("r", [[ctx, M, { uploadPolicy: { uploadMode: UploadMode.ARCHIVE } }]]);
