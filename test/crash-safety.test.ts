@@ -50,4 +50,24 @@ describe("crash safety", () => {
     const after = readTree(h().local("rc", "/data"));
     expect(after).toMatchObject(Object.fromEntries(Object.entries(v2).map(([k, v]) => [k, v])));
   });
+
+  it("a download removes the partial files a killed earlier download left where it writes; a live one's stay", async () => {
+    const ctx = await h().newContext();
+    const seed = await h().session("seed", [[ctx, "/data"]]);
+    writeTree(h().local("seed", "/data"), { "a.txt": "a", d: { "b.txt": "b" } });
+    await seed.delete(true);
+
+    const gone = spawnSync(process.execPath, ["-e", ""]).pid!; // exited: as a SIGKILLed agent's id
+    writeTree(h().local("rb", "/data"), {
+      [`.ctxsync-tmp-p${gone}-x-0`]: "partial",
+      [`.ctxsync-tmp-p${process.pid}-y-0`]: "being written",
+      d: { [`.ctxsync-tmp-p${gone}-x-1`]: "partial" },
+    });
+    await h().session("rb", [[ctx, "/data"]]);
+    expect(readTree(h().local("rb", "/data"))).toEqual({
+      "a.txt": "a",
+      [`.ctxsync-tmp-p${process.pid}-y-0`]: "being written",
+      d: { "b.txt": "b" },
+    });
+  });
 });

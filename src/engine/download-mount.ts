@@ -14,7 +14,7 @@ import { readNamespaceView, type NamespaceView, type ViewEntry } from "./namespa
 import type { Problem } from "./problem.js";
 import { ProgressMeter, type ProgressFn } from "./progress.js";
 import { statEntry } from "./scan-tree.js";
-import { downloadTempName } from "./temp-name.js";
+import { downloadTempName, removeStaleDownloadTemps } from "./temp-name.js";
 
 export interface DownloadDeps {
   blobs: BlobStore;
@@ -161,6 +161,8 @@ export async function downloadMount(
     throw err;
   }
   meter.finish();
+  // Where this download wrote, partial files of an earlier one whose process died (a killed agent) go.
+  removeStaleDownloadTemps(new Set(writes.map((w) => path.dirname(w.tmp))));
 
   // Extract policy: only archives this download wrote, so local edits to extracted files survive a re-sync.
   const fresh = written.filter((w) => w.file.type === "file" && w.rel !== ARCHIVE_NAME).map((w) => w.rel);
