@@ -63,10 +63,10 @@ export class ApiClient {
       throw new InvalidParameterError(`endpoint must not hold a user name or password (${url.origin} is the server); authenticate with the API key or session token.`);
     }
     if (typeof token !== "string" || token === "") throw new InvalidParameterError("A remote client needs a non-empty apiKey (or session token).");
-    // Checked here, not left to the first request: a header cannot carry such a key, and the error the
-    // HTTP client gives then reads as an unreachable server and quotes the whole key.
-    // Whitespace around it (a CRLF key file, a paste) is not part of any key. Inside, only what an HTTP
-    // header can carry: no space or control character (keys never hold one), nothing beyond Latin-1.
+    // Checked here, not left to the first request, whose error would read as an unreachable server and
+    // quote the whole key. Whitespace around it (a CRLF key file, a paste) is not part of any key; inside,
+    // only what a header carries and keys hold (ApiKeyService's rule): no space or control character,
+    // nothing beyond Latin-1.
     token = token.trim();
     if (!/^[\x21-\x7e\xa1-\xff]+$/.test(token)) {
       throw new InvalidParameterError(

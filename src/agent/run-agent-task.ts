@@ -36,8 +36,8 @@ const FINISH_ATTEMPTS = 4;
 const FINISH_TIMEOUT_MS = 15_000;
 
 /**
- * How long a task the server broke off (unreachable, or answering 5xx: a restart, an outage of its store)
- * is run again: a restart with ample margin. Running it again is safe: an upload finds the blobs it sent
+ * How long a task the server broke off (unreachable, or answering 502/503/504: a restart, an outage of
+ * its store) is run again: a restart with ample margin. Running it again is safe: an upload finds the blobs it sent
  * stored and commits against the head; a download skips the files it placed.
  */
 const TASK_RETRY_MS = 10 * 60_000;
