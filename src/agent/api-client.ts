@@ -47,6 +47,8 @@ export class ApiClient {
   readonly origin: string;
   readonly #base: string;
   readonly #token: string;
+  /** Sent with every request (setHeader): the agent's attach number. */
+  readonly #extraHeaders: Record<string, string> = {};
 
   constructor(endpoint: string, token: string) {
     let url: URL;
@@ -78,9 +80,14 @@ export class ApiClient {
     this.#token = token;
   }
 
+  /** Adds a header to every later request (the agent's attach number). */
+  setHeader(name: string, value: string): void {
+    this.#extraHeaders[name.toLowerCase()] = value;
+  }
+
   /** Sends a request; resolves with the response when its status is 2xx or accepted, else rejects. */
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
-    const headers: Record<string, string> = { ...opts.headers, authorization: `Bearer ${this.#token}` };
+    const headers: Record<string, string> = { ...this.#extraHeaders, ...opts.headers, authorization: `Bearer ${this.#token}` };
     let body: RequestInit["body"];
     if (opts.json !== undefined) {
       headers["content-type"] = "application/json";
@@ -139,7 +146,7 @@ export class ApiClient {
         { cause: err },
       );
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const headers: Record<string, string> = { ...opts.headers, authorization: `Bearer ${this.#token}` };
+      const headers: Record<string, string> = { ...this.#extraHeaders, ...opts.headers, authorization: `Bearer ${this.#token}` };
       const json = opts.json === undefined ? undefined : Buffer.from(JSON.stringify(opts.json));
       if (json) Object.assign(headers, { "content-type": "application/json", "content-length": String(json.length) });
       // A connection per request (agent: false): stream() carries bulk transfers (a batch of blobs, a large

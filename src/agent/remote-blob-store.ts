@@ -478,12 +478,12 @@ function invalidDigest(digest: string): InvalidParameterError {
 
 /**
  * The server failed, not the item: unreachable, 5xx, the token refused, the session no longer active
- * (released or lost: every later request is refused alike), or the agent stopping. Such errors end the
- * whole call rather than failing every remaining file one by one.
+ * (released or lost: every later request is refused alike), another agent attached since, or the agent
+ * stopping. Such errors end the whole call rather than failing every remaining file one by one.
  */
 function isStoreFailure(err: unknown): boolean {
   if (err instanceof RemoteApiError) {
-    return err.httpStatus === 0 || err.httpStatus >= 500 || err.httpStatus === 401 || err.httpStatus === 403 || err.code === "SessionNotActive";
+    return err.httpStatus === 0 || err.httpStatus >= 500 || err.httpStatus === 401 || err.httpStatus === 403 || err.code === "SessionNotActive" || err.code === "AgentReplaced";
   }
   return (err as { name?: string }).name === "AbortError";
 }

@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { z } from "@hono/zod-openapi";
 import type { AgentPoll, AgentSession } from "../api/index.js";
-import { apiPaths } from "../api/index.js";
+import { AGENT_EPOCH_HEADER, apiPaths } from "../api/index.js";
 import { describeError } from "../errors/index.js";
 import { abortableSleep } from "./abortable-sleep.js";
 import type { AgentLog } from "./agent-log.js";
@@ -34,11 +34,14 @@ export interface RunAgentOptions {
   concurrency?: number;
 }
 
-export type AgentExitReason = "released" | "lost" | "aborted" | "unauthorized";
+export type AgentExitReason = "released" | "lost" | "aborted" | "unauthorized" | "replaced";
 
 export interface AgentExit {
   sessionId: string;
-  /** released / lost: the session ended; aborted: the signal; unauthorized: the server refused the token. */
+  /**
+   * released / lost: the session ended; aborted: the signal; unauthorized: the server refused the token;
+   * replaced: another agent attached to the session since.
+   */
   reason: AgentExitReason;
 }
 
@@ -67,6 +70,8 @@ export async function runAgent(opts: RunAgentOptions): Promise<AgentExit> {
   const signal = opts.signal ?? new AbortController().signal;
   const api = new ApiClient(opts.endpoint, opts.sessionToken);
   const session = await attach(api, signal, log);
+  // From here on the server refuses this agent once another attaches (AgentReplaced): one agent per session.
+  if (session.agentEpoch !== undefined) api.setHeader(AGENT_EPOCH_HEADER, String(session.agentEpoch));
   log("info", `agent for session ${session.sessionId} (${session.status}, ${session.mounts.length} mounts) on ${api.origin}`);
   opts.onReady?.(session);
   if (session.status === "released" || session.status === "lost") return { sessionId: session.sessionId, reason: session.status };
@@ -119,6 +124,10 @@ async function pollLoop(
       if (err instanceof RemoteApiError && (err.httpStatus === 401 || err.httpStatus === 403)) {
         log("warn", `the server refused the session token: ${err.message}`);
         return "unauthorized";
+      }
+      if (err instanceof RemoteApiError && err.code === "AgentReplaced") {
+        log("warn", err.message);
+        return "replaced";
       }
       failures++;
       const delayMs = Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** (failures - 1));

@@ -104,6 +104,7 @@ export const STATUS_OF_CODE: Record<string, number> = {
   PathAlreadyBound: 409,
   SessionNotActive: 409,
   CommitConflict: 409,
+  AgentReplaced: 409,
   PayloadTooLarge: 413,
   BlobDigestMismatch: 422,
   ArchiveDamaged: 500,

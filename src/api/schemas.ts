@@ -203,12 +203,22 @@ export const AgentMount = z
   .openapi("AgentMount");
 /** What this server understands beyond the first agent protocol; an agent uses only what is listed. */
 export const AGENT_FEATURES = { commitUpsertPuts: "commit.upsertPuts" } as const;
+/**
+ * Header an agent sends on every request with the `agentEpoch` its attach returned: a request from an
+ * agent that attached before the latest one is refused (409 AgentReplaced). Without it: not checked.
+ */
+export const AGENT_EPOCH_HEADER = "x-ctxsync-agent-epoch";
 export const AgentSession = z
   .object({
     sessionId: Id,
     status: SessionView.shape.status,
     mounts: z.array(AgentMount),
     features: z.array(z.string()).optional().openapi({ description: "Protocol features this server understands (AGENT_FEATURES)" }),
+    agentEpoch: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: `This attach's number (attach only): send it in ${"x-ctxsync-agent-epoch"} on every request; an agent attaching later takes over` }),
     maxFileBytes: z
       .number()
       .int()

@@ -65,7 +65,8 @@ export function buildAgentCommand(program: Command): void {
         });
         if (mismatch) throw new Error(mismatch);
         process.exitCode = exit.reason === "released" || exit.reason === "aborted" ? EXIT_OK : EXIT_FAILED;
-        if (process.exitCode !== EXIT_OK) console.error(`ctxsync agent: stopped, the session is ${exit.reason}`);
+        if (exit.reason === "replaced") console.error("ctxsync agent: stopped, another agent attached to this session (one agent per session)");
+        else if (process.exitCode !== EXIT_OK) console.error(`ctxsync agent: stopped, the session is ${exit.reason}`);
       } finally {
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);

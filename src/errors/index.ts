@@ -30,7 +30,8 @@ export type ErrorCode =
   | "NotSupported"
   | "ServerStopping"
   | "TaskFailed"
-  | "SyncTimeout";
+  | "SyncTimeout"
+  | "AgentReplaced";
 
 export class CtxSyncError extends Error {
   constructor(
@@ -107,6 +108,19 @@ export class SessionNotActiveError extends CtxSyncError {
     super(
       "SessionNotActive",
       `Session ${sessionId} is ${status}; sync and bind need a running session. Create a new session.`,
+    );
+  }
+}
+
+/**
+ * The agent making a request is no longer its session's agent: another one attached since (with the same
+ * session token), and only the newest works on the session. The older one stops.
+ */
+export class AgentReplacedError extends CtxSyncError {
+  constructor(readonly sessionId: string) {
+    super(
+      "AgentReplaced",
+      `Another agent attached to session ${sessionId} after this one, and only the newest works on a session; this agent stops. Run one agent per session.`,
     );
   }
 }

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { ForbiddenError, UnauthorizedError } from "../errors/index.js";
+import { AGENT_EPOCH_HEADER } from "../api/index.js";
+import { ForbiddenError, InvalidParameterError, UnauthorizedError } from "../errors/index.js";
 import { AgentService, ApiKeyService } from "../service/index.js";
 import type { AppDeps } from "./app-deps.js";
 import type { ServerEnv } from "./server-env.js";
@@ -26,7 +27,15 @@ export function authMiddleware(deps: AppDeps): MiddlewareHandler<ServerEnv> {
     const secret = bearer(c);
     if (path === "/v1/agent" || path.startsWith("/v1/agent/")) {
       if (secret === undefined) throw new UnauthorizedError("Missing session token. Send `Authorization: Bearer <sessionToken>`.");
-      const agent = await AgentService.forToken(deps.stores, secret, deps.clock, { external: deps.options.external, fresh: deps.freshBlobs });
+      const epoch = c.req.header(AGENT_EPOCH_HEADER);
+      if (epoch !== undefined && !/^[0-9]{1,15}$/.test(epoch)) {
+        throw new InvalidParameterError(`The ${AGENT_EPOCH_HEADER} header must be the agentEpoch the agent's attach returned; got ${JSON.stringify(epoch.slice(0, 20))}.`);
+      }
+      const agent = await AgentService.forToken(deps.stores, secret, deps.clock, {
+        external: deps.options.external,
+        fresh: deps.freshBlobs,
+        agentEpoch: epoch === undefined ? undefined : Number(epoch),
+      });
       await agent.heartbeat();
       c.set("agent", agent);
       return next();

@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  AgentReplacedError,
   BlobNotFoundError,
   ContextNotFoundError,
   InvalidKeyError,
@@ -67,6 +68,8 @@ export interface AgentServiceState {
   /** The blobs this server created a moment ago; without it, commits touch every blob. */
   fresh?: FreshBlobs;
   external?: Partial<ExternalSessionOptions>;
+  /** The attach number the requesting agent sent (AGENT_EPOCH_HEADER); undefined: not checked. */
+  agentEpoch?: number;
 }
 
 /** Sessions in these states have an agent at work; the others only answer "who am I" and polls. */
@@ -91,6 +94,7 @@ export class AgentService {
   private readonly session: SessionRecord;
 
   private readonly fresh: FreshBlobs | undefined;
+  private readonly agentEpoch: number | undefined;
 
   constructor(
     private readonly stores: Stores,
@@ -101,6 +105,7 @@ export class AgentService {
     this.session = { ...session };
     this.external = externalSessionOptionsWithDefaults(state.external ?? {});
     this.fresh = state.fresh;
+    this.agentEpoch = state.agentEpoch;
   }
 
   /** The AgentService of the session whose token this is; UnauthorizedError for any other string. */
@@ -139,9 +144,12 @@ export class AgentService {
    * again (it is gone: one agent per session). Uploads and downloads are safe to run twice. Returns the
    * session as describe() does.
    */
-  async attach(): Promise<AgentSessionInfo> {
+  async attach(): Promise<AgentSessionInfo & { agentEpoch: number }> {
+    // Numbered first: from now on the previous agent's requests are refused, so it cannot claim or
+    // finish the tasks offered again here.
+    const agentEpoch = await this.stores.meta.nextAgentEpoch(this.session.id);
     if (ACTIVE.includes(await this.status())) await this.stores.meta.requeueRunningTasks(this.session.id);
-    return this.describe();
+    return { ...(await this.describe()), agentEpoch };
   }
 
   /** The session's status and mounts. */
@@ -162,9 +170,11 @@ export class AgentService {
     const deadline = Date.now() + Math.max(0, waitSeconds) * 1000;
     let lastBeat = Date.now();
     // Once per call, not per turn: a release left unfinished is found by the agent's next poll anyway.
+    await this.current();
     let status = await this.finishedReleaseOr(await this.status());
     for (;; status = await this.status()) {
       if (!ACTIVE.includes(status)) return { sessionStatus: status, tasks: [] };
+      await this.current(); // an agent that attached during this long poll takes the tasks from here on
       const claimed = await this.stores.meta.claimPendingTasks(this.session.id, this.clock.now());
       if (claimed.length > 0) {
         const mounts = await this.stores.meta.listMounts(this.session.id);
@@ -403,8 +413,15 @@ export class AgentService {
   }
 
   private async active(): Promise<void> {
+    await this.current();
     const status = await this.status();
     if (!ACTIVE.includes(status)) throw new SessionNotActiveError(this.session.id, status);
+  }
+
+  /** AgentReplacedError when the requesting agent is not the one that attached last (see attach). */
+  private async current(): Promise<void> {
+    if (this.agentEpoch === undefined) return;
+    if ((await this.stores.meta.agentEpoch(this.session.id)) !== this.agentEpoch) throw new AgentReplacedError(this.session.id);
   }
 
   private async task(taskId: string): Promise<TaskRecord> {

@@ -322,6 +322,13 @@ export interface MetaStore extends BlobDeletionJournal {
    * that claimed them is gone (a new one attached), so the next claim hands them out again.
    */
   requeueRunningTasks(sessionId: string): Promise<number>;
+  /**
+   * Counts one more attach of an external session's agent and returns its number (1, 2, …): requests of
+   * an agent that attached earlier carry a smaller one and are refused (AgentService).
+   */
+  nextAgentEpoch(sessionId: string): Promise<number>;
+  /** The number of the session's latest agent attach (0 before any); undefined for no such session. */
+  agentEpoch(sessionId: string): Promise<number | undefined>;
   /** Tasks of a session, oldest first, optionally filtered. */
   listTasks(
     sessionId: string,

@@ -208,6 +208,31 @@ describe("remote client", () => {
     }
   });
 
+  it("a second agent attaching to a session takes it over: the first stops, and only the second works on it", async () => {
+    const ctx = await h().newContext();
+    const session = (await h().client.create({ agent: "external", contextSync: [ContextSync.new(ctx, "/data")] })).session!;
+    const endpoint = h().server!.url;
+    const token = session.sessionToken!;
+    const logsA: string[] = [];
+    let readyA!: () => void;
+    const attachedA = new Promise<void>((resolve) => (readyA = resolve));
+    const first = runAgent({ endpoint, sessionToken: token, root: path.join(h().dir, "a"), waitSeconds: 1, onLog: (_l, m) => logsA.push(m), onReady: () => readyA() });
+    await attachedA;
+    const second = runAgent({ endpoint, sessionToken: token, root: path.join(h().dir, "b"), waitSeconds: 1 });
+    expect(await first).toMatchObject({ reason: "replaced" });
+    expect(logsA.some((m) => m.startsWith("Another agent attached to session"))).toBe(true);
+
+    writeTree(path.join(h().dir, "b", "data"), { "from-b.txt": "b" });
+    expect(await session.context.sync()).toMatchObject({ success: true });
+    expect(await session.delete()).toMatchObject({ success: true });
+    expect(await second).toMatchObject({ reason: "released" });
+    expect((await h().client.context.listFiles(ctx, "/data")).entries.map((e) => e.fileName)).toEqual(["from-b.txt"]);
+    // The first agent's requests, with its attach number, are refused.
+    const stale = await fetch(`${endpoint}${apiPaths.agentTasks}?waitSeconds=0`, { headers: { authorization: `Bearer ${token}`, "x-ctxsync-agent-epoch": "1" } });
+    expect(stale.status).toBe(409);
+    expect(await stale.json()).toMatchObject({ code: "AgentReplaced" });
+  });
+
   it("a task the server breaks off midway runs again once the server answers, so the release keeps the data", async () => {
     const ctx = await h().newContext();
     const session = (await h().client.create({ agent: "external", contextSync: [ContextSync.new(ctx, "/data")] })).session!;

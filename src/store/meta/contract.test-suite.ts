@@ -583,6 +583,17 @@ export function runMetaStoreContract(name: string, makeStore: () => Promise<Meta
         expect(await store.contextsInUse([ctxA, ctxB])).toEqual(new Set([ctxB]));
       });
 
+      it("nextAgentEpoch numbers a session's agent attaches 1, 2, …; agentEpoch reads the latest", async () => {
+        const sess = session();
+        await store.createSession(sess, []);
+        expect(await store.agentEpoch(sess.id)).toBe(0);
+        expect(await store.nextAgentEpoch(sess.id)).toBe(1);
+        expect(await store.nextAgentEpoch(sess.id)).toBe(2);
+        expect(await store.agentEpoch(sess.id)).toBe(2);
+        expect(await store.agentEpoch(newId("sess"))).toBeUndefined();
+        await expect(store.nextAgentEpoch(newId("sess"))).rejects.toMatchObject({ code: "SessionNotFound" });
+      });
+
       it("getSession and listSessions do not show another tenant's sessions", async () => {
         const theirs = session({ tenantId: otherTenant });
         await store.createSession(theirs, []);

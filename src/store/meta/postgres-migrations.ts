@@ -156,4 +156,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX mounts_context ON mounts (context_id);
   `,
+  // Version 6 (SQLite's version 8): which attach of an external session's agent is the current one.
+  `
+  ALTER TABLE sessions ADD COLUMN agent_epoch BIGINT NOT NULL DEFAULT 0;
+  `,
 ];

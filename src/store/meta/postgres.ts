@@ -4,6 +4,7 @@ import {
   ContextNotFoundError,
   InvalidParameterError,
   PathAlreadyBoundError,
+  SessionNotFoundError,
 } from "../../errors/index.js";
 import type { BlobDeletionState } from "../blob-deletion-journal.js";
 import type { Digest } from "../blob-store.js";
@@ -527,6 +528,17 @@ export class PostgresMetaStore implements MetaStore {
       [sessionId, nowMs],
     );
     return rows.map(toTask);
+  }
+
+  async nextAgentEpoch(sessionId: string): Promise<number> {
+    const { rows } = await this.db.query<{ agent_epoch: string }>("UPDATE sessions SET agent_epoch = agent_epoch + 1 WHERE id = $1 RETURNING agent_epoch", [sessionId]);
+    if (rows.length === 0) throw new SessionNotFoundError(sessionId);
+    return Number(rows[0]!.agent_epoch);
+  }
+
+  async agentEpoch(sessionId: string): Promise<number | undefined> {
+    const { rows } = await this.db.query<{ agent_epoch: string }>("SELECT agent_epoch FROM sessions WHERE id = $1", [sessionId]);
+    return rows.length === 0 ? undefined : Number(rows[0]!.agent_epoch);
   }
 
   async requeueRunningTasks(sessionId: string): Promise<number> {

@@ -152,4 +152,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX mounts_context ON mounts (context_id);
   `,
+  // Version 8: which attach of an external session's agent is the current one (MetaStore.nextAgentEpoch).
+  `
+  ALTER TABLE sessions ADD COLUMN agent_epoch INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

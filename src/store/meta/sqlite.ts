@@ -5,6 +5,7 @@ import {
   ContextNotFoundError,
   InvalidParameterError,
   PathAlreadyBoundError,
+  SessionNotFoundError,
 } from "../../errors/index.js";
 import type { BlobDeletionState } from "../blob-deletion-journal.js";
 import type { Digest } from "../blob-store.js";
@@ -507,6 +508,17 @@ export class SqliteMetaStore implements MetaStore {
     });
     // IMMEDIATE: the read and the update see one state, so two claims never hand out one task twice.
     return run.immediate();
+  }
+
+  async nextAgentEpoch(sessionId: string): Promise<number> {
+    const row = this.stmt("UPDATE sessions SET agent_epoch = agent_epoch + 1 WHERE id = ? RETURNING agent_epoch").get(sessionId) as { agent_epoch: number } | undefined;
+    if (!row) throw new SessionNotFoundError(sessionId);
+    return row.agent_epoch;
+  }
+
+  async agentEpoch(sessionId: string): Promise<number | undefined> {
+    const row = this.stmt("SELECT agent_epoch FROM sessions WHERE id = ?").get(sessionId) as { agent_epoch: number } | undefined;
+    return row?.agent_epoch;
   }
 
   async requeueRunningTasks(sessionId: string): Promise<number> {
