@@ -177,6 +177,7 @@ export class AgentService {
       await this.current(); // an agent that attached during this long poll takes the tasks from here on
       const claimed = await this.stores.meta.claimPendingTasks(this.session.id, this.clock.now());
       if (claimed.length > 0) {
+        await this.unlessReplaced(claimed);
         const mounts = await this.stores.meta.listMounts(this.session.id);
         const specs = mounts.map(toSpec);
         return { sessionStatus: status, tasks: claimed.map((t) => ({ id: t.id, taskType: t.taskType, mount: specInfo(taskSpec(t, specs)) })) };
@@ -416,6 +417,19 @@ export class AgentService {
     await this.current();
     const status = await this.status();
     if (!ACTIVE.includes(status)) throw new SessionNotActiveError(this.session.id, status);
+  }
+
+  /**
+   * Gives `claimed` back (Pending again) and throws AgentReplacedError when another agent attached between
+   * this poll's check and its claim: its tasks must reach the newer agent, not one about to stop.
+   */
+  private async unlessReplaced(claimed: readonly TaskRecord[]): Promise<void> {
+    try {
+      await this.current();
+    } catch (err) {
+      for (const t of claimed) await this.stores.meta.updateTaskIf(t.id, ["Running"], { status: "Pending", startTimeMs: null });
+      throw err;
+    }
   }
 
   /** AgentReplacedError when the requesting agent is not the one that attached last (see attach). */
