@@ -25,6 +25,10 @@ describe("ctxsync CLI", () => {
     expect(second.stdout).toBe("hi\n");
     expect(readTree(path.join(dir, "b/work"))).toEqual({ d: { "f.txt": "hi\n" } });
     expect(cli("files", "notes", "/work/d").stdout).toMatch(/^-\t3\t.*\t\/work\/d\/f.txt\n$/);
+    // A file's path, or a folder with nothing in it, lists nothing, and says so (still no error).
+    const none = cli("files", "notes", "/work/d/f.txt");
+    expect(none).toMatchObject({ status: 0, stdout: "" });
+    expect(none.stderr).toContain("ctxsync: no files in notes under /work/d/f.txt");
   });
 
   it("exec passes on the command's exit code", () => {

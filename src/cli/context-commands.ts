@@ -58,6 +58,8 @@ export function buildContextCommands(program: Command): void {
         let page = 1;
         for (;;) {
           const r = check(await client.context.listFiles(contextId, folder ?? "/", page, 500));
+          // Silence would read as "listed"; an empty answer is no error (an empty or missing folder).
+          if (page === 1 && (r.count ?? 0) === 0) console.error(`ctxsync: no files in ${name} under ${folder ?? "/"} (a folder lists its files; a file's path lists nothing)`);
           for (const e of r.entries) {
             console.log(`${e.fileType === "FOLDER" ? "d" : "-"}\t${e.size}\t${e.gmtModified}\t${e.filePath}`);
           }
