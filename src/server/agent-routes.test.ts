@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader } from "../api/index.js";
 import { detectLostSessions } from "../service/index.js";
 import type { FileMeta, LocalDirBlobStore } from "../store/index.js";
@@ -306,10 +306,12 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
       answered = true;
       return { status: r.status, body: (await r.json()) as unknown };
     });
+    // The upload is queued (waking this poll) just before the session turns releasing.
     const during = await poll(sessionToken, 5);
-    expect(during).toMatchObject({ sessionStatus: "releasing", tasks: [{ taskType: "upload", mount: { path: "/w" } }] });
+    expect(during).toMatchObject({ sessionStatus: expect.stringMatching(/^(running|releasing)$/), tasks: [{ taskType: "upload", mount: { path: "/w" } }] });
     expect(answered).toBe(false);
-    expect((await t.json<{ status: string }>("GET", apiPaths.session(session.id), { key: t.keyA })).status).toBe("releasing");
+    await vi.waitFor(async () => expect((await t.json<{ status: string }>("GET", apiPaths.session(session.id), { key: t.keyA })).status).toBe("releasing"));
+    expect(answered).toBe(false);
     expect((await finish(sessionToken, during.tasks[0]!.id)).status).toBe(204);
     expect(await release).toEqual({ status: 200, body: { uploadsSucceeded: true } });
 

@@ -1,5 +1,4 @@
 import type { Readable } from "node:stream";
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   AgentReplacedError,
   BlobNotFoundError,
@@ -29,6 +28,7 @@ import { externalSessionOptionsWithDefaults, type ExternalSessionOptions } from 
 import { missingBlobs, readBlobs, storeBlobs, type BatchPutFailure, type BatchReadResult } from "./blob-batches.js";
 import type { FreshBlobs } from "./fresh-blobs.js";
 import { hashSecret } from "./secret-token.js";
+import { taskBellOf } from "./task-bell.js";
 import { adHocSpec, toSpec } from "./session-service.js";
 
 /**
@@ -187,11 +187,8 @@ export class AgentService {
         lastBeat = Date.now();
         await this.heartbeat();
       }
-      try {
-        await sleep(Math.min(this.external.pollIntervalMs, Math.max(1, deadline - Date.now())), undefined, { signal });
-      } catch {
-        // Aborted: the next turn returns what there is.
-      }
+      // Rung when a task is queued in this process; aborted, the next turn returns what there is.
+      await taskBellOf(this.stores.meta).wait(this.session.id, Math.min(this.external.pollIntervalMs, Math.max(1, deadline - Date.now())), signal);
     }
   }
 
@@ -237,6 +234,7 @@ export class AgentService {
       throw new InvalidParameterError(`Task ${taskId} is ${current.status}, not Running: claim a task before finishing it; a task ends once.`);
     }
     await this.stores.meta.touchContext(task.contextId, now);
+    taskBellOf(this.stores.meta).ring(this.session.id); // a release or sync waiting on it
   }
 
   /** The head generation of an in-scope context. */
@@ -428,6 +426,7 @@ export class AgentService {
       await this.current();
     } catch (err) {
       for (const t of claimed) await this.stores.meta.updateTaskIf(t.id, ["Running"], { status: "Pending", startTimeMs: null });
+      taskBellOf(this.stores.meta).ring(this.session.id); // the newer agent's poll
       throw err;
     }
   }

@@ -114,6 +114,23 @@ describe("external sessions", () => {
     expect((await svc.get(session.id)).status).toBe("released");
   });
 
+  // The store is looked at only every hour here: the waits below end because this process rang them.
+  it("hands a task queued during a long poll to the agent without waiting for the store's next look", async () => {
+    const slow = { ...timing, pollIntervalMs: 3_600_000 };
+    const svc = new SessionService(stores, tenant, systemClock, slow);
+    const { session, sessionToken } = await svc.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w", { downloadPolicy: { autoDownload: false } })] });
+    const agent = await AgentService.forToken(stores, sessionToken!, systemClock, { external: slow });
+    const poll = agent.claimTasks(3600);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the poll is waiting
+    const handle = await svc.sync(session.id, { mode: "upload" });
+    const { tasks } = await poll;
+    expect(tasks).toMatchObject([{ id: handle.tasks[0]!.id, taskType: "upload" }]);
+    // ...and the sync waiting on that task learns of its end the same way.
+    const done = handle.done;
+    await agent.finishTask(tasks[0]!.id, "Success", "");
+    expect(await done).toBe(true);
+  });
+
   it("returns from a long poll at once when its signal aborts", async () => {
     const { sessionToken } = await sessions().create({ agent: "external" });
     const agent = await agentOf(sessionToken!);

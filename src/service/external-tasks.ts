@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { InvalidParameterError, ServerStoppingError } from "../errors/index.js";
 import type { Clock } from "../engine/index.js";
 import type { MetaStore, SessionRecord, SilenceCutoffs, TaskStatus } from "../store/index.js";
+import { taskBellOf } from "./task-bell.js";
 
 /** Timing of external sessions (those whose agent runs elsewhere and claims its tasks through the server). */
 export interface ExternalSessionOptions {
@@ -87,9 +87,8 @@ export async function waitForTasks(
       }
       continue;
     }
-    await sleep(opts.pollIntervalMs, undefined, { signal: opts.signal }).catch((err: unknown) => {
-      if (!opts.signal?.aborted) throw err;
-    });
+    // Rung when the agent ends a task through this process.
+    await taskBellOf(deps.meta).wait(session.id, opts.pollIntervalMs, opts.signal);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Clock } from "../engine/index.js";
 import { newId, type MetaStore, type TaskRecord, type TaskType } from "../store/index.js";
+import { taskBellOf } from "./task-bell.js";
 
 /** Records a new Pending task: the first state of every task, run in process or by an agent. */
 export async function queueTask(
@@ -21,5 +22,6 @@ export async function queueTask(
     createdAtMs: now,
   };
   await deps.meta.createTask(record);
+  taskBellOf(deps.meta).ring(fields.sessionId); // an agent's long poll
   return record;
 }
