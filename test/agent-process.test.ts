@@ -118,6 +118,28 @@ describe("server and agent processes", { retry: 1 }, () => {
     expect(agent.stderr.join("") + agent.stdout.join("")).not.toContain(session.sessionToken!);
   });
 
+  it("an agent restarted on another root does not upload the session's files as deleted", async () => {
+    const ctx = await seededContext({ "a.txt": "a", "b.txt": "b" });
+    const session = (await client.create({ agent: "external", contextSync: [ContextSync.new(ctx, "/work")] })).session!;
+    const first = start(["agent", "--endpoint", endpoint, "--session", session.sessionId, "--root", path.join(dir, "right")], { CTXSYNC_SESSION_TOKEN: session.sessionToken! });
+    children.push(first);
+    await until("the initial download", async () => {
+      const [t] = (await session.context.infoWithParams(ctx, "/work", "download")).contextStatusData;
+      return t?.status === "Success" ? t : undefined;
+    });
+    first.child.kill("SIGKILL");
+    await first.exited;
+
+    const wrong = path.join(dir, "wrong");
+    const second = start(["agent", "--endpoint", endpoint, "--session", session.sessionId, "--root", wrong], { CTXSYNC_SESSION_TOKEN: session.sessionToken! });
+    children.push(second);
+    await until("the second agent to attach", () => (second.stdout.join("").includes("connected") ? true : undefined), 30_000, () => second.stderr.join(""));
+    const synced = await session.context.sync();
+    expect(synced).toMatchObject({ success: false, errorMessage: expect.stringContaining(`Nothing uploaded: ${path.join(wrong, "work")} is not a directory here`) });
+    expect((await client.context.listFiles(ctx, "/work")).entries.map((e) => e.fileName).sort()).toEqual(["a.txt", "b.txt"]);
+    await session.delete();
+  }, 60_000);
+
   it("an agent that refuses another session's id exits 1 without touching anything", async () => {
     const created = await client.create({ agent: "external", contextSync: [] });
     const agent = start(["agent", "--endpoint", endpoint, "--session", "sess-someone-else", "--root", path.join(dir, "x")], {

@@ -42,7 +42,10 @@ describe("scanTree", () => {
     expect([...entries.keys()]).toEqual(["src/a.ts"]);
   });
 
-  it("reads a missing directory as empty", async () => {
-    expect((await scanTree(path.join(dir, "nope"), compileWhiteList(null))).entries.size).toBe(0);
+  it("reads a missing directory, or a file in its place, as empty and says it was not found", async () => {
+    expect(await scanTree(path.join(dir, "nope"), compileWhiteList(null))).toMatchObject({ dirFound: false, entries: new Map() });
+    fs.writeFileSync(path.join(dir, "file"), "x");
+    expect(await scanTree(path.join(dir, "file"), compileWhiteList(null))).toMatchObject({ dirFound: false, entries: new Map() });
+    expect(await scanTree(dir, compileWhiteList(null))).toMatchObject({ dirFound: true });
   });
 });

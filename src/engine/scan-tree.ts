@@ -24,6 +24,8 @@ export interface PathFilter {
 }
 
 export interface ScanResult {
+  /** False when `dir` is missing or not a directory (then there are no entries). */
+  dirFound: boolean;
   entries: Map<string, LocalEntry>;
   /** Paths that were neither file, symlink nor directory (sockets, FIFOs, devices): never synced. */
   skipped: string[];
@@ -40,13 +42,13 @@ const YIELD_EVERY_ENTRIES = 512;
 
 /**
  * Lists the files and symlinks under `dir` that `filter` selects. Symlinks are reported as links and never
- * followed. A missing `dir` is an empty tree. Uses synchronous readdir/lstat in batches: a promise per
+ * followed. A missing `dir` is an empty tree with `dirFound` false. Uses synchronous readdir/lstat in batches: a promise per
  * entry would cost more than the system calls themselves on trees of many small files.
  */
 export async function scanTree(dir: string, filter: PathFilter): Promise<ScanResult> {
   const entries = new Map<string, LocalEntry>();
   const skipped: string[] = [];
-  if (!isDirectory(dir)) return { entries, skipped };
+  if (!isDirectory(dir)) return { dirFound: false, entries, skipped };
 
   const pending: string[] = [""];
   let sinceYield = 0;
@@ -57,8 +59,11 @@ export async function scanTree(dir: string, filter: PathFilter): Promise<ScanRes
     try {
       names = fs.readdirSync(absDir, { withFileTypes: true });
     } catch (err) {
-      // A directory removed between listing its parent and reading it is simply gone.
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+      // A directory removed between listing its parent and reading it is simply gone; `dir` itself, missing.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+        if (relDir === "") return { dirFound: false, entries, skipped };
+        continue;
+      }
       throw err;
     }
     for (const d of names) {
@@ -80,7 +85,7 @@ export async function scanTree(dir: string, filter: PathFilter): Promise<ScanRes
       await yieldToEventLoop();
     }
   }
-  return { entries, skipped };
+  return { dirFound: true, entries, skipped };
 }
 
 /** lstat one entry; "gone" when it vanished since the directory was read. */

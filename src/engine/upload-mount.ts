@@ -1,4 +1,4 @@
-import { describeError } from "../errors/index.js";
+import { describeError, MountMissingError } from "../errors/index.js";
 import { compileWhiteList, relativeKey, UploadMode } from "../policy/index.js";
 import { Pacer, type BaseEntry, type BlobStore, type FileChange, type FileMeta, type MetaStore } from "../store/index.js";
 import { ARCHIVE_NAME, MANIFEST_NAME } from "./archive/manifest.js";
@@ -54,6 +54,14 @@ export async function uploadMount(
   scan.entries.delete(ARCHIVE_NAME); // reserved names are ctxsync's, never a user's file
   scan.entries.delete(MANIFEST_NAME);
   const base = await deps.meta.getBase(sessionId, layout.spec.path);
+  // Base entries outside the white list are not this upload's business.
+  const scopedBase = new Map<string, BaseEntry>();
+  for (const [key, b] of base) if (layout.relOf(key) !== null) scopedBase.set(key, b);
+  // No mount directory at all is a wrong root or an unmounted volume far more often than a wish to
+  // delete everything: refuse, rather than upload every file the session had as deleted.
+  if (!scan.dirFound && scopedBase.size > 0 && layout.spec.policy.deletePolicy.syncLocalFile) {
+    throw new MountMissingError(layout.dir, scopedBase.size);
+  }
 
   // Quick check: a file whose size, mtime and mode match the base is unchanged and is not read again.
   const local = new Map<string, FileMeta>();
@@ -111,9 +119,6 @@ export async function uploadMount(
   }
   meter.finish();
 
-  // Base entries outside the white list are not this upload's business.
-  const scopedBase = new Map<string, BaseEntry>();
-  for (const [key, b] of base) if (layout.relOf(key) !== null) scopedBase.set(key, b);
   // A file that failed to read is neither written nor treated as deleted.
   const failed = new Set(problems.map((p) => p.key));
   for (const key of failed) scopedBase.delete(key);

@@ -31,7 +31,8 @@ export type ErrorCode =
   | "ServerStopping"
   | "TaskFailed"
   | "SyncTimeout"
-  | "AgentReplaced";
+  | "AgentReplaced"
+  | "MountMissing";
 
 export class CtxSyncError extends Error {
   constructor(
@@ -316,6 +317,24 @@ export class TaskFailedError extends CtxSyncError {
 export class SyncTimeoutError extends CtxSyncError {
   constructor(readonly attempts: number) {
     super("SyncTimeout", `Context sync polling timed out after ${attempts} attempts`);
+  }
+}
+
+/**
+ * An upload found no directory at a mount the session had files in: the agent runs on another root than
+ * the one it downloaded into, or a volume is not mounted. Taking that for "every file was deleted" would
+ * empty the context, so nothing was uploaded. An empty directory is different: its deletions do upload.
+ */
+export class MountMissingError extends CtxSyncError {
+  constructor(
+    readonly dir: string,
+    readonly filesHad: number,
+  ) {
+    super(
+      "MountMissing",
+      `Nothing uploaded: ${dir} is not a directory here, but this session had ${filesHad} file${filesHad === 1 ? "" : "s"} in it. ` +
+        "If the agent runs on the wrong root, restart it with the right --root; to empty the context from this session, create the directory empty and sync again.",
+    );
   }
 }
 

@@ -33,6 +33,29 @@ describe.each(CLIENT_KINDS)("policies (%s client)", (kind) => {
     expect(await keys(ctx)).toEqual([`${M}/b.txt`]);
   });
 
+  it("a mount directory that is gone fails the upload and leaves the context; an emptied one uploads its deletions", async () => {
+    const ctx = await seed(h());
+    const s = await h().session("r1", [[ctx, M]]);
+    const dir = h().local("r1", M);
+    fs.rmSync(dir, { recursive: true });
+    const r = await s.context.sync();
+    expect(r).toMatchObject({ success: false, errorMessage: expect.stringContaining(`${M}: Nothing uploaded: ${dir} is not a directory here, but this session had 2 files in it`) });
+    expect((await s.context.info()).contextStatusData).toContainEqual(expect.objectContaining({ taskType: "upload", status: "Failed" }));
+    expect(await keys(ctx)).toEqual([`${M}/a.txt`, `${M}/b.txt`]);
+
+    fs.mkdirSync(dir);
+    expect(await s.context.sync()).toMatchObject({ success: true });
+    expect(await keys(ctx)).toEqual([]);
+  });
+
+  it("a release whose mount directory is gone keeps the context as it was", async () => {
+    const ctx = await seed(h());
+    const s = await h().session("r1", [[ctx, M]]);
+    fs.rmSync(h().local("r1", M), { recursive: true });
+    await s.delete(true);
+    expect(await keys(ctx)).toEqual([`${M}/a.txt`, `${M}/b.txt`]);
+  });
+
   it("delete policy: a file another session added after A's download is not deleted by A's upload", async () => {
     const ctx = await seed(h());
     const a = await h().session("ra", [[ctx, M]]);
