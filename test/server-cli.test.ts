@@ -57,6 +57,12 @@ describe("ctxsync keys and serve", () => {
     expect(missing.stderr).toContain("[ApiKeyNotFound]");
   });
 
+  it.runIf(process.platform === "linux")("serve --data under /proc exits 1 with the path instead of hanging", async () => {
+    const res = await cli("serve", "--port", "0", "--data", "/proc/ctxsync-no-such-dir");
+    expect(res.status).toBe(1);
+    expect(res.stderr).toContain("mkdir '/proc/ctxsync-no-such-dir'");
+  });
+
   it("manages keys through the admin API with --endpoint and an admin key", async () => {
     const adminKey = `admin-${"k".repeat(40)}`;
     server = await createServer({ dataDir: data(), port: 0, log: quiet, env: { CTXSYNC_ADMIN_KEY: adminKey } });

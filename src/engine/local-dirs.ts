@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { makeDirsSync } from "../store/index.js";
 
 /**
  * Creates directories inside a mount for downloads, refusing to go through a symlink or a file: a
@@ -14,7 +15,7 @@ export class LocalDirs {
   /** Creates the mount directory itself (and its parents, which are the user's business). */
   ensureRoot(): void {
     try {
-      fs.mkdirSync(this.mountDir, { recursive: true });
+      makeDirsSync(this.mountDir);
       if (!fs.statSync(this.mountDir).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
     } catch (err) {
       throw new Error(

@@ -21,6 +21,7 @@ import { ServerJobs } from "./jobs.js";
 import type { App } from "./openapi-parts.js";
 import { serverOptionsWithDefaults } from "./server-options.js";
 import { loadUrlSecret } from "./signed-url.js";
+import { makeDirsSync } from "../store/index.js";
 
 /** Tenant of the admin key made on first start. */
 export const BOOTSTRAP_TENANT = "default";
@@ -93,7 +94,7 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Runn
   let jobs: ServerJobs | undefined;
   try {
     // On PostgreSQL and S3 nothing else made it: it still holds the URL secret and the upload spool.
-    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    makeDirsSync(dataDir, 0o700);
     const urlSecret = loadUrlSecret(dataDir, env.CTXSYNC_URL_SECRET);
     if (opts.postgresUrl && !env.CTXSYNC_URL_SECRET) {
       log.info(`signed URLs use the secret in ${dataDir}; replicas sharing this database need CTXSYNC_URL_SECRET set alike, or each refuses the others' URLs`);
@@ -101,7 +102,7 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Runn
     const tmpDir = path.join(dataDir, "uploads");
     // Spooled bodies of requests a stopped server never finished: nothing references them.
     fs.rmSync(tmpDir, { recursive: true, force: true });
-    fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+    makeDirsSync(tmpDir, 0o700);
 
     const started = new ServerJobs({ stores, clock, options, gc, log });
     jobs = started;

@@ -1,9 +1,9 @@
-import fs from "node:fs";
 import path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { InvalidParameterError } from "../errors/index.js";
 import {
   LocalDirBlobStore,
+  makeDirsSync,
   parsePostgresUrl,
   postgresTarget,
   SqliteMetaStore,
@@ -93,7 +93,7 @@ export async function openMetaStore(config: StoreConfig): Promise<MetaStore> {
     const { PostgresMetaStore } = await import("../store/meta/postgres.js");
     return PostgresMetaStore.open(config.postgresUrl);
   }
-  fs.mkdirSync(config.home, { recursive: true });
+  makeDirsSync(config.home);
   return SqliteMetaStore.open(sqliteFileOf(config));
 }
 

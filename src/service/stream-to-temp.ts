@@ -5,6 +5,7 @@ import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { PayloadTooLargeError } from "../errors/index.js";
 import type { Digest } from "../store/index.js";
+import { makeDirsSync } from "../store/index.js";
 
 /** A body spooled to a temporary file, with its digest and size. The caller removes `path`. */
 export interface SpooledFile {
@@ -19,7 +20,7 @@ export interface SpooledFile {
  * Memory stays flat whatever the size.
  */
 export async function streamToTempFile(body: Readable, dir: string, maxBytes: number): Promise<SpooledFile> {
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirsSync(dir);
   const tmp = path.join(dir, `upload-${Date.now()}-${randomBytes(6).toString("hex")}`);
   const hash = createHash("sha256");
   let sizeBytes = 0;

@@ -98,6 +98,14 @@ describe.each(CLIENT_KINDS)("sync on demand (%s client)", (kind) => {
     expect(bound.errorMessage).toMatch(/^\[TaskFailed\] A bound context failed to download \(see info\(\)\): \/more: .*Cannot create the mount directory/);
   });
 
+  it.runIf(fs.existsSync("/proc/self"))("a session root under /proc fails its download instead of hanging", async () => {
+    const ctx = await h().newContext();
+    const r = await h().client.create({ root: "/proc/ctxsync-no-such-root", contextSync: [ContextSync.new(ctx, "/data")] });
+    const info = await r.session!.context.infoWithParams(ctx, "/data", "download");
+    expect(info.contextStatusData[0]).toMatchObject({ status: "Failed", errorMessage: expect.stringMatching(/Cannot create the mount directory \/proc\/ctxsync-no-such-root\/data/) });
+    await r.session!.delete();
+  });
+
   it("a folder uploaded where the context has a file replaces the file, so the context stays one tree", async () => {
     const ctx = await h().newContext();
     const a = await h().session("a", [[ctx, "/w"]]);

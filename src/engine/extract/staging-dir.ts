@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { ExtractBudget } from "./extract-budget.js";
+import { makeDirsSync } from "../../store/index.js";
 
 /** Prefix of staging folders; a crash can leave one behind, and it is safe to delete. */
 export const STAGING_PREFIX = ".ctxsync-extract-";
@@ -58,7 +59,7 @@ export class StagingDir {
 
   /** Creates a folder now; its mode and mtime are applied by finish, once nothing more is written into it. */
   addDir(segments: readonly string[], mode: number, mtime: Date | null): void {
-    fs.mkdirSync(this.pathOf(segments), { recursive: true });
+    makeDirsSync(this.pathOf(segments));
     this.dirs.push({ segments, mode, mtime });
   }
 
@@ -112,7 +113,7 @@ export class StagingDir {
 
   private ensureParent(segments: readonly string[]): string {
     const abs = this.pathOf(segments);
-    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    makeDirsSync(path.dirname(abs));
     return abs;
   }
 }
