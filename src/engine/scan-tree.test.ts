@@ -46,6 +46,7 @@ describe("scanTree", () => {
     expect(await scanTree(path.join(dir, "nope"), compileWhiteList(null))).toMatchObject({ dirFound: false, entries: new Map() });
     fs.writeFileSync(path.join(dir, "file"), "x");
     expect(await scanTree(path.join(dir, "file"), compileWhiteList(null))).toMatchObject({ dirFound: false, entries: new Map() });
+    expect(await scanTree(path.join(dir, "file", "sub"), compileWhiteList(null))).toMatchObject({ dirFound: false, entries: new Map() });
     expect(await scanTree(dir, compileWhiteList(null))).toMatchObject({ dirFound: true });
   });
 });

@@ -60,7 +60,7 @@ export async function scanTree(dir: string, filter: PathFilter): Promise<ScanRes
       names = fs.readdirSync(absDir, { withFileTypes: true });
     } catch (err) {
       // A directory removed between listing its parent and reading it is simply gone; `dir` itself, missing.
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      if (isNotFound(err)) {
         if (relDir === "") return { dirFound: false, entries, skipped };
         continue;
       }
@@ -109,7 +109,13 @@ function isDirectory(dir: string): boolean {
   try {
     return fs.statSync(dir).isDirectory();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    if (isNotFound(err)) return false;
     throw err;
   }
+}
+
+/** ENOENT, or ENOTDIR: a file where a directory on the path should be. */
+function isNotFound(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "ENOENT" || code === "ENOTDIR";
 }

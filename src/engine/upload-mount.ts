@@ -58,8 +58,10 @@ export async function uploadMount(
   const scopedBase = new Map<string, BaseEntry>();
   for (const [key, b] of base) if (layout.relOf(key) !== null) scopedBase.set(key, b);
   // No mount directory at all is a wrong root or an unmounted volume far more often than a wish to
-  // delete everything: refuse, rather than upload every file the session had as deleted.
-  if (!scan.dirFound && scopedBase.size > 0 && layout.spec.policy.deletePolicy.syncLocalFile) {
+  // delete everything: refuse, rather than upload every file the session had as deleted. Also without
+  // syncLocalFile: the upload would still drop the base, and the files, once back, would then overwrite
+  // what other sessions committed meanwhile as if they were new.
+  if (!scan.dirFound && scopedBase.size > 0) {
     throw new MountMissingError(layout.dir, scopedBase.size);
   }
 

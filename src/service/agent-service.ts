@@ -233,8 +233,8 @@ export class AgentService {
       const current = await this.task(taskId);
       throw new InvalidParameterError(`Task ${taskId} is ${current.status}, not Running: claim a task before finishing it; a task ends once.`);
     }
-    await this.stores.meta.touchContext(task.contextId, now);
     taskBellOf(this.stores.meta).ring(this.session.id); // a release or sync waiting on it
+    await this.stores.meta.touchContext(task.contextId, now);
   }
 
   /** The head generation of an in-scope context. */

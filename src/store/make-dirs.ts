@@ -15,14 +15,14 @@ export function makeDirsSync(dir: string, mode?: number): void {
     fs.mkdirSync(dir, opts);
     return;
   } catch (err) {
-    if (isExistingDir(err, dir)) return;
+    if (isExistingDir(dir)) return;
     if (code(err) !== "ENOENT" || path.dirname(dir) === dir) throw err;
   }
   makeDirsSync(path.dirname(dir), mode);
   try {
     fs.mkdirSync(dir, opts);
   } catch (err) {
-    if (!isExistingDir(err, dir)) throw err;
+    if (!isExistingDir(dir)) throw err;
   }
 }
 
@@ -33,14 +33,14 @@ export async function makeDirs(dir: string, mode?: number): Promise<void> {
     await fsp.mkdir(dir, opts);
     return;
   } catch (err) {
-    if (isExistingDir(err, dir)) return;
+    if (isExistingDir(dir)) return;
     if (code(err) !== "ENOENT" || path.dirname(dir) === dir) throw err;
   }
   await makeDirs(path.dirname(dir), mode);
   try {
     await fsp.mkdir(dir, opts);
   } catch (err) {
-    if (!isExistingDir(err, dir)) throw err;
+    if (!isExistingDir(dir)) throw err;
   }
 }
 
@@ -48,7 +48,15 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;
 }
 
-/** EEXIST for a directory (made by us before, or by someone racing us); EEXIST for a file stays an error. */
-function isExistingDir(err: unknown, dir: string): boolean {
-  return code(err) === "EEXIST" && fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true;
+/**
+ * Whatever mkdir said, a directory that is there is what was asked for (made before, by someone racing
+ * us, or one mkdir refuses with EROFS, EPERM or EISDIR, like a read-only mount point or `/`); a file
+ * there stays an error.
+ */
+function isExistingDir(dir: string): boolean {
+  try {
+    return fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true;
+  } catch {
+    return false; // not a directory we can see: mkdir's own error is the one to report
+  }
 }

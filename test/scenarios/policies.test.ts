@@ -48,6 +48,25 @@ describe.each(CLIENT_KINDS)("policies (%s client)", (kind) => {
     expect(await keys(ctx)).toEqual([]);
   });
 
+  it.each([
+    ["syncLocalFile false", { deletePolicy: { syncLocalFile: false } }],
+    ["ARCHIVE mode", { uploadPolicy: { uploadMode: UploadMode.ARCHIVE } }],
+  ])("a mount directory that is gone fails the upload the same way with %s, and keeps what the session had", async (_name, policy) => {
+    const ctx = await seed(h());
+    const s = await h().session("r1", [[ctx, M, policy]]);
+    const dir = h().local("r1", M);
+    fs.renameSync(dir, `${dir}.away`); // a volume unmounted for a while
+    expect(await s.context.sync()).toMatchObject({ success: false, errorMessage: expect.stringContaining(`Nothing uploaded: ${dir} is not a directory here`) });
+    const other = await h().session("r3", [[ctx, M, policy]]);
+    fs.writeFileSync(path.join(h().local("r3", M), "a.txt"), "newer");
+    await other.delete(true);
+    // Back as they were: unchanged since the session's download, so the newer a.txt stays.
+    fs.renameSync(`${dir}.away`, dir);
+    expect(await s.context.sync()).toMatchObject({ success: true });
+    await h().session("r2", [[ctx, M]]);
+    expect(readTree(h().local("r2", M))).toEqual({ "a.txt": "newer", "b.txt": "b" });
+  });
+
   it("a release whose mount directory is gone keeps the context as it was", async () => {
     const ctx = await seed(h());
     const s = await h().session("r1", [[ctx, M]]);
