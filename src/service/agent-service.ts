@@ -171,24 +171,32 @@ export class AgentService {
     let lastBeat = Date.now();
     // Once per call, not per turn: a release left unfinished is found by the agent's next poll anyway.
     await this.current();
-    let status = await this.finishedReleaseOr(await this.status());
-    for (;; status = await this.status()) {
-      if (!ACTIVE.includes(status)) return { sessionStatus: status, tasks: [] };
-      await this.current(); // an agent that attached during this long poll takes the tasks from here on
-      const claimed = await this.stores.meta.claimPendingTasks(this.session.id, this.clock.now());
-      if (claimed.length > 0) {
-        await this.unlessReplaced(claimed);
-        const mounts = await this.stores.meta.listMounts(this.session.id);
-        const specs = mounts.map(toSpec);
-        return { sessionStatus: status, tasks: claimed.map((t) => ({ id: t.id, taskType: t.taskType, mount: specInfo(taskSpec(t, specs)) })) };
+    const bell = taskBellOf(this.stores.meta);
+    let listener = bell.listen(this.session.id); // from before the first read: no ring is missed
+    try {
+      let status = await this.finishedReleaseOr(await this.status());
+      for (;; status = await this.status()) {
+        if (!ACTIVE.includes(status)) return { sessionStatus: status, tasks: [] };
+        await this.current(); // an agent that attached during this long poll takes the tasks from here on
+        const claimed = await this.stores.meta.claimPendingTasks(this.session.id, this.clock.now());
+        if (claimed.length > 0) {
+          await this.unlessReplaced(claimed);
+          const mounts = await this.stores.meta.listMounts(this.session.id);
+          const specs = mounts.map(toSpec);
+          return { sessionStatus: status, tasks: claimed.map((t) => ({ id: t.id, taskType: t.taskType, mount: specInfo(taskSpec(t, specs)) })) };
+        }
+        if (Date.now() >= deadline || signal?.aborted) return { sessionStatus: status, tasks: [] };
+        if (Date.now() - lastBeat >= HEARTBEAT_EVERY_MS) {
+          lastBeat = Date.now();
+          await this.heartbeat();
+        }
+        // Rung when a task is queued in this process (also while the reads above ran); aborted, the next
+        // turn returns what there is.
+        await listener.wait(Math.min(this.external.pollIntervalMs, Math.max(1, deadline - Date.now())), signal);
+        listener = bell.listen(this.session.id);
       }
-      if (Date.now() >= deadline || signal?.aborted) return { sessionStatus: status, tasks: [] };
-      if (Date.now() - lastBeat >= HEARTBEAT_EVERY_MS) {
-        lastBeat = Date.now();
-        await this.heartbeat();
-      }
-      // Rung when a task is queued in this process; aborted, the next turn returns what there is.
-      await taskBellOf(this.stores.meta).wait(this.session.id, Math.min(this.external.pollIntervalMs, Math.max(1, deadline - Date.now())), signal);
+    } finally {
+      listener.close();
     }
   }
 

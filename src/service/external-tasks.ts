@@ -68,27 +68,34 @@ export async function waitForTasks(
   taskIds: readonly string[],
   opts: ExternalSessionOptions & { deadlineMs?: number; timeoutMessage?: string; signal?: AbortSignal },
 ): Promise<TaskStatus[]> {
+  const bell = taskBellOf(deps.meta);
   for (;;) {
     if (opts.signal?.aborted) throw new ServerStoppingError(`the agent of session ${session.id} to finish its tasks`);
-    const byId = new Map((await deps.meta.listTasks(session.id)).map((t) => [t.id, t]));
-    const statuses = taskIds.map((id) => byId.get(id)?.status ?? "Failed");
-    if (statuses.every(isTerminal)) return statuses;
+    // From before the reads: a task that ends while they run still cuts the wait below short.
+    const listener = bell.listen(session.id);
+    try {
+      const byId = new Map((await deps.meta.listTasks(session.id)).map((t) => [t.id, t]));
+      const statuses = taskIds.map((id) => byId.get(id)?.status ?? "Failed");
+      if (statuses.every(isTerminal)) return statuses;
 
-    const now = deps.clock.now();
-    const current = await deps.meta.getSession(session.tenantId, session.id);
-    if (current && isSilent(current, now, opts)) {
-      await deps.meta.markSessionLost(session.id, now, lostSessionMessage(opts, (current.lastHeartbeatMs ?? null) === null), silenceCutoffs(now, opts));
-      continue;
-    }
-    if (opts.deadlineMs !== undefined && now >= opts.deadlineMs) {
-      const message = opts.timeoutMessage ?? "The agent did not finish this task in time.";
-      for (const id of taskIds) {
-        await deps.meta.updateTaskIf(id, ["Pending", "Running"], { status: "Failed", errorMessage: message, finishTimeMs: now });
+      const now = deps.clock.now();
+      const current = await deps.meta.getSession(session.tenantId, session.id);
+      if (current && isSilent(current, now, opts)) {
+        await deps.meta.markSessionLost(session.id, now, lostSessionMessage(opts, (current.lastHeartbeatMs ?? null) === null), silenceCutoffs(now, opts));
+        continue;
       }
-      continue;
+      if (opts.deadlineMs !== undefined && now >= opts.deadlineMs) {
+        const message = opts.timeoutMessage ?? "The agent did not finish this task in time.";
+        for (const id of taskIds) {
+          await deps.meta.updateTaskIf(id, ["Pending", "Running"], { status: "Failed", errorMessage: message, finishTimeMs: now });
+        }
+        continue;
+      }
+      // Rung when the agent ends a task through this process.
+      await listener.wait(opts.pollIntervalMs, opts.signal);
+    } finally {
+      listener.close();
     }
-    // Rung when the agent ends a task through this process.
-    await taskBellOf(deps.meta).wait(session.id, opts.pollIntervalMs, opts.signal);
   }
 }
 
