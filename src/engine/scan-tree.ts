@@ -42,8 +42,9 @@ const YIELD_EVERY_ENTRIES = 512;
 
 /**
  * Lists the files and symlinks under `dir` that `filter` selects. Symlinks are reported as links and never
- * followed. A missing `dir` is an empty tree with `dirFound` false. Uses synchronous readdir/lstat in batches: a promise per
- * entry would cost more than the system calls themselves on trees of many small files.
+ * followed. A missing `dir` is an empty tree with `dirFound` false. Uses synchronous readdir/lstat in
+ * batches: a promise per entry would cost more than the system calls themselves on trees of many small
+ * files.
  */
 export async function scanTree(dir: string, filter: PathFilter): Promise<ScanResult> {
   const entries = new Map<string, LocalEntry>();

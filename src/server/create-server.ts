@@ -14,6 +14,7 @@ import {
   type StoreConfig,
   type Stores,
 } from "../service/index.js";
+import { makeDirsSync } from "../store/index.js";
 import type { AppDeps, Logger } from "./app-deps.js";
 import { createApp } from "./app.js";
 import { InFlight } from "./in-flight.js";
@@ -21,7 +22,6 @@ import { ServerJobs } from "./jobs.js";
 import type { App } from "./openapi-parts.js";
 import { serverOptionsWithDefaults } from "./server-options.js";
 import { loadUrlSecret } from "./signed-url.js";
-import { makeDirsSync } from "../store/index.js";
 
 /** Tenant of the admin key made on first start. */
 export const BOOTSTRAP_TENANT = "default";

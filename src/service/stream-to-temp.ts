@@ -4,8 +4,7 @@ import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { PayloadTooLargeError } from "../errors/index.js";
-import type { Digest } from "../store/index.js";
-import { makeDirsSync } from "../store/index.js";
+import { makeDirsSync, type Digest } from "../store/index.js";
 
 /** A body spooled to a temporary file, with its digest and size. The caller removes `path`. */
 export interface SpooledFile {

@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import type { ExtractBudget } from "./extract-budget.js";
 import { makeDirsSync } from "../../store/index.js";
+import type { ExtractBudget } from "./extract-budget.js";
 
 /** Prefix of staging folders; a crash can leave one behind, and it is safe to delete. */
 export const STAGING_PREFIX = ".ctxsync-extract-";
