@@ -131,6 +131,40 @@ describe("external sessions", () => {
     expect(await done).toBe(true);
   });
 
+  // An attach landing between a poll's epoch check and its claim: the claimed task goes back to Pending,
+  // and the newer agent, already waiting, hears of it through the bell (the store is looked at hourly).
+  it("hands a task claimed by a replaced agent to the newer agent's waiting poll at once", async () => {
+    const slow = { ...timing, pollIntervalMs: 3_600_000 };
+    const svc = new SessionService(stores, tenant, systemClock, slow);
+    const { session, sessionToken } = await svc.create({ agent: "external", contextSync: [ContextSync.new(contextId, "/w", { downloadPolicy: { autoDownload: false } })] });
+    let newer: Promise<{ tasks: { id: string }[] }> | undefined;
+    let interleaved = false;
+    // The real store; only the first claim lets the second agent attach and start waiting right after it.
+    const meta = new Proxy(stores.meta, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (prop !== "claimPendingTasks" || interleaved) return typeof value === "function" ? value.bind(target) : value;
+        return async (...args: Parameters<typeof target.claimPendingTasks>) => {
+          interleaved = true;
+          const b = await AgentService.forToken(both, sessionToken!, systemClock, { external: slow });
+          const { agentEpoch } = await b.attach();
+          const claimed = await target.claimPendingTasks(...args);
+          const bPolling = await AgentService.forToken(both, sessionToken!, systemClock, { external: slow, agentEpoch });
+          newer = bPolling.claimTasks(3600);
+          await new Promise((resolve) => setTimeout(resolve, 20)); // its poll is waiting
+          return claimed;
+        };
+      },
+    });
+    const both = { ...stores, meta };
+    const first = await AgentService.forToken(both, sessionToken!, systemClock, { external: slow });
+    const { agentEpoch } = await first.attach();
+    const replaced = await AgentService.forToken(both, sessionToken!, systemClock, { external: slow, agentEpoch });
+    const handle = await svc.sync(session.id, { mode: "upload" });
+    await expect(replaced.claimTasks(3600)).rejects.toMatchObject({ code: "AgentReplaced" });
+    expect((await newer!).tasks).toMatchObject([{ id: handle.tasks[0]!.id }]);
+  });
+
   it("returns from a long poll at once when its signal aborts", async () => {
     const { sessionToken } = await sessions().create({ agent: "external" });
     const agent = await agentOf(sessionToken!);
