@@ -20,7 +20,7 @@ export { SqliteMetaStore } from "./meta/sqlite.js";
 export { parsePostgresUrl, postgresTarget } from "./meta/postgres-url.js";
 export type { S3Location } from "./blob/s3-client.js";
 export { batchesOf } from "./batches-of.js";
-export { makeDirs, makeDirsSync } from "./make-dirs.js";
+export { makeDirsSync } from "./make-dirs.js";
 export { mapConcurrent } from "./map-concurrent.js";
 export { Pacer } from "./pacer.js";
 export { newId } from "./new-id.js";

@@ -1,11 +1,10 @@
 import fs from "node:fs";
-import fsp from "node:fs/promises";
 import path from "node:path";
 
 /*
  * `mkdir -p` without Node 20's recursive mkdir, which loops for ever on a path under /proc (procfs
- * answers ENOENT for the parent it just confirmed). These walk up once, create downwards, and fail with
- * the first error that is not "already there".
+ * answers ENOENT for the parent it just confirmed). This walks up once, creates downwards, and fails with
+ * the first error that is not "already there". Synchronous: it runs once per directory, off hot loops.
  */
 
 /** Creates `dir` and any missing parents; a directory already there is fine. */
@@ -21,24 +20,6 @@ export function makeDirsSync(dir: string, mode?: number): void {
   makeDirsSync(path.dirname(dir), mode);
   try {
     fs.mkdirSync(dir, opts);
-  } catch (err) {
-    if (!isExistingDir(dir)) throw err;
-  }
-}
-
-/** Async makeDirsSync, for code on the event loop's hot path. */
-export async function makeDirs(dir: string, mode?: number): Promise<void> {
-  const opts = mode === undefined ? {} : { mode };
-  try {
-    await fsp.mkdir(dir, opts);
-    return;
-  } catch (err) {
-    if (isExistingDir(dir)) return;
-    if (code(err) !== "ENOENT" || path.dirname(dir) === dir) throw err;
-  }
-  await makeDirs(path.dirname(dir), mode);
-  try {
-    await fsp.mkdir(dir, opts);
   } catch (err) {
     if (!isExistingDir(dir)) throw err;
   }

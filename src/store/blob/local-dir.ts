@@ -13,7 +13,7 @@ import { Pacer } from "../pacer.js";
 import { uniqueName } from "../unique-name.js";
 import { readAllSync, writeAllSync } from "./sync-file-io.js";
 import { drainVerified, verifyingStream } from "./verifying-stream.js";
-import { makeDirs, makeDirsSync } from "../make-dirs.js";
+import { makeDirsSync } from "../make-dirs.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -50,7 +50,7 @@ export class LocalDirBlobStore implements BlobStore {
   /** Opens (creating if needed) a blob store rooted at `dir`. */
   static async open(dir: string): Promise<LocalDirBlobStore> {
     const store = new LocalDirBlobStore(path.resolve(dir));
-    await makeDirs(store.tmpDir);
+    makeDirsSync(store.tmpDir);
     await store.restoreSetAside();
     return store;
   }
@@ -65,7 +65,7 @@ export class LocalDirBlobStore implements BlobStore {
       if (!m) continue;
       const aside = path.join(this.tmpDir, name);
       const finalPath = this.blobPath(m[1]!);
-      await makeDirs(path.dirname(finalPath));
+      makeDirsSync(path.dirname(finalPath));
       // link, not rename: a copy stored since then stays as it is (same bytes); EEXIST means exactly that.
       await fsp.link(aside, finalPath).catch((err: unknown) => {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
@@ -148,7 +148,7 @@ export class LocalDirBlobStore implements BlobStore {
       if (seen !== sizeBytes) {
         throw new InvalidParameterError(`Blob ${digest} has ${seen} bytes but ${sizeBytes} were announced; send the exact size.`);
       }
-      await makeDirs(path.dirname(finalPath));
+      makeDirsSync(path.dirname(finalPath));
       await fsp.rename(tmp, finalPath);
     } catch (err) {
       await fsp.rm(tmp, { force: true });
