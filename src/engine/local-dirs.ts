@@ -15,8 +15,7 @@ export class LocalDirs {
   /** Creates the mount directory itself (and its parents, which are the user's business). */
   ensureRoot(): void {
     try {
-      makeDirsSync(this.mountDir);
-      if (!fs.statSync(this.mountDir).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+      makeDirsSync(this.mountDir); // a file in its place fails here (EEXIST)
     } catch (err) {
       throw new Error(
         `Cannot create the mount directory ${this.mountDir}: ${(err as Error).message}. Check that the session root exists, is a directory and is writable.`,

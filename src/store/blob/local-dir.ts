@@ -148,8 +148,7 @@ export class LocalDirBlobStore implements BlobStore {
       if (seen !== sizeBytes) {
         throw new InvalidParameterError(`Blob ${digest} has ${seen} bytes but ${sizeBytes} were announced; send the exact size.`);
       }
-      makeDirsSync(path.dirname(finalPath));
-      await fsp.rename(tmp, finalPath);
+      renameIntoShard(tmp, finalPath);
     } catch (err) {
       await fsp.rm(tmp, { force: true });
       throw err;
