@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BLOB_FRAME_HEADER_BYTES, decodeBlobFrames } from "../api/index.js";
+import { BLOB_FRAME_HEADER_BYTES, decodeBlobFrames, decodeUnnamedFrames } from "../api/index.js";
 import { patternBytes, sha256 } from "../store/blob/contract.test-suite.js";
 import { FrameBatch } from "./frame-batch.js";
 
@@ -50,6 +50,20 @@ describe("FrameBatch", () => {
     fs.symlinkSync(write("target", Buffer.from("outside")), path.join(dir, "link"));
     expect(batch.add(1, path.join(dir, "link"), 7)).toMatchObject({ code: "ELOOP" });
     expect(batch.length).toBe(0);
+  });
+
+  it("after reset(false) frames files unnamed: no digest taken, status 3, the bytes as they are", async () => {
+    const batch = new FrameBatch(10, 4096);
+    batch.add(0, write("named", patternBytes(20, 8)), 20);
+    batch.reset(false);
+    expect(batch.named).toBe(false);
+    const contents = [patternBytes(700, 9), Buffer.alloc(0)];
+    contents.forEach((b, i) => expect(batch.add(i, write(`u${i}`, b), b.length)).toMatchObject({ index: i, digest: null, sizeBytes: b.length }));
+    const frames = [];
+    for await (const bytes of decodeUnnamedFrames(Readable.from([batch.body]))) frames.push(Buffer.from(bytes));
+    expect(frames).toEqual(contents);
+    batch.reset();
+    expect(batch.named).toBe(true);
   });
 
   it("fits files until the count or the bytes run out, and reset empties it for reuse", async () => {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
-import { BLOB_FRAME_HEADER_BYTES, writeBlobFrameHeader } from "../api/index.js";
+import { BLOB_FRAME_HEADER_BYTES, UNNAMED_DIGEST, writeBlobFrameHeader } from "../api/index.js";
 import { toError } from "../errors/index.js";
 import { readIntoSync, type Digest } from "../store/index.js";
 
@@ -8,7 +8,8 @@ import { readIntoSync, type Digest } from "../store/index.js";
 export interface BatchedFile {
   /** The caller's index of the file. */
   index: number;
-  digest: Digest;
+  /** The SHA-256 of its bytes; null in an unnamed batch (the server names its blobs). */
+  digest: Digest | null;
   sizeBytes: number;
   offset: number;
   frameBytes: number;
@@ -21,12 +22,16 @@ export type AddResult = BatchedFile | "tooLarge" | Error;
  * Small files read straight into one buffer of blob frames (src/api/blob-frames.ts): no buffer per
  * file and no copy to assemble the request body, which for 10,000 files was most of an agent's
  * garbage-collection time. A batch is filled, sent, then `reset` and filled again.
+ *
+ * A named batch hashes each file into its frame; an unnamed one sends unnamed frames (status 3), for
+ * the server to hash (see DedupProbe).
  */
 export class FrameBatch {
   readonly bytes: Buffer;
   readonly files: BatchedFile[] = [];
   private used = 0;
   private payload = 0;
+  private isNamed = true;
 
   /** Room for `maxFiles` frames holding `maxBytes` of file bytes in total. */
   constructor(
@@ -45,13 +50,18 @@ export class FrameBatch {
     return this.files.length;
   }
 
+  /** Whether the frames carry digests (set by `reset`; a new batch is named). */
+  get named(): boolean {
+    return this.isNamed;
+  }
+
   /** The frames as one buffer (a view, valid until `reset`). */
   get body(): Buffer {
     return this.bytes.subarray(0, this.used);
   }
 
   /**
-   * Reads the file at `filePath` into a frame and hashes it. The file may have shrunk since the scan;
+   * Reads the file at `filePath` into a frame, hashing it in a named batch. The file may have shrunk since the scan;
    * one that grew past `sizeBytes` (the room the caller checked with `fits`) is "tooLarge" and adds
    * nothing. O_NOFOLLOW: a file swapped for a symlink after the scan must not pull outside data in.
    */
@@ -69,8 +79,8 @@ export class FrameBatch {
       return toError(err);
     }
     if (n < 0) return "tooLarge";
-    const digest = createHash("sha256").update(this.bytes.subarray(dataStart, dataStart + n)).digest("hex");
-    writeBlobFrameHeader(this.bytes, this.used, digest, "ok", n);
+    const digest = this.isNamed ? createHash("sha256").update(this.bytes.subarray(dataStart, dataStart + n)).digest("hex") : null;
+    writeBlobFrameHeader(this.bytes, this.used, digest ?? UNNAMED_DIGEST, digest === null ? "unnamed" : "ok", n);
     const file: BatchedFile = { index, digest, sizeBytes: n, offset: this.used, frameBytes: BLOB_FRAME_HEADER_BYTES + n };
     this.files.push(file);
     this.used += file.frameBytes;
@@ -78,7 +88,9 @@ export class FrameBatch {
     return file;
   }
 
-  reset(): void {
+  /** Empties the batch for reuse, named (frames with digests) or not. */
+  reset(named = true): void {
+    this.isNamed = named;
     this.files.length = 0;
     this.used = 0;
     this.payload = 0;

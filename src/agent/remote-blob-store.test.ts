@@ -9,6 +9,7 @@ import { patternBytes, runBlobStoreContract, sha256 } from "../store/blob/contra
 import type { BlobStore } from "../store/index.js";
 import { ApiClient } from "./api-client.js";
 import { RemoteApiError } from "./remote-api-error.js";
+import { PROBE_FILES } from "./dedup-probe.js";
 import { RemoteBlobStore } from "./remote-blob-store.js";
 import { startAgentApiStub, type AgentApiStub } from "./test-agent-api-stub.js";
 
@@ -21,12 +22,13 @@ function tempDir(prefix: string): string {
 runBlobStoreContract("RemoteBlobStore (agent routes, HTTP)", async () => {
   const dir = tempDir("ctxsync-remote-blobs-");
   const stub = await startAgentApiStub(dir);
-  const remote = new RemoteBlobStore(new ApiClient(stub.endpoint, stub.token));
+  const remote = new RemoteBlobStore(new ApiClient(stub.endpoint, stub.token), { unnamedBlobs: true });
   const store: BlobStore = {
     has: (d) => remote.has(d),
     touch: (d) => remote.touch(d),
     touchMany: (d) => remote.touchMany(d),
     putMany: (b) => remote.putMany(b),
+    ingestMany: (b) => remote.ingestMany(b),
     getMany: (d) => remote.getMany(d),
     put: (d, body, n) => remote.put(d, body, n),
     get: (d) => remote.get(d),
@@ -85,6 +87,49 @@ describe("RemoteBlobStore over HTTP", () => {
     ]);
     expect(stub.requests).toEqual(["POST /v1/agent/blobs/missing", "POST /v1/agent/blobs/batch"]);
     expect(stub.batched).toEqual([sha256(fresh)]);
+  });
+
+  it("ingestMany hashes the blobs itself and sends them named to a server that takes no unnamed blobs", async () => {
+    const blobs = [patternBytes(100, 31), Buffer.alloc(0)];
+    stub.requests.length = 0;
+    expect(await store.ingestMany(blobs)).toEqual(blobs.map((b) => ({ digest: sha256(b), sizeBytes: b.length })));
+    expect(stub.requests).toEqual(["POST /v1/agent/blobs/batch"]);
+    expect(stub.batched).toEqual(blobs.map(sha256));
+  });
+
+  describe("with a server that takes unnamed blobs", () => {
+    let unnamed: RemoteBlobStore;
+    beforeEach(() => {
+      unnamed = new RemoteBlobStore(new ApiClient(stub.endpoint, stub.token), { concurrency: 4, unnamedBlobs: true });
+    });
+
+    it("sends thousands of new small files unnamed after a probe or a few, and the server names them right", async () => {
+      const files = Array.from({ length: 2500 }, (_, i) => write(`n${i}`, patternBytes(100 + (i % 50), 7000 + i)));
+      stub.requests.length = 0;
+      stub.batched.length = 0;
+      const results = await unnamed.ingestFiles(files);
+      expect(results).toEqual(files.map((f) => ({ digest: sha256(fs.readFileSync(f.path)), sizeBytes: f.sizeBytes })));
+      expect(stub.requests[0]).toBe("POST /v1/agent/blobs/missing");
+      // Probes are only the batches begun before the first probe answered (the next batch begins once a
+      // send is done when two are in flight), each of PROBE_FILES files; every other file went unnamed,
+      // hashed only by the server.
+      const named = stub.batched.filter((d) => d !== "unnamed").length;
+      expect(named).toBeGreaterThanOrEqual(PROBE_FILES);
+      expect(named).toBeLessThanOrEqual(3 * PROBE_FILES);
+      expect(stub.batched.length).toBe(2500);
+      for (const r of results) expect("digest" in r && (await stub.blobs.has(r.digest))).toBe(true);
+    });
+
+    it("keeps asking first, and sends nothing, while the server has the content already", async () => {
+      const contents = Array.from({ length: 2500 }, (_, i) => patternBytes(100 + (i % 50), 9000 + i));
+      await unnamed.ingestFiles(contents.map((b, i) => write(`first${i}`, b)));
+      stub.requests.length = 0;
+      stub.batched.length = 0;
+      const results = await unnamed.ingestFiles(contents.map((b, i) => write(`again${i}`, b)));
+      expect(results).toEqual(contents.map((b) => ({ digest: sha256(b), sizeBytes: b.length })));
+      expect(stub.batched).toEqual([]);
+      expect(new Set(stub.requests)).toEqual(new Set(["POST /v1/agent/blobs/missing"]));
+    });
   });
 
   it("sends a small file that grew past its scanned size alone, streamed, as it is now", async () => {

@@ -11,6 +11,7 @@ import {
   MAX_BATCH_BLOBS,
   MAX_BATCH_BYTES,
   MAX_FRAMED_BLOB_BYTES,
+  UNNAMED_DIGEST,
   type BlobFrame,
 } from "../api/index.js";
 import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError, PayloadTooLargeError, toError } from "../errors/index.js";
@@ -29,6 +30,7 @@ import {
   type StoredBlob,
 } from "../store/index.js";
 import type { ApiClient } from "./api-client.js";
+import { DedupProbe } from "./dedup-probe.js";
 import { FrameBatch, type BatchedFile } from "./frame-batch.js";
 import { RemoteApiError } from "./remote-api-error.js";
 
@@ -45,6 +47,11 @@ export interface RemoteBlobStoreOptions {
    * named, instead of being sent to a server that cuts the connection on them.
    */
   maxBlobBytes?: number;
+  /**
+   * The server takes unnamed uploads (it lists AGENT_FEATURES.unnamedBlobs): small files whose content
+   * looks new go without being hashed here (DedupProbe). Default false, for a server older than that.
+   */
+  unnamedBlobs?: boolean;
 }
 
 /** Read size when hashing and sending files: bounded memory whatever the file size. */
@@ -59,10 +66,12 @@ const CHUNK_BYTES = 1 << 20;
  * as a BlobUnreadable result, or, streamed, as an answer cut short (never a complete-looking one), so
  * nothing unverified is ever placed.
  *
- * - Small files travel in batches (blob frames, src/api/blob-frames.ts): per batch (up to 1024 files; the
- *   first two of a large upload hold 64 and 256, so the server starts at once) one request asks
- *   which blobs the server lacks and one sends them; downloads fetch 128 per request, several at once. Per-request costs
- *   (auth, scope checks, round trips) would otherwise dominate a tree of many small files.
+ * - Small files travel in batches (blob frames, src/api/blob-frames.ts) of up to 1024 files; the first
+ *   two of a large upload hold 64 and 256, so the server starts at once. For a probe batch one request
+ *   asks which blobs the server lacks and one sends those; an unnamed batch is sent at once, unhashed,
+ *   and the server answers with the digests (DedupProbe decides which a batch is). Downloads fetch 128
+ *   per request, several at once. Per-request costs (auth, scope checks, round trips) would otherwise
+ *   dominate a tree of many small files.
  * - Larger files stream one per request: HEAD, then PUT when missing; GET to fetch.
  * - `has` and `touch` are one HEAD, and `missing` refreshes what it finds: the server refreshes a blob an
  *   agent asks about, because an agent asks only about blobs it is about to reference (the GC rule of
@@ -77,6 +86,7 @@ export class RemoteBlobStore implements BlobStore {
   private readonly concurrency: number;
   private readonly signal: AbortSignal | undefined;
   private readonly maxBlobBytes: number;
+  private readonly unnamedBlobs: boolean;
 
   constructor(
     private readonly api: ApiClient,
@@ -85,6 +95,7 @@ export class RemoteBlobStore implements BlobStore {
     this.concurrency = opts.concurrency ?? 8;
     this.signal = opts.signal;
     this.maxBlobBytes = opts.maxBlobBytes ?? Number.MAX_SAFE_INTEGER;
+    this.unnamedBlobs = opts.unnamedBlobs ?? false;
   }
 
   async has(digest: Digest): Promise<boolean> {
@@ -144,6 +155,31 @@ export class RemoteBlobStore implements BlobStore {
       for (const i of batch) parts.push(blobFrameHeader(blobs[i]!.digest, "ok", blobs[i]!.bytes.length), blobs[i]!.bytes);
       const refused = await this.postFrames(parts, batch.map((i) => blobs[i]!.digest));
       for (const [position, err] of refused) results[batch[position]!] = err;
+    }
+    return results;
+  }
+
+  /**
+   * POST unnamed: the blobs as unnamed frames, named by the server. To a server without unnamed uploads
+   * they are hashed here and sent with putMany.
+   */
+  async ingestMany(blobs: readonly Buffer[]): Promise<IngestResult[]> {
+    const results = new Array<IngestResult>(blobs.length);
+    const sendable: number[] = [];
+    blobs.forEach((b, i) => {
+      if (b.length > MAX_FRAMED_BLOB_BYTES) results[i] = { error: new InvalidParameterError(`A blob of ${b.length} bytes is over the ${MAX_FRAMED_BLOB_BYTES} bytes ingestMany takes (use put).`) };
+      else sendable.push(i);
+    });
+    if (!this.unnamedBlobs) {
+      const held = sendable.map((i) => ({ digest: createHash("sha256").update(blobs[i]!).digest("hex"), bytes: blobs[i]! }));
+      (await this.putMany(held)).forEach((err, k) => (results[sendable[k]!] = err ? { error: err } : { digest: held[k]!.digest, sizeBytes: held[k]!.bytes.length }));
+      return results;
+    }
+    for (const batch of batchesOf(sendable, (i) => blobs[i]!.length, BATCH_MAX_FILES, BATCH_MAX_BYTES)) {
+      const parts: Buffer[] = [];
+      for (const i of batch) parts.push(blobFrameHeader(UNNAMED_DIGEST, "unnamed", blobs[i]!.length), blobs[i]!);
+      const named = await this.postUnnamed(parts, batch.length);
+      named.forEach((r, k) => (results[batch[k]!] = r instanceof Error ? { error: r } : { digest: r, sizeBytes: blobs[batch[k]!]!.length }));
     }
     return results;
   }
@@ -273,12 +309,22 @@ export class RemoteBlobStore implements BlobStore {
     const sends = new Set<Promise<void>>();
     const spare: FrameBatch[] = [];
     let failure: { error: unknown } | undefined;
-    let batch = new FrameBatch(BATCH_MAX_FILES, BATCH_MAX_BYTES);
+    const probe = new DedupProbe(this.unnamedBlobs);
+    // The files the batch being filled may hold, as its probe decision says.
+    let maxFiles = Infinity;
+    const begin = (b: FrameBatch): FrameBatch => {
+      const plan = probe.next();
+      b.reset(plan.named);
+      maxFiles = plan.maxFiles;
+      return b;
+    };
+    let batch = begin(new FrameBatch(BATCH_MAX_FILES, BATCH_MAX_BYTES));
     const send = async () => {
       const full = batch;
-      batch = spare.pop() ?? new FrameBatch(BATCH_MAX_FILES, BATCH_MAX_BYTES);
       while (sends.size >= BATCHES_IN_FLIGHT) await Promise.race(sends);
-      const p: Promise<void> = this.sendBatch(full, results, progress)
+      // Begun only now, so the probe decision knows the answers of the sends just finished.
+      batch = begin(spare.pop() ?? new FrameBatch(BATCH_MAX_FILES, BATCH_MAX_BYTES));
+      const p: Promise<void> = this.sendBatch(full, probe, results, progress)
         .catch((err: unknown) => {
           if (isStoreFailure(err)) failure ??= { error: err };
           else for (const f of full.files) results[f.index] = { error: toError(err) };
@@ -296,7 +342,7 @@ export class RemoteBlobStore implements BlobStore {
       for (const i of indices) {
         if (failure) break;
         const item = items[i]!;
-        if (!batch.fits(item.sizeBytes) || batch.length >= batchFileCap(batchesSent, indices.length)) {
+        if (!batch.fits(item.sizeBytes) || batch.length >= Math.min(maxFiles, batchFileCap(batchesSent, indices.length))) {
           await send();
           batchesSent++;
         }
@@ -319,14 +365,25 @@ export class RemoteBlobStore implements BlobStore {
   }
 
   /**
-   * Asks which blobs of the batch the server lacks (refreshing the rest), sends those frames straight
-   * from the batch's buffer, and records every file's result.
+   * Sends one batch and records every file's result. A probe (named) batch first asks which blobs the
+   * server lacks (refreshing the rest) and tells `probe` how many it had, then sends the missing frames
+   * straight from the batch's buffer; an unnamed batch is sent whole, and the server names its blobs.
    */
-  private async sendBatch(batch: FrameBatch, results: IngestResult[], progress: ProgressFn): Promise<void> {
-    const first = new Map<Digest, BatchedFile>();
-    for (const f of batch.files) if (!first.has(f.digest)) first.set(f.digest, f);
+  private async sendBatch(batch: FrameBatch, probe: DedupProbe, results: IngestResult[], progress: ProgressFn): Promise<void> {
+    if (!batch.named) {
+      const named = await this.postUnnamed([batch.body], batch.length);
+      batch.files.forEach((f, k) => {
+        const r = named[k]!;
+        results[f.index] = r instanceof Error ? { error: r } : { digest: r, sizeBytes: f.sizeBytes };
+        if (!(r instanceof Error)) progress(f.sizeBytes);
+      });
+      return;
+    }
+    const first = new Map<Digest, BatchedFile & { digest: Digest }>();
+    for (const f of batch.files) if (f.digest !== null && !first.has(f.digest)) first.set(f.digest, { ...f, digest: f.digest });
     const unique = [...first.values()];
     const present = await this.touchMany(unique.map((f) => f.digest));
+    probe.answered(present.filter(Boolean).length, unique.length);
     const missing = unique.filter((_, i) => !present[i]);
     const refused = new Map<Digest, Error>();
     if (missing.length > 0) {
@@ -334,10 +391,30 @@ export class RemoteBlobStore implements BlobStore {
       for (const [position, err] of await this.postFrames(frameRuns(batch.bytes, missing), sent)) refused.set(sent[position]!, err);
     }
     for (const f of batch.files) {
-      const err = refused.get(f.digest);
-      results[f.index] = err ? { error: err } : { digest: f.digest, sizeBytes: f.sizeBytes };
+      const err = refused.get(f.digest!);
+      results[f.index] = err ? { error: err } : { digest: f.digest!, sizeBytes: f.sizeBytes };
       if (!err) progress(f.sizeBytes);
     }
+  }
+
+  /**
+   * POST unnamed with `frames` (whole unnamed frames of `count` blobs) as the body: each blob's digest as
+   * the server named it, or why it refused the blob. An answer that does not account for every blob
+   * rejects.
+   */
+  private async postUnnamed(frames: readonly Buffer[], count: number): Promise<(Digest | Error)[]> {
+    const answer = await this.postBody(apiPaths.agentBlobsUnnamed, frames);
+    const { digests, failed } = answer as { digests: (Digest | null)[]; failed: { index: number; code: string; message: string }[] };
+    if (!Array.isArray(digests) || digests.length !== count || !Array.isArray(failed)) {
+      throw new Error(`The server answered an unnamed upload of ${count} blobs with ${Array.isArray(digests) ? digests.length : "no"} digests.`);
+    }
+    const refusals = new Map(failed.map((f) => [f.index, f]));
+    return digests.map((d, i) => {
+      if (d !== null && isDigest(d)) return d;
+      const f = refusals.get(i);
+      if (d === null && f) return new RemoteApiError(f.code, f.message, "", 200);
+      throw new Error(`The server answered an unnamed upload with ${JSON.stringify(d)} for blob ${i} and no reason.`);
+    });
   }
 
   /**
@@ -345,21 +422,26 @@ export class RemoteBlobStore implements BlobStore {
    * refusals as errors by position. A refusal naming a blob that is not at its position rejects.
    */
   private async postFrames(frames: readonly Buffer[], sent: readonly Digest[]): Promise<Map<number, Error>> {
-    const length = frames.reduce((n, b) => n + b.length, 0);
-    const res = await this.api.stream("POST", apiPaths.agentBlobsBatch, {
-      body: Readable.from(frames),
-      headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE, "content-length": String(length) },
-      signal: this.signal,
-    });
-    const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
-    const { failed } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { failed: RefusedFrame[] };
+    const { failed } = (await this.postBody(apiPaths.agentBlobsBatch, frames)) as { failed: RefusedFrame[] };
     const refused = new Map<number, Error>();
     for (const f of failed) {
       if (sent[f.index] !== f.digest) throw new Error(`The server refused blob ${f.digest} at position ${f.index} of a batch that has no such blob there.`);
       refused.set(f.index, refusal(f));
     }
     return refused;
+  }
+
+  /** POSTs a body of blob frames to `path` and parses the JSON answer. */
+  private async postBody(path: string, frames: readonly Buffer[]): Promise<unknown> {
+    const length = frames.reduce((n, b) => n + b.length, 0);
+    const res = await this.api.stream("POST", path, {
+      body: Readable.from(frames),
+      headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE, "content-length": String(length) },
+      signal: this.signal,
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
   }
 
   /**

@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { z } from "@hono/zod-openapi";
 import type { AgentPoll, AgentSession } from "../api/index.js";
-import { AGENT_EPOCH_HEADER, apiPaths } from "../api/index.js";
+import { AGENT_EPOCH_HEADER, AGENT_FEATURES, apiPaths } from "../api/index.js";
 import { describeError } from "../errors/index.js";
 import { abortableSleep } from "./abortable-sleep.js";
 import type { AgentLog } from "./agent-log.js";
@@ -79,7 +79,12 @@ export async function runAgent(opts: RunAgentOptions): Promise<AgentExit> {
   const ctx: AgentTaskContext = {
     api,
     meta: new RemoteMetaStore(api, signal, session.features),
-    blobs: new RemoteBlobStore(api, { signal, concurrency: opts.concurrency, maxBlobBytes: session.maxFileBytes }),
+    blobs: new RemoteBlobStore(api, {
+      signal,
+      concurrency: opts.concurrency,
+      maxBlobBytes: session.maxFileBytes,
+      unnamedBlobs: session.features?.includes(AGENT_FEATURES.unnamedBlobs) ?? false,
+    }),
     sessionId: session.sessionId,
     root: path.resolve(opts.root ?? "/"),
     signal,

@@ -4,10 +4,10 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { BLOB_FRAMES_CONTENT_TYPE, decodeUploadFrames, encodeBlobFrames, STATUS_OF_CODE } from "../api/index.js";
+import { BLOB_FRAMES_CONTENT_TYPE, decodeUnnamedFrames, decodeUploadFrames, encodeBlobFrames, STATUS_OF_CODE } from "../api/index.js";
 import { BlobNotFoundError, CtxSyncError, InvalidParameterError } from "../errors/index.js";
 import { requestBody } from "../server/node-streams.js";
-import { missingBlobs, readBlobs, storeBlobs } from "../service/blob-batches.js";
+import { missingBlobs, readBlobs, storeBlobs, storeUnnamedBlobs } from "../service/blob-batches.js";
 import { LocalDirBlobStore, SqliteMetaStore, type BlobStore, type MetaStore } from "../store/index.js";
 
 /**
@@ -25,7 +25,7 @@ export interface AgentApiStub {
   blobs: LocalDirBlobStore;
   /** Requests seen, as `METHOD /path` (no query), for assertions about what went over the wire. */
   requests: string[];
-  /** Digests received in blob batches, in order. */
+  /** Digests received in blob batches, in order ("unnamed" for each blob of an unnamed batch). */
   batched: string[];
   /** Most requests the stub was serving at one time. */
   maxInFlight(): number;
@@ -141,6 +141,19 @@ function buildApp(s: StubState): Hono {
         for await (const f of frames) {
           s.batched.push(f.digest);
           yield f;
+        }
+      })(),
+    );
+    return c.json(result);
+  });
+  app.post("/v1/agent/blobs/unnamed", async (c) => {
+    const blobs = decodeUnnamedFrames(requestBody(c));
+    const result = await storeUnnamedBlobs(
+      s.blobs,
+      (async function* () {
+        for await (const bytes of blobs) {
+          s.batched.push("unnamed");
+          yield bytes;
         }
       })(),
     );

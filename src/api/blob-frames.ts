@@ -2,11 +2,13 @@ import { InvalidParameterError, PayloadTooLargeError } from "../errors/index.js"
 
 /**
  * Blob frames: many small blobs in one HTTP body, so an agent moves 10,000 small files in a few dozen
- * requests instead of 20,000 (POST /v1/agent/blobs/batch uploads them, POST /v1/agent/blobs/fetch
- * downloads them). A body is a plain sequence of frames, each a fixed header and then the bytes:
+ * requests instead of 20,000 (POST /v1/agent/blobs/batch and /v1/agent/blobs/unnamed upload them, POST
+ * /v1/agent/blobs/fetch downloads them). A body is a plain sequence of frames, each a fixed header and
+ * then the bytes:
  *
- *   digest   32 bytes   the SHA-256, raw (not hex)
- *   status    1 byte    0 = the bytes follow; 1 = not found, 2 = unreadable (fetch answers only; no bytes)
+ *   digest   32 bytes   the SHA-256, raw (not hex); zero in an unnamed frame
+ *   status    1 byte    0 = the bytes follow; 1 = not found, 2 = unreadable (fetch answers only; no bytes);
+ *                       3 = the bytes follow, unnamed: the receiver hashes them (unnamed uploads only)
  *   size      4 bytes   byte count, unsigned big-endian
  *   bytes     size bytes
  *
@@ -25,11 +27,13 @@ export const MAX_BATCH_BLOBS = 4096;
 export const MAX_BATCH_BYTES = 64 << 20;
 export const BLOB_FRAME_HEADER_BYTES = 37;
 
-export type BlobFrameStatus = "ok" | "notFound" | "unreadable";
-const STATUS_BYTE: Record<BlobFrameStatus, number> = { ok: 0, notFound: 1, unreadable: 2 };
-const STATUS_OF_BYTE: readonly BlobFrameStatus[] = ["ok", "notFound", "unreadable"];
+export type BlobFrameStatus = "ok" | "notFound" | "unreadable" | "unnamed";
+const STATUS_BYTE: Record<BlobFrameStatus, number> = { ok: 0, notFound: 1, unreadable: 2, unnamed: 3 };
+const STATUS_OF_BYTE: readonly BlobFrameStatus[] = ["ok", "notFound", "unreadable", "unnamed"];
+/** The digest field of an unnamed frame. */
+export const UNNAMED_DIGEST = "0".repeat(64);
 
-/** One decoded frame; `bytes` is empty unless the status is "ok". */
+/** One decoded frame; `bytes` is empty unless the status is "ok" or "unnamed". */
 export interface BlobFrame {
   digest: string;
   status: BlobFrameStatus;
@@ -83,7 +87,7 @@ export async function* decodeBlobFrames(source: AsyncIterable<Uint8Array>, limit
     if (size > maxBlobBytes) throw new PayloadTooLargeError(maxBlobBytes, `Blob ${digest} in a batch`);
     total += size;
     if (total > maxTotalBytes) throw new PayloadTooLargeError(maxTotalBytes, "A blob batch");
-    if (status !== "ok" && size !== 0) throw new InvalidParameterError(`Blob frame for ${digest} has status ${status} and ${size} bytes; it must have none.`);
+    if (status !== "ok" && status !== "unnamed" && size !== 0) throw new InvalidParameterError(`Blob frame for ${digest} has status ${status} and ${size} bytes; it must have none.`);
     const bytes = size === 0 ? Buffer.alloc(0) : await reader.read(size);
     if (bytes === null) throw truncated(digest);
     yield { digest, status, bytes };
@@ -95,6 +99,18 @@ export async function* decodeUploadFrames(source: AsyncIterable<Uint8Array>, lim
   for await (const f of decodeBlobFrames(source, limits)) {
     if (f.status !== "ok") throw new InvalidParameterError(`Blob frame for ${f.digest} must have status 0 in an upload.`);
     yield { digest: f.digest, bytes: f.bytes };
+  }
+}
+
+/** The blobs of an unnamed upload body, in order: every frame must be unnamed (status 3, digest zero). */
+export async function* decodeUnnamedFrames(source: AsyncIterable<Uint8Array>, limits: DecodeLimits = {}): AsyncGenerator<Buffer> {
+  let n = 0;
+  for await (const f of decodeBlobFrames(source, limits)) {
+    if (f.status !== "unnamed" || f.digest !== UNNAMED_DIGEST) {
+      throw new InvalidParameterError(`Frame ${n} of an unnamed upload must have status 3 and a zero digest; send named blobs to /v1/agent/blobs/batch.`);
+    }
+    n++;
+    yield f.bytes;
   }
 }
 

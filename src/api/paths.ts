@@ -81,6 +81,7 @@ export const apiPaths = {
   agentBlob: (digest: string) => `/v1/agent/blobs/${idSegment(digest, (d) => new BlobNotFoundError(d))}`,
   agentBlobsMissing: "/v1/agent/blobs/missing",
   agentBlobsBatch: "/v1/agent/blobs/batch",
+  agentBlobsUnnamed: "/v1/agent/blobs/unnamed",
   agentBlobsFetch: "/v1/agent/blobs/fetch",
   adminKeys: "/v1/admin/keys",
   adminKey: (id: string) => `/v1/admin/keys/${idSegment(id, (i) => new ApiKeyNotFoundError(i))}`,

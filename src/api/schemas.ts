@@ -202,7 +202,7 @@ export const AgentMount = z
   })
   .openapi("AgentMount");
 /** What this server understands beyond the first agent protocol; an agent uses only what is listed. */
-export const AGENT_FEATURES = { commitUpsertPuts: "commit.upsertPuts" } as const;
+export const AGENT_FEATURES = { commitUpsertPuts: "commit.upsertPuts", unnamedBlobs: "blobs.unnamed" } as const;
 /**
  * Header an agent sends on every request with the `agentEpoch` its attach returned: a request from an
  * agent that attached before the latest one is refused (409 AgentReplaced). Without it: not checked.
@@ -308,6 +308,14 @@ export const StoredBlobs = z
     failed: z.array(z.object({ index: z.number().int().min(0), digest: Digest, code: z.string(), message: z.string() })),
   })
   .openapi("StoredBlobs");
+export const UnnamedBlobsStored = z
+  .object({
+    /** The digest of each blob, in the order sent; null for a refused one. */
+    digests: z.array(Digest.nullable()),
+    /** Blobs refused (e.g. over 1 MiB), by position in the body; the others were stored. */
+    failed: z.array(z.object({ index: z.number().int().min(0), code: z.string(), message: z.string() })),
+  })
+  .openapi("UnnamedBlobsStored");
 
 // ---- additions for the server (history listing and key administration) -------------------------------
 

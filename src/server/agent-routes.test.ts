@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader } from "../api/index.js";
+import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, UNNAMED_DIGEST } from "../api/index.js";
 import { detectLostSessions } from "../service/index.js";
 import type { FileMeta, LocalDirBlobStore } from "../store/index.js";
 import { FakeClock } from "../../test/helpers/fake-clock.js";
@@ -162,6 +162,26 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
     expect(await head(a)).toBe(200);
   });
 
+  it("bytes sent unnamed entitle the session to commit them, and the answer never tells whether another tenant stored them", async () => {
+    const secret = "from the store"; // in tenant A's context (beforeEach)
+    const fresh = "never stored anywhere";
+    const theirs = (await t.json<{ id: string }>("POST", apiPaths.contexts, { key: t.keyB, json: { name: "guess" } })).id;
+    const contextSync = [{ contextId: theirs, path: "/g", policy: { downloadPolicy: { autoDownload: false } } }];
+    const { sessionToken: b } = await t.json<{ sessionToken: string }>("POST", apiPaths.sessions, { key: t.keyB, json: { contextSync } });
+    const unnamed = (...contents: string[]) =>
+      t.request("POST", apiPaths.agentBlobsUnnamed, {
+        key: b,
+        body: Buffer.concat(contents.flatMap((c) => [blobFrameHeader(UNNAMED_DIGEST, "unnamed", Buffer.byteLength(c)), Buffer.from(c)])),
+        headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE },
+      });
+    const res = await unnamed(secret, fresh);
+    expect(res.status).toBe(200);
+    // The same answer for content stored before (by tenant A) as for content no one had.
+    expect(await res.json()).toEqual({ digests: [sha(secret), sha(fresh)], failed: [] });
+    const changes = [secret, fresh].map((c, i) => ({ kind: "put", key: `/g/${i}.txt`, meta: fileMeta(c), expiresAtMs: null }));
+    expect(await t.json("POST", apiPaths.agentCommits, { key: b, json: { contextId: theirs, expectedHead: 0, changes } })).toEqual({ generation: 1 });
+  });
+
   it("refuses a put whose sizeBytes is not the size of its blob, sent by the session or referenced in its scope", async () => {
     const { sessionToken } = await createSession();
     const sent = "sent by this agent";
@@ -265,8 +285,8 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
 
   it("takes base upserts that repeat a put as its index (upsertPuts); an index of no put, or one named twice, is 400", async () => {
     const { sessionToken } = await createSession([{ contextId: ctx, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }]);
-    // Advertised to agents, which use the compact form only with a server that lists it.
-    expect(await t.json("POST", apiPaths.agentSession, { key: sessionToken })).toMatchObject({ features: ["commit.upsertPuts"] });
+    // Advertised to agents, which use the compact form (and unnamed blobs) only with a server that lists it.
+    expect(await t.json("POST", apiPaths.agentSession, { key: sessionToken })).toMatchObject({ features: ["commit.upsertPuts", "blobs.unnamed"] });
     const content = "written in the sandbox";
     await t.request("PUT", apiPaths.agentBlob(sha(content)), { key: sessionToken, body: content, headers: { "content-length": String(content.length) } });
     const changes = [

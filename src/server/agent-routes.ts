@@ -14,10 +14,12 @@ import {
   ContextHead,
   encodeBlobFrames,
   decodeUploadFrames,
+  decodeUnnamedFrames,
   DigestsBody,
   ErrorBody,
   MissingBlobs,
   StoredBlobs,
+  UnnamedBlobsStored,
   FileRecordList,
   MountPathQuery,
   PrefixQuery,
@@ -288,6 +290,25 @@ function registerBlobBatchRoutes(app: App, deps: AppDeps): void {
     }),
     async (c) => {
       return c.json(await c.get("agent").putBlobs(decodeUploadFrames(requestBody(c))), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "post",
+      path: "/v1/agent/blobs/unnamed",
+      summary: "Store many small blobs sent without digests: the server hashes each and answers with the digests",
+      description:
+        "For servers that list the `blobs.unnamed` feature. The body is blob frames with status byte 3 and a zero digest (see /v1/agent/blobs/batch). " +
+        "Each blob is hashed here, which both names and checks it, and stored as it arrives; the answer gives every blob's digest in order. " +
+        "An agent sends this way the files it expects the server not to have (asking first would cost a hash on each side and a round trip). " +
+        "A malformed body is 400 and the blobs before the error stay stored.",
+      request: { body: { content: frames, required: true } },
+      responses: { 200: json(UnnamedBlobsStored, "The digest of each blob, and which were refused"), ...commonErrors, ...conflict },
+    }),
+    async (c) => {
+      return c.json(await c.get("agent").putUnnamedBlobs(decodeUnnamedFrames(requestBody(c))), 200);
     },
   );
 

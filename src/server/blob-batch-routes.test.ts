@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames, MAX_FRAMED_BLOB_BYTES } from "../api/index.js";
+import { apiPaths, BLOB_FRAMES_CONTENT_TYPE, blobFrameHeader, decodeBlobFrames, MAX_FRAMED_BLOB_BYTES, UNNAMED_DIGEST } from "../api/index.js";
 import type { LocalDirBlobStore } from "../store/index.js";
 import { openTestServer, type TestServer } from "./test-server.js";
 
@@ -83,6 +83,33 @@ describe("blob batch routes", () => {
     expect(await isStored(sha("cut short"))).toBe(false);
   });
 
+  const sendUnnamed = (body: Buffer) => t.request("POST", apiPaths.agentBlobsUnnamed, { key: token, body, headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE } });
+  const unnamedFrame = (bytes: Buffer) => Buffer.concat([blobFrameHeader(UNNAMED_DIGEST, "unnamed", bytes.length), bytes]);
+
+  it("unnamed stores every blob under the digest of its bytes and answers the digests in order", async () => {
+    const blobs = [Buffer.from("one"), Buffer.alloc(0), Buffer.alloc(MAX_FRAMED_BLOB_BYTES, 4), Buffer.from("one")];
+    const res = await sendUnnamed(Buffer.concat(blobs.map(unnamedFrame)));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ digests: blobs.map((b) => sha(b)), failed: [] });
+    for (const b of blobs) expect(await isStored(sha(b))).toBe(true);
+  });
+
+  it("unnamed answers 400 for a named frame or a body cut inside a frame and 413 for a frame over 1 MiB, storing none of them", async () => {
+    const named = await sendUnnamed(Buffer.concat([unnamedFrame(Buffer.from("before")), frame(Buffer.from("named"))]));
+    expect(named.status).toBe(400);
+    expect(await named.json()).toMatchObject({ code: "InvalidParameter", message: expect.stringContaining("status 3 and a zero digest") });
+    expect(await isStored(sha("named"))).toBe(false);
+
+    const cut = await sendUnnamed(unnamedFrame(Buffer.from("cut short")).subarray(0, 40));
+    expect(cut.status).toBe(400);
+    expect(await isStored(sha("cut short"))).toBe(false);
+
+    const big = Buffer.alloc(MAX_FRAMED_BLOB_BYTES + 1, 2);
+    const tooBig = await sendUnnamed(unnamedFrame(big));
+    expect(tooBig.status).toBe(413);
+    expect(await isStored(sha(big))).toBe(false);
+  });
+
   it("fetch answers one frame per digest in order: the session's blobs, notFound for another session's or unknown ones", async () => {
     const res = await t.request("POST", apiPaths.agentBlobsFetch, { key: token, json: { digests: [sha("theirs"), sha("mine"), sha("nowhere")] } });
     expect(res.status).toBe(200);
@@ -101,6 +128,7 @@ describe("blob batch routes", () => {
       [apiPaths.agentBlobsMissing, t.keyA],
       [apiPaths.agentBlobsFetch, undefined],
       [apiPaths.agentBlobsBatch, "cst_wrong"],
+      [apiPaths.agentBlobsUnnamed, undefined],
     ] as const) {
       const res = await t.request("POST", url, { key, json: { digests: [sha("mine")] } });
       expect(res.status, url).toBe(401);

@@ -42,6 +42,7 @@ const EXPECTED_ROUTES = [
   ["put", apiPaths.agentBlob("{digest}")],
   ["post", apiPaths.agentBlobsMissing],
   ["post", apiPaths.agentBlobsBatch],
+  ["post", apiPaths.agentBlobsUnnamed],
   ["post", apiPaths.agentBlobsFetch],
   ["post", apiPaths.adminKeys],
   ["get", apiPaths.adminKeys],

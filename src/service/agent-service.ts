@@ -25,7 +25,7 @@ import type {
 } from "../store/index.js";
 import type { Stores } from "./embedded-stores.js";
 import { externalSessionOptionsWithDefaults, type ExternalSessionOptions } from "./external-tasks.js";
-import { missingBlobs, readBlobs, storeBlobs, type BatchPutFailure, type BatchReadResult } from "./blob-batches.js";
+import { missingBlobs, readBlobs, storeBlobs, storeUnnamedBlobs, type BatchPutFailure, type BatchReadResult, type UnnamedPutFailure } from "./blob-batches.js";
 import type { FreshBlobs } from "./fresh-blobs.js";
 import { hashSecret } from "./secret-token.js";
 import { taskBellOf } from "./task-bell.js";
@@ -391,6 +391,18 @@ export class AgentService {
   async putBlobs(source: AsyncIterable<HeldBlob>): Promise<{ stored: number; failed: BatchPutFailure[] }> {
     await this.active();
     return storeBlobs(this.stores.blobs, source, async (stored) => {
+      await this.stores.meta.recordUploads(this.session.id, stored, this.clock.now());
+      this.fresh?.stored(stored.map((b) => b.digest));
+    });
+  }
+
+  /**
+   * Stores small blobs sent without digests, each named by its hash here (see storeUnnamedBlobs), and
+   * answers with the digests. Sending the bytes entitles the session to name them, as putBlobs does.
+   */
+  async putUnnamedBlobs(source: AsyncIterable<Buffer>): Promise<{ digests: (Digest | null)[]; failed: UnnamedPutFailure[] }> {
+    await this.active();
+    return storeUnnamedBlobs(this.stores.blobs, source, async (stored) => {
       await this.stores.meta.recordUploads(this.session.id, stored, this.clock.now());
       this.fresh?.stored(stored.map((b) => b.digest));
     });

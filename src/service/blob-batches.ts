@@ -69,6 +69,51 @@ export async function storeBlobs(
   return { stored, failed };
 }
 
+/** A blob of an unnamed batch that was not stored, and why. */
+export interface UnnamedPutFailure {
+  /** Position of the blob in the batch. */
+  index: number;
+  code: string;
+  message: string;
+}
+
+/**
+ * storeBlobs for blobs sent without digests (an agent's unnamed upload): each is hashed once, by the store
+ * (BlobStore.ingestMany), which names it. Returns every blob's digest in order (null for a refused one).
+ */
+export async function storeUnnamedBlobs(
+  blobs: BlobStore,
+  source: AsyncIterable<Buffer>,
+  onStored: (blobs: SizedDigest[]) => Promise<void> | void = () => undefined,
+): Promise<{ digests: (Digest | null)[]; failed: UnnamedPutFailure[] }> {
+  const digests: (Digest | null)[] = [];
+  const failed: UnnamedPutFailure[] = [];
+  let chunk: Buffer[] = [];
+  let chunkBytes = 0;
+  const flush = async () => {
+    const done: SizedDigest[] = [];
+    for (const r of await blobs.ingestMany(chunk)) {
+      if ("error" in r) {
+        failed.push({ index: digests.length, code: errorCode(r.error) ?? "InvalidParameter", message: describeError(r.error) });
+        digests.push(null);
+      } else {
+        done.push(r);
+        digests.push(r.digest);
+      }
+    }
+    await onStored(done);
+    chunk = [];
+    chunkBytes = 0;
+  };
+  for await (const bytes of source) {
+    chunk.push(bytes);
+    chunkBytes += bytes.length;
+    if (chunk.length >= CHUNK_BLOBS || chunkBytes >= CHUNK_BYTES) await flush();
+  }
+  if (chunk.length > 0) await flush();
+  return { digests, failed };
+}
+
 /**
  * Reads small blobs whole, in the order given, a chunk ahead of the consumer, and yields them a chunk
  * at a time. A digest the caller may not read (`mayRead` answers once, for all) or the store lacks is

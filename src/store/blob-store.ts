@@ -119,6 +119,13 @@ export interface BlobStore {
    */
   putMany(blobs: readonly HeldBlob[]): Promise<(Error | null)[]>;
   /**
+   * ingestFiles for small blobs held in memory (each ≤ SMALL_BLOB_MAX_BYTES): stores each under the digest
+   * the store computes, and returns one result per blob, in order. For bytes whose digest the caller does
+   * not know (an agent's unnamed upload): the one hash here both names and checks them. A blob over the
+   * limit is an InvalidParameterError result; the call rejects only when the store itself fails.
+   */
+  ingestMany(blobs: readonly Buffer[]): Promise<IngestResult[]>;
+  /**
    * Reads many small blobs whole, verified, in order: the bytes, or a BlobNotFoundError /
    * BlobDigestMismatchError / InvalidParameterError (malformed digest) result per digest. A blob larger
    * than SMALL_BLOB_MAX_BYTES is an InvalidParameterError result (stream it with `get`).

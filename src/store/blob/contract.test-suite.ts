@@ -265,6 +265,24 @@ export function runBlobStoreContract(
         expect(await listDigests(store)).toEqual([sha256(SMALL)]);
       });
 
+      test("ingestMany stores each blob under the digest of its bytes, in order, refusing only one over 1 MiB", async () => {
+        await putBytes(SMALL);
+        await harness.backdate(sha256(SMALL), Date.now() - 48 * HOUR_MS);
+        const results = await store.ingestMany([SMALL, OTHER, EMPTY, JUST_OVER, ONE_MIB, OTHER]);
+        expect(results[0]).toEqual({ digest: sha256(SMALL), sizeBytes: SMALL.length });
+        expect(results[1]).toEqual({ digest: sha256(OTHER), sizeBytes: OTHER.length });
+        expect(results[2]).toEqual({ digest: sha256(EMPTY), sizeBytes: 0 });
+        expect("error" in results[3]! && results[3].error).toBeInstanceOf(InvalidParameterError);
+        expect(results[4]).toEqual({ digest: sha256(ONE_MIB), sizeBytes: ONE_MIB.length });
+        expect(results[5]).toEqual(results[1]); // twice in one call
+        expect((await listDigests(store)).sort()).toEqual([sha256(SMALL), sha256(OTHER), sha256(EMPTY), sha256(ONE_MIB)].sort());
+        for (const b of [SMALL, OTHER, EMPTY, ONE_MIB]) expect((await readAll(await store.get(sha256(b)))).equals(b)).toBe(true);
+        // A blob stored before is stored again, so it counts as new for garbage collection.
+        const small = (await collect(store.list())).find((b) => b.digest === sha256(SMALL));
+        expect(small?.storedAtMs).toBeGreaterThanOrEqual(Date.now() - CLOCK_SLACK_MS);
+        expect(await store.ingestMany([])).toEqual([]);
+      });
+
       test("getMany reads each blob whole, in order, with a per-digest error for missing, malformed and large ones", async () => {
         await putBytes(SMALL);
         await putBytes(EMPTY);

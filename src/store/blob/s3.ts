@@ -302,6 +302,32 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  async ingestMany(blobs: readonly Buffer[]): Promise<IngestResult[]> {
+    const results = new Array<IngestResult>(blobs.length);
+    await this.fence.writeAll(
+      blobs.map((_, i) => i),
+      async (todo) => {
+        const done = await mapConcurrent(todo, BATCH_CONCURRENCY, (i) => this.ingestOneHeld(blobs[i]!));
+        done.forEach((r, k) => (results[todo[k]!] = r));
+        return done.map((r) => ("digest" in r ? r.digest : undefined));
+      },
+    );
+    return results;
+  }
+
+  /** One blob of ingestMany: hashed, then PUT (no existence check, as in putOneHeld). Unfenced. */
+  private async ingestOneHeld(bytes: Buffer): Promise<IngestResult> {
+    try {
+      if (bytes.length > SMALL_BLOB_MAX_BYTES) throw new InvalidParameterError(`A blob of ${bytes.length} bytes is over the ${SMALL_BLOB_MAX_BYTES} bytes ingestMany takes (use put).`);
+      const digest = sha256(bytes);
+      await this.putHeld(digest, bytes);
+      return { digest, sizeBytes: bytes.length };
+    } catch (err) {
+      if (isStoreFailure(err)) throw err;
+      return { error: toError(err) };
+    }
+  }
+
   async getMany(digests: readonly Digest[]): Promise<(Buffer | Error)[]> {
     return mapConcurrent(digests, BATCH_CONCURRENCY, async (digest) => {
       try {
