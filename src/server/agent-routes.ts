@@ -8,6 +8,7 @@ import {
   BaseList,
   BaseUpdateBody,
   CommitBody,
+  isPlainCommitBody,
   unpackBaseUpserts,
   CommitResult,
   BLOB_FRAMES_CONTENT_TYPE,
@@ -188,7 +189,7 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       path: "/v1/agent/commits",
       summary: "Commit a generation (409 CommitConflict when the head moved)",
       description: "The server stamps the commit with the session and its own time. Every blob a put names must be stored first.",
-      request: { body: jsonBody(CommitBody) },
+      request: { body: jsonBody(CommitBody, isPlainCommitBody) },
       responses: { 200: json(CommitResult, "The new generation (the head when nothing changed)"), ...commonErrors, ...unsupportedMedia, ...notFound, ...conflict },
     }),
     async (c) => {
