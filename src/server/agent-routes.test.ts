@@ -259,11 +259,16 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
       const frames = Buffer.concat([blobFrameHeader(sha(batched), "ok", batched.length), Buffer.from(batched)]);
       const batch = await own.request("POST", apiPaths.agentBlobsBatch, { key: token, body: frames, headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE } });
       expect(await batch.json()).toEqual({ stored: 1, failed: [] });
+      // And one sent unnamed: written anew whether or not it was stored, so fresh with no absence seen.
+      const unnamed = "sent unnamed by this agent";
+      const body = Buffer.concat([blobFrameHeader(UNNAMED_DIGEST, "unnamed", unnamed.length), Buffer.from(unnamed)]);
+      const named = await own.request("POST", apiPaths.agentBlobsUnnamed, { key: token, body, headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE } });
+      expect(await named.json()).toEqual({ digests: [sha(unnamed)], failed: [] });
       expect(await own.json("POST", apiPaths.agentBlobsMissing, { key: token, json: { digests: [sha(found)] } })).toEqual({ missing: [] });
-      for (const content of [sent, batched, found, old]) fs.utimesSync(fileOf(content), longAgo, longAgo);
+      for (const content of [sent, batched, unnamed, found, old]) fs.utimesSync(fileOf(content), longAgo, longAgo);
 
-      expect((await commit(sent, batched, found, old)).status).toBe(200);
-      expect([sent, batched, found, old].map(isOld)).toEqual([true, true, false, false]);
+      expect((await commit(sent, batched, unnamed, found, old)).status).toBe(200);
+      expect([sent, batched, unnamed, found, old].map(isOld)).toEqual([true, true, true, false, false]);
 
       // Past the window, a blob created here is touched like any other.
       fs.utimesSync(fileOf(sent), longAgo, longAgo);

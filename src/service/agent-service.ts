@@ -402,9 +402,11 @@ export class AgentService {
    */
   async putUnnamedBlobs(source: AsyncIterable<Buffer>): Promise<{ digests: (Digest | null)[]; failed: UnnamedPutFailure[] }> {
     await this.active();
+    // Read before any write: every blob stored below is younger (FreshBlobs.written).
+    const startedMs = this.clock.now();
     return storeUnnamedBlobs(this.stores.blobs, source, async (stored) => {
       await this.stores.meta.recordUploads(this.session.id, stored, this.clock.now());
-      this.fresh?.stored(stored.map((b) => b.digest));
+      this.fresh?.written(stored.map((b) => b.digest), startedMs);
     });
   }
 

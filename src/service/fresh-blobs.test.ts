@@ -21,6 +21,17 @@ describe("FreshBlobs", () => {
     expect(fresh.staleOf([d(1), d(2)], 1)).toEqual([d(1), d(2)]);
   });
 
+  it("counts a blob written anew (an unnamed upload) as fresh for the window after its write began, with no absence seen", () => {
+    const fresh = new FreshBlobs(10 * MINUTE);
+    fresh.written([d(1), d(2)], 5 * MINUTE);
+    expect(fresh.staleOf([d(1), d(2), d(3)], 15 * MINUTE)).toEqual([d(3)]);
+    expect(fresh.staleOf([d(1), d(2)], 15 * MINUTE + 1)).toEqual([d(1), d(2)]);
+    expect(new FreshBlobs(freshWindowMs(0)).size).toBe(0);
+    const none = new FreshBlobs(freshWindowMs(0));
+    none.written([d(1)], 0);
+    expect(none.staleOf([d(1)], 0)).toEqual([d(1)]);
+  });
+
   it("checks each note's time, also one left behind a newer note that eviction stops at", () => {
     const fresh = new FreshBlobs(10 * MINUTE);
     fresh.sawAbsent([d(1)], 10 * MINUTE);

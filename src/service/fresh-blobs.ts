@@ -61,6 +61,17 @@ export class FreshBlobs {
     }
   }
 
+  /**
+   * Notes that this process wrote these blobs anew, each write begun at or after `atMs`: a write, not a
+   * refresh of a copy already there (BlobStore.ingestMany), so every copy is younger than `atMs`, as for
+   * a blob seen absent and then stored.
+   */
+  written(digests: Iterable<Digest>, atMs: number): void {
+    if (this.windowMs <= 0) return;
+    for (const digest of digests) this.add({ digest, atMs, created: true });
+    this.evict(atMs);
+  }
+
   /** The digests among `digests` that this process did not create within the window before `nowMs`, in order. */
   staleOf(digests: readonly Digest[], nowMs: number): Digest[] {
     this.evict(nowMs);

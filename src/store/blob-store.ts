@@ -121,8 +121,10 @@ export interface BlobStore {
   /**
    * ingestFiles for small blobs held in memory (each ≤ SMALL_BLOB_MAX_BYTES): stores each under the digest
    * the store computes, and returns one result per blob, in order. For bytes whose digest the caller does
-   * not know (an agent's unnamed upload): the one hash here both names and checks them. A blob over the
-   * limit is an InvalidParameterError result; the call rejects only when the store itself fails.
+   * not know (an agent's unnamed upload): the one hash here both names and checks them. Each blob is
+   * written, also one stored already (so refreshed): a stored copy is never older than the call, which the
+   * server relies on (FreshBlobs). A blob over the limit is an InvalidParameterError result; the call
+   * rejects only when the store itself fails.
    */
   ingestMany(blobs: readonly Buffer[]): Promise<IngestResult[]>;
   /**
