@@ -178,6 +178,17 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
     expect(res.status).toBe(200);
     // The same answer for content stored before (by tenant A) as for content no one had.
     expect(await res.json()).toEqual({ digests: [sha(secret), sha(fresh)], failed: [] });
+    // Another session (of tenant A, which stored `secret` itself) may not name what B sent: what this
+    // server remembers of fresh uploads is per session.
+    const { sessionToken: a } = await createSession([{ contextId: ctx, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }]);
+    const { headGeneration } = await t.json<{ headGeneration: number }>("GET", apiPaths.agentContext(ctx), { key: a });
+    const borrowed = await t.request("POST", apiPaths.agentCommits, {
+      key: a,
+      json: { contextId: ctx, expectedHead: headGeneration, changes: [{ kind: "put", key: "/w/borrowed.txt", meta: fileMeta(fresh), expiresAtMs: null }] },
+    });
+    expect(borrowed.status).toBe(404);
+    expect(await borrowed.json()).toMatchObject({ code: "BlobNotFound" });
+
     const changes = [secret, fresh].map((c, i) => ({ kind: "put", key: `/g/${i}.txt`, meta: fileMeta(c), expiresAtMs: null }));
     expect(await t.json("POST", apiPaths.agentCommits, { key: b, json: { contextId: theirs, expectedHead: 0, changes } })).toEqual({ generation: 1 });
   });

@@ -392,7 +392,7 @@ export class AgentService {
     await this.active();
     return storeBlobs(this.stores.blobs, source, async (stored) => {
       await this.stores.meta.recordUploads(this.session.id, stored, this.clock.now());
-      this.fresh?.stored(stored.map((b) => b.digest));
+      this.fresh?.stored(stored, this.session.id);
     });
   }
 
@@ -406,7 +406,7 @@ export class AgentService {
     const startedMs = this.clock.now();
     return storeUnnamedBlobs(this.stores.blobs, source, async (stored) => {
       await this.stores.meta.recordUploads(this.session.id, stored, this.clock.now());
-      this.fresh?.written(stored.map((b) => b.digest), startedMs);
+      this.fresh?.written(stored, startedMs, this.session.id);
     });
   }
 
@@ -425,7 +425,7 @@ export class AgentService {
     await this.active();
     await this.stores.blobs.put(digest, body, sizeBytes); // checks the bytes, also of a blob stored already
     await this.stores.meta.recordUploads(this.session.id, [{ digest, sizeBytes }], this.clock.now());
-    this.fresh?.stored([digest]);
+    this.fresh?.stored([{ digest, sizeBytes }], this.session.id);
   }
 
   private async status(): Promise<SessionStatus> {
@@ -493,8 +493,12 @@ export class AgentService {
    */
   private async ownedOf(digests: readonly Digest[]): Promise<Map<Digest, readonly number[] | null>> {
     const owned = new Map<Digest, readonly number[] | null>();
-    for (const [d, size] of await this.stores.meta.uploadedBlobSizes(this.session.id, digests)) owned.set(d, size === null ? null : [size]);
-    const rest = digests.filter((d) => !owned.has(d));
+    // Blobs this session sent a moment ago, to this process: known without a query.
+    for (const [d, size] of this.fresh?.sentBy(this.session.id, digests, this.clock.now()) ?? []) owned.set(d, [size]);
+    const unsure = owned.size === 0 ? digests : digests.filter((d) => !owned.has(d));
+    if (unsure.length === 0) return owned;
+    for (const [d, size] of await this.stores.meta.uploadedBlobSizes(this.session.id, unsure)) owned.set(d, size === null ? null : [size]);
+    const rest = unsure.filter((d) => !owned.has(d));
     if (rest.length === 0) return owned;
     const contextIds = [...(await this.scope()).contexts.keys()];
     for (const [d, sizes] of await this.stores.meta.referencedBlobSizes(contextIds, rest)) owned.set(d, sizes);

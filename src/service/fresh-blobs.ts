@@ -1,4 +1,4 @@
-import type { Digest } from "../store/index.js";
+import type { Digest, SizedDigest } from "../store/index.js";
 
 /** Longest a blob counts as fresh, whatever the grace period: a long window would only hold memory. */
 const MAX_WINDOW_MS = 15 * 60_000;
@@ -18,6 +18,9 @@ interface Note {
   digest: Digest;
   atMs: number;
   created: boolean;
+  /** Of a created blob: the session whose agent sent its bytes, and their count. */
+  sentBy?: string;
+  sizeBytes?: number;
 }
 
 /**
@@ -31,6 +34,9 @@ interface Note {
  * (engine/gc.ts). A blob that was found present and touched does not count: the commit touches it again,
  * which also checks that it is still stored, and turns a blob gone since into BlobNotFound instead of a
  * reference to nothing.
+ *
+ * A created blob's note also names the session that sent its bytes, so that session's commit finds its
+ * right to name the blob (MetaStore.recordUploads) here instead of asking the database again.
  *
  * Bounded: notes go oldest first, beyond `maxNotes` or once out of the window.
  */
@@ -53,11 +59,14 @@ export class FreshBlobs {
     this.evict(atMs);
   }
 
-  /** Notes that this process stored these blobs; each counts as fresh from when it was seen absent, if it was. */
-  stored(digests: Iterable<Digest>): void {
-    for (const digest of digests) {
+  /**
+   * Notes that this process stored these blobs, sent by `sessionId`'s agent; each counts as fresh from
+   * when it was seen absent, if it was.
+   */
+  stored(blobs: Iterable<SizedDigest>, sessionId: string): void {
+    for (const { digest, sizeBytes } of blobs) {
       const seen = this.latest.get(digest);
-      if (seen && !seen.created) this.add({ digest, atMs: seen.atMs, created: true });
+      if (seen && !seen.created) this.add({ digest, atMs: seen.atMs, created: true, sentBy: sessionId, sizeBytes });
     }
   }
 
@@ -66,10 +75,24 @@ export class FreshBlobs {
    * refresh of a copy already there (BlobStore.ingestMany), so every copy is younger than `atMs`, as for
    * a blob seen absent and then stored.
    */
-  written(digests: Iterable<Digest>, atMs: number): void {
+  written(blobs: Iterable<SizedDigest>, atMs: number, sessionId: string): void {
     if (this.windowMs <= 0) return;
-    for (const digest of digests) this.add({ digest, atMs, created: true });
+    for (const { digest, sizeBytes } of blobs) this.add({ digest, atMs, created: true, sentBy: sessionId, sizeBytes });
     this.evict(atMs);
+  }
+
+  /**
+   * The sizes of those of `digests` that `sessionId` sent and this process created within the window
+   * before `nowMs`: the session may name them (a subset of its upload records, read without a query).
+   */
+  sentBy(sessionId: string, digests: readonly Digest[], nowMs: number): Map<Digest, number> {
+    const oldest = nowMs - this.windowMs;
+    const sent = new Map<Digest, number>();
+    for (const d of digests) {
+      const note = this.latest.get(d);
+      if (note?.created && note.sentBy === sessionId && note.sizeBytes !== undefined && note.atMs >= oldest) sent.set(d, note.sizeBytes);
+    }
+    return sent;
   }
 
   /** The digests among `digests` that this process did not create within the window before `nowMs`, in order. */
