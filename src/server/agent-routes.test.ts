@@ -193,6 +193,20 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
     expect(await t.json("POST", apiPaths.agentCommits, { key: b, json: { contextId: theirs, expectedHead: 0, changes } })).toEqual({ generation: 1 });
   });
 
+  it("drops a commit's upload records after answering it, in the background", async () => {
+    const { session, sessionToken } = await createSession([{ contextId: ctx, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }]);
+    const content = "committed, then forgotten";
+    await t.request("PUT", apiPaths.agentBlob(sha(content)), { key: sessionToken, body: content, headers: { "content-length": String(content.length) } });
+    expect(await t.stores.meta.uploadedBlobSizes(session.id, [sha(content)])).toEqual(new Map([[sha(content), content.length]]));
+    const { headGeneration } = await t.json<{ headGeneration: number }>("GET", apiPaths.agentContext(ctx), { key: sessionToken });
+    const changes = [{ kind: "put", key: "/w/kept.txt", meta: fileMeta(content), expiresAtMs: null }];
+    expect(await t.json("POST", apiPaths.agentCommits, { key: sessionToken, json: { contextId: ctx, expectedHead: headGeneration, changes } })).toEqual({
+      generation: headGeneration + 1,
+    });
+    await vi.waitFor(async () => expect(await t.stores.meta.uploadedBlobSizes(session.id, [sha(content)])).toEqual(new Map()), { timeout: 5000 });
+    expect(t.logged).toEqual([]);
+  });
+
   it("refuses a put whose sizeBytes is not the size of its blob, sent by the session or referenced in its scope", async () => {
     const { sessionToken } = await createSession();
     const sent = "sent by this agent";

@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { AGENT_EPOCH_HEADER } from "../api/index.js";
 import { ForbiddenError, InvalidParameterError, UnauthorizedError } from "../errors/index.js";
 import { AgentService, ApiKeyService } from "../service/index.js";
+import { afterPause } from "./after-pause.js";
 import type { AppDeps } from "./app-deps.js";
 import type { ServerEnv } from "./server-env.js";
 
@@ -35,6 +36,8 @@ export function authMiddleware(deps: AppDeps): MiddlewareHandler<ServerEnv> {
         external: deps.options.external,
         fresh: deps.freshBlobs,
         agentEpoch: epoch === undefined ? undefined : Number(epoch),
+        // A second on: after the agent's next calls (the task's end), which then need not queue behind it.
+        later: (what, work) => deps.background(what, afterPause(1000, deps.stopping).then(work)),
       });
       await agent.heartbeat();
       c.set("agent", agent);

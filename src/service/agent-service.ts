@@ -70,6 +70,11 @@ export interface AgentServiceState {
   external?: Partial<ExternalSessionOptions>;
   /** The attach number the requesting agent sent (AGENT_EPOCH_HEADER); undefined: not checked. */
   agentEpoch?: number;
+  /**
+   * Runs cleanup off the request, a moment later (the server's job runner, which logs a failure and
+   * waits for it on stop); without it, cleanup runs before the answer.
+   */
+  later?: (what: string, work: () => Promise<unknown>) => void;
 }
 
 /** Sessions in these states have an agent at work; the others only answer "who am I" and polls. */
@@ -95,6 +100,7 @@ export class AgentService {
 
   private readonly fresh: FreshBlobs | undefined;
   private readonly agentEpoch: number | undefined;
+  private readonly later: AgentServiceState["later"];
 
   constructor(
     private readonly stores: Stores,
@@ -106,6 +112,7 @@ export class AgentService {
     this.external = externalSessionOptionsWithDefaults(state.external ?? {});
     this.fresh = state.fresh;
     this.agentEpoch = state.agentEpoch;
+    this.later = state.later;
   }
 
   /** The AgentService of the session whose token this is; UnauthorizedError for any other string. */
@@ -344,7 +351,11 @@ export class AgentService {
       changes: req.changes,
       base,
     });
-    await this.stores.meta.forgetUploads(this.session.id, unique); // an in-scope version references them now
+    // An in-scope version references them now. The answer need not wait for the cleanup (10,000 deletes
+    // for a large upload): with a server, it runs a moment later.
+    const forget = () => this.stores.meta.forgetUploads(this.session.id, unique);
+    if (this.later) this.later(`dropping the upload records of a commit to ${req.contextId}`, forget);
+    else await forget();
     return generation;
   }
 
