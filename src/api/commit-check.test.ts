@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isPlainCommitBody } from "./commit-check.js";
-import { CommitBody, MAX_PATH_LENGTH } from "./schemas.js";
+import { isPlainBaseUpdate, isPlainCommitBody } from "./commit-check.js";
+import { BaseUpdateBody, CommitBody, MAX_PATH_LENGTH } from "./schemas.js";
 
 const digest = (n: number) => n.toString(16).padStart(64, "0");
 const meta = (n: number) => ({ type: "file", digest: digest(n), sizeBytes: n, mode: 0o644, mtimeMs: 1_700_000_000_000.5 + n, linkTarget: null });
@@ -93,6 +93,28 @@ describe("isPlainCommitBody", () => {
     }
     // Some mutations keep a body valid (an extra put, a number changed): those the check must pass.
     expect(yes).toBeGreaterThan(100);
+  });
+
+  it("isPlainBaseUpdate: never says yes to a base update BaseUpdateBody refuses or would change (3,000 seeded mutations)", () => {
+    const next = rng(7);
+    const valid = () => {
+      const { upsertPuts: _, ...base } = validBody().base as Record<string, unknown>;
+      return base;
+    };
+    expect(isPlainBaseUpdate(valid())).toBe(true);
+    expect(BaseUpdateBody.parse(valid())).toEqual(valid());
+    let yes = 0;
+    for (let i = 0; i < 3000; i++) {
+      const body = valid();
+      const rounds = 1 + Math.floor(next() * 3);
+      for (let r = 0; r < rounds; r++) mutate(body, next);
+      if (!isPlainBaseUpdate(body)) continue;
+      yes++;
+      const parsed = BaseUpdateBody.safeParse(body);
+      expect(parsed.success, JSON.stringify(body)).toBe(true);
+      expect(parsed.data, JSON.stringify(body)).toEqual(body);
+    }
+    expect(yes).toBeGreaterThan(50);
   });
 
   it("says no to what is not an object with the fields of a commit", () => {

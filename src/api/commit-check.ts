@@ -16,7 +16,16 @@ export function isPlainCommitBody(v: unknown): boolean {
   return v.base === undefined || isBase(v.base);
 }
 
+/**
+ * The same fast yes to BaseUpdateBody (an agent's base after a download: one entry per file, as large
+ * as a commit's).
+ */
+export function isPlainBaseUpdate(v: unknown): boolean {
+  return isRecord(v) && hasOnlyKeys(v, BASE_UPDATE_KEYS, 3) && isBase(v);
+}
+
 const COMMIT_KEYS = new Set(["contextId", "expectedHead", "changes", "base"]);
+const BASE_UPDATE_KEYS = new Set(["mountPath", "upserts", "deletes"]);
 const PUT_KEYS = new Set(["kind", "key", "meta", "expiresAtMs"]);
 const DELETE_KEYS = new Set(["kind", "key"]);
 const META_KEYS = new Set(["type", "digest", "sizeBytes", "mode", "mtimeMs", "linkTarget"]);

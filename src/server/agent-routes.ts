@@ -8,6 +8,7 @@ import {
   BaseList,
   BaseUpdateBody,
   CommitBody,
+  isPlainBaseUpdate,
   isPlainCommitBody,
   unpackBaseUpserts,
   CommitResult,
@@ -172,7 +173,7 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       method: "post",
       path: "/v1/agent/bases",
       summary: "Update the session's base of one synced path (after a download)",
-      request: { body: jsonBody(BaseUpdateBody) },
+      request: { body: jsonBody(BaseUpdateBody, isPlainBaseUpdate) },
       responses: { ...noContent, ...commonErrors, ...unsupportedMedia, ...conflict },
     }),
     async (c) => {
