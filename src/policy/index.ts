@@ -65,6 +65,7 @@ export {
 export {
   normalizeSessionPath,
   checkSessionPath,
+  isPlainCanonicalPath,
   isUnder,
   joinKey,
   relativeKey,

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { InvalidKeyError, InvalidParameterError } from "../errors/index.js";
+import { MAX_KEY_LENGTH } from "./limits.js";
 import {
   checkSessionPath,
+  isPlainCanonicalPath,
   isUnder,
   isUnderRelative,
   joinKey,
@@ -177,4 +179,32 @@ describe("normalizeRelativePolicyPath", () => {
       expect(() => normalizeRelativePolicyPath(input, "WhiteList.path")).toThrow(/^Invalid WhiteList\.path /);
     });
   }
+});
+
+describe("isPlainCanonicalPath", () => {
+  it("says yes to plain canonical keys", () => {
+    for (const p of ["/a", "/w/src/a.ts", "/c:/Users/A/f.txt", "/w/.hidden", "/w/..x", "/w/a b\\c", "/日本/ファイル"]) {
+      expect(isPlainCanonicalPath(p), p).toBe(true);
+      expect(normalizeSessionPath(p)).toBe(p);
+    }
+  });
+
+  it("never says yes to a path that is not canonical (20,000 seeded random paths)", () => {
+    // Paths built from the characters that matter: separators, dots, drive letters, NUL, backslashes.
+    const alphabet = ["/", "/", "/", ".", ".", "a", "b", "C", "c", ":", "\\", "\0", " "];
+    let seed = 12345;
+    const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    let yes = 0;
+    for (let i = 0; i < 20000; i++) {
+      let p = "";
+      for (let n = Math.floor(next() * 12); n >= 0; n--) p += alphabet[Math.floor(next() * alphabet.length)];
+      if (!isPlainCanonicalPath(p)) continue;
+      yes++;
+      expect(checkSessionPath(p), JSON.stringify(p)).toEqual({ ok: true, path: p });
+    }
+    expect(yes).toBeGreaterThan(500);
+    expect(isPlainCanonicalPath("/" + "a".repeat(MAX_KEY_LENGTH))).toBe(false);
+    // Canonical keys hold a drive lower-case: C: must be normalized, not taken as it is.
+    for (const p of ["/C:", "/C:/Users", "/", "/a/", "/a//b", "/a/./b", "/a/..", "a/b", "/a\0b"]) expect(isPlainCanonicalPath(p), JSON.stringify(p)).toBe(false);
+  });
 });

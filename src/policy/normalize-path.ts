@@ -49,6 +49,20 @@ export function checkSessionPath(p: unknown): SessionPathCheck {
   return { ok: true, path: `/${segments.join("/")}` };
 }
 
+/** Segments after `/`, none empty, `.` or `..`, none with `/` or NUL: the shape of most canonical paths. */
+const PLAIN_CANONICAL = /^(?:\/(?!\.\.?(?:\/|$))[^/\0]+)+$/;
+/** A first segment that is a drive with an upper-case letter: canonical keys have it lower-case. */
+const UPPER_DRIVE_FIRST = /^\/[A-Z]:(?:\/|$)/;
+
+/**
+ * A quick yes for a path that is canonical already (normalizeSessionPath(p) === p), as the keys an agent
+ * sends are: a regular expression instead of splitting the path, for the 10,000 keys of a large commit.
+ * False means "not known": check it the long way.
+ */
+export function isPlainCanonicalPath(p: string): boolean {
+  return p.length <= MAX_KEY_LENGTH && PLAIN_CANONICAL.test(p) && !UPPER_DRIVE_FIRST.test(p);
+}
+
 /**
  * Canonical context key or session path for `p`; throws InvalidKeyError when `p` has none.
  * `C:\Users\A\f.txt` → `/c:/Users/A/f.txt`, `/home/user/` → `/home/user`, `/` → `/`.
