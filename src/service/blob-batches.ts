@@ -80,6 +80,8 @@ export interface UnnamedPutFailure {
 /**
  * storeBlobs for blobs sent without digests (an agent's unnamed upload): each is hashed once, by the store
  * (BlobStore.ingestMany), which names it. Returns every blob's digest in order (null for a refused one).
+ * Up to CHUNKS_IN_FLIGHT chunks are being stored while the next is read: with a store that works on a
+ * thread of its own (LocalDirBlobStore), reading the request and storing overlap.
  */
 export async function storeUnnamedBlobs(
   blobs: BlobStore,
@@ -88,31 +90,55 @@ export async function storeUnnamedBlobs(
 ): Promise<{ digests: (Digest | null)[]; failed: UnnamedPutFailure[] }> {
   const digests: (Digest | null)[] = [];
   const failed: UnnamedPutFailure[] = [];
+  const storing: Promise<void>[] = [];
   let chunk: Buffer[] = [];
   let chunkBytes = 0;
-  const flush = async () => {
+  let count = 0;
+  const store = async (held: Buffer[], first: number) => {
     const done: SizedDigest[] = [];
-    for (const r of await blobs.ingestMany(chunk)) {
+    (await blobs.ingestMany(held)).forEach((r, k) => {
       if ("error" in r) {
-        failed.push({ index: digests.length, code: errorCode(r.error) ?? "InvalidParameter", message: describeError(r.error) });
-        digests.push(null);
+        digests[first + k] = null;
+        failed.push({ index: first + k, code: errorCode(r.error) ?? "InvalidParameter", message: describeError(r.error) });
       } else {
+        digests[first + k] = r.digest;
         done.push(r);
-        digests.push(r.digest);
       }
-    }
+    });
     await onStored(done);
+  };
+  const flush = async () => {
+    const stored = store(chunk, count);
+    // Handled here so a failure while the next chunk is read is no unhandled rejection; awaited below.
+    stored.catch(() => undefined);
+    storing.push(stored);
+    count += chunk.length;
     chunk = [];
     chunkBytes = 0;
+    if (storing.length >= CHUNKS_IN_FLIGHT) await storing.shift();
   };
-  for await (const bytes of source) {
-    chunk.push(bytes);
-    chunkBytes += bytes.length;
-    if (chunk.length >= CHUNK_BLOBS || chunkBytes >= CHUNK_BYTES) await flush();
+  let broken: { error: unknown } | undefined;
+  try {
+    for await (const bytes of source) {
+      chunk.push(bytes);
+      chunkBytes += bytes.length;
+      if (chunk.length >= CHUNK_BLOBS || chunkBytes >= CHUNK_BYTES) await flush();
+    }
+    if (chunk.length > 0) await flush();
+  } catch (err) {
+    broken = { error: err };
   }
-  if (chunk.length > 0) await flush();
+  // Also when the body broke off: the chunks being stored finish (they stay stored) before we answer.
+  const settled = await Promise.allSettled(storing);
+  if (broken) throw broken.error;
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure) throw failure.reason;
+  failed.sort((a, b) => a.index - b.index);
   return { digests, failed };
 }
+
+/** Chunks of an unnamed upload being stored at once, each up to CHUNK_BLOBS blobs and CHUNK_BYTES. */
+const CHUNKS_IN_FLIGHT = 2;
 
 /**
  * Reads small blobs whole, in the order given, a chunk ahead of the consumer, and yields them a chunk

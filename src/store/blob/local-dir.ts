@@ -11,6 +11,7 @@ import type { BlobStore, Digest, FetchItem, HeldBlob, IngestItem, IngestResult, 
 import { isDigest, SMALL_BLOB_MAX_BYTES } from "../blob-store.js";
 import { Pacer } from "../pacer.js";
 import { uniqueName } from "../unique-name.js";
+import { BlobWriterThread } from "./blob-writer-thread.js";
 import { readAllSync, writeAllSync } from "./sync-file-io.js";
 import { drainVerified, verifyingStream } from "./verifying-stream.js";
 import { makeDirsSync } from "../make-dirs.js";
@@ -27,7 +28,7 @@ const SET_ASIDE_PATTERN = /^gc-([0-9a-f]{64})-[0-9a-f]+$/;
 /**
  * Blob store in a local directory: `<dir>/<first two hex>/<digest>`, temp files in `<dir>/tmp`.
  *
- * Bulk transfers (ingestFiles/fetchFiles/putMany/ingestMany/getMany) run synchronous fs calls on the calling thread,
+ * Bulk transfers (ingestFiles/fetchFiles/putMany/getMany) run synchronous fs calls on the calling thread,
  * yielding to the event loop every so often: with thousands of small files, a promise and a thread-pool
  * hop per file cost more than the copy itself. Measured on a 2-CPU VM (ext4 and tmpfs), creating files
  * synchronously also beat 8 creations in flight through libuv's pool: 20-30 % faster ingest, and the
@@ -42,9 +43,11 @@ const SET_ASIDE_PATTERN = /^gc-([0-9a-f]{64})-[0-9a-f]+$/;
  */
 export class LocalDirBlobStore implements BlobStore {
   private readonly tmpDir: string;
+  private readonly writer: BlobWriterThread;
 
   private constructor(readonly dir: string) {
     this.tmpDir = path.join(dir, "tmp");
+    this.writer = new BlobWriterThread(dir, this.tmpDir);
   }
 
   /** Opens (creating if needed) a blob store rooted at `dir`. */
@@ -337,22 +340,20 @@ export class LocalDirBlobStore implements BlobStore {
     return results;
   }
 
+  /**
+   * On a thread of its own (BlobWriterThread): a server's event loop keeps parsing requests meanwhile.
+   * No existence check, as in putMany: renaming over a stored copy leaves the same bytes, refreshed.
+   */
   async ingestMany(blobs: readonly Buffer[]): Promise<IngestResult[]> {
     const results = new Array<IngestResult>(blobs.length);
-    const pacer = new Pacer();
-    for (let i = 0; i < blobs.length; i++) {
-      const bytes = blobs[i]!;
-      try {
-        if (bytes.length > SMALL_BLOB_MAX_BYTES) throw new InvalidParameterError(`A blob of ${bytes.length} bytes is over the ${SMALL_BLOB_MAX_BYTES} bytes ingestMany takes (use put).`);
-        const digest = createHash("sha256").update(bytes).digest("hex");
-        // No existence check, as in putMany: renaming over a stored copy leaves the same bytes, refreshed.
-        this.writeBlobSync(this.blobPath(digest), bytes);
-        results[i] = { digest, sizeBytes: bytes.length };
-      } catch (err) {
-        results[i] = { error: toError(err) };
-      }
-      await pacer.tick(bytes.length);
-    }
+    const sendable: number[] = [];
+    blobs.forEach((b, i) => {
+      if (b.length > SMALL_BLOB_MAX_BYTES) results[i] = { error: new InvalidParameterError(`A blob of ${b.length} bytes is over the ${SMALL_BLOB_MAX_BYTES} bytes ingestMany takes (use put).`) };
+      else sendable.push(i);
+    });
+    if (sendable.length === 0) return results;
+    const stored = await this.writer.ingest(sendable.map((i) => blobs[i]!));
+    stored.forEach((r, k) => (results[sendable[k]!] = r));
     return results;
   }
 
