@@ -3,7 +3,7 @@
  * the error-code → HTTP-status table. Depends only on zod and the error types; server, agent and sdk import it.
  */
 export * from "./blob-frames.js";
-export * from "./commit-check.js";
+export * from "./fast-body-checks.js";
 export * from "./commit-wire.js";
 export * from "./paths.js";
 export * from "./schemas.js";

@@ -10,6 +10,7 @@ import {
   CommitBody,
   isPlainBaseUpdate,
   isPlainCommitBody,
+  isPlainDigestsBody,
   unpackBaseUpserts,
   CommitResult,
   BLOB_FRAMES_CONTENT_TYPE,
@@ -271,7 +272,7 @@ function registerBlobBatchRoutes(app: App, deps: AppDeps): void {
       method: "post",
       path: "/v1/agent/blobs/missing",
       summary: "Which of these blobs are not stored; refreshes the stored ones so garbage collection keeps them",
-      request: { body: jsonBody(DigestsBody) },
+      request: { body: jsonBody(DigestsBody, isPlainDigestsBody) },
       responses: { 200: json(MissingBlobs, "The digests not stored, in the order given"), ...commonErrors, ...unsupportedMedia, ...conflict },
     }),
     async (c) => c.json({ missing: await c.get("agent").missingBlobs(c.req.valid("json").digests) }, 200),
@@ -323,7 +324,7 @@ function registerBlobBatchRoutes(app: App, deps: AppDeps): void {
       description:
         "One frame per digest: status 0 with the bytes, 1 when no version of the session's contexts references it (or it is not stored), " +
         "2 when the server cannot hand it out (its stored bytes no longer match, or it cannot read them). Blobs over 1 MiB must be fetched one by one.",
-      request: { body: jsonBody(DigestsBody) },
+      request: { body: jsonBody(DigestsBody, isPlainDigestsBody) },
       responses: { 200: { description: "Blob frames", content: frames }, ...commonErrors, ...unsupportedMedia, ...conflict },
     }),
     async (c) => {

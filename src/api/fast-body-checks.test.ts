@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isPlainBaseUpdate, isPlainCommitBody } from "./commit-check.js";
-import { BaseUpdateBody, CommitBody, MAX_PATH_LENGTH } from "./schemas.js";
+import { isPlainBaseUpdate, isPlainCommitBody, isPlainDigestsBody } from "./fast-body-checks.js";
+import { BaseUpdateBody, CommitBody, DigestsBody, MAX_PATH_LENGTH } from "./schemas.js";
 
 const digest = (n: number) => n.toString(16).padStart(64, "0");
 const meta = (n: number) => ({ type: "file", digest: digest(n), sizeBytes: n, mode: 0o644, mtimeMs: 1_700_000_000_000.5 + n, linkTarget: null });
@@ -115,6 +115,26 @@ describe("isPlainCommitBody", () => {
       expect(parsed.data, JSON.stringify(body)).toEqual(body);
     }
     expect(yes).toBeGreaterThan(50);
+  });
+
+  it("isPlainDigestsBody: says yes to 1 to 4096 well-formed digests and only to what DigestsBody accepts unchanged", () => {
+    const ok = [{ digests: [digest(1)] }, { digests: Array.from({ length: 4096 }, (_, i) => digest(i)) }];
+    for (const b of ok) {
+      expect(isPlainDigestsBody(b)).toBe(true);
+      expect(DigestsBody.parse(b)).toEqual(b);
+    }
+    const bad = [
+      {},
+      { digests: [] },
+      { digests: Array.from({ length: 4097 }, (_, i) => digest(i)) },
+      { digests: ["A".repeat(64)] },
+      { digests: [digest(1).slice(1)] },
+      { digests: [digest(1), 7] },
+      { digests: [digest(1)], extra: true },
+      { digests: digest(1) },
+      null,
+    ];
+    for (const b of bad) expect(isPlainDigestsBody(b), JSON.stringify(b)).toBe(false);
   });
 
   it("says no to what is not an object with the fields of a commit", () => {

@@ -1,14 +1,18 @@
+import { MAX_BATCH_BLOBS } from "./blob-frames.js";
 import { MAX_PATH_LENGTH } from "./schemas.js";
 
-/**
- * A fast yes to CommitBody, for the body of a large commit: zod took 60–90 ms to validate 10,000 changes
- * on a server that had not parsed one before, all of it while the agent waits for its upload to end.
+/*
+ * Fast yeses to the request bodies an agent sends most, or largest: zod took 60–90 ms to validate a
+ * commit of 10,000 changes on a server that had not parsed one before, all of it while the agent waits
+ * for its upload to end. jsonBody (src/server/openapi-parts.ts) asks these first.
  *
- * True only for a value CommitBody accepts and returns unchanged: exactly its fields (zod would strip
- * others, so an extra one is a no here), each of its type and within its bounds. False is not a verdict:
- * the caller then lets zod judge, which also words the error. So this may refuse more than the schema
- * (integers beyond 2^53, say), never less; the test holds it to that.
+ * Each says true only for a value its schema accepts and returns unchanged: exactly its fields (zod would
+ * strip others, so an extra one is a no here), each of its type and within its bounds. False is not a
+ * verdict: the caller then lets zod judge, which also words the error. So these may refuse more than the
+ * schemas (integers beyond 2^53, say), never less; the tests hold them to that.
  */
+
+/** A fast yes to CommitBody. */
 export function isPlainCommitBody(v: unknown): boolean {
   if (!isRecord(v) || !hasOnlyKeys(v, COMMIT_KEYS, v.base === undefined ? 3 : 4)) return false;
   if (!isString(v.contextId, 1, 128) || !isCount(v.expectedHead) || !Array.isArray(v.changes)) return false;
@@ -24,6 +28,21 @@ export function isPlainBaseUpdate(v: unknown): boolean {
   return isRecord(v) && hasOnlyKeys(v, BASE_UPDATE_KEYS, 3) && isBase(v);
 }
 
+/**
+ * The same fast yes to DigestsBody (the digests of a blob fetch or `missing`, asked dozens of times per
+ * transfer): 1 to MAX_DIGESTS well-formed digests.
+ */
+export function isPlainDigestsBody(v: unknown): boolean {
+  if (!isRecord(v) || !hasOnlyKeys(v, DIGESTS_KEYS, 1) || !Array.isArray(v.digests)) return false;
+  const digests = v.digests as unknown[];
+  if (digests.length < 1 || digests.length > MAX_DIGESTS) return false;
+  for (const d of digests) if (typeof d !== "string" || !DIGEST.test(d)) return false;
+  return true;
+}
+
+const DIGESTS_KEYS = new Set(["digests"]);
+/** DigestBatch's bound. */
+const MAX_DIGESTS = MAX_BATCH_BLOBS;
 const COMMIT_KEYS = new Set(["contextId", "expectedHead", "changes", "base"]);
 const BASE_UPDATE_KEYS = new Set(["mountPath", "upserts", "deletes"]);
 const PUT_KEYS = new Set(["kind", "key", "meta", "expiresAtMs"]);
