@@ -2,11 +2,11 @@
  * Decides, batch by batch, how an upload's small files travel. A probe batch is hashed here and the
  * server is asked which of its blobs it lacks, so content it has is not sent again; an unnamed batch is
  * sent as it is and the server names each blob by its hash. Probing costs a hash on each side and a
- * round trip per batch, and pays only when the server has many of the files already (files touched but
- * not changed, copies of content other contexts hold); an upload of new content is faster unnamed
- * (about a tenth off a 10,000-file upload on loopback, measured).
+ * round trip per batch, and pays only when the server has many of the files already and this session
+ * may name them (files touched but not changed, content its scope references); an upload of new content
+ * is faster unnamed (about a tenth off a 10,000-file upload on loopback, measured).
  *
- * So: the first batch is a probe, then every PROBE_EVERY-th; while the latest probe found at least
+ * So: the batches begun before the first probe answers are probes, then every PROBE_EVERY-th; while the latest probe found at least
  * DUPLICATE_SHARE of its files stored, every batch is one. Probes between unnamed batches hold at most
  * PROBE_FILES files, so little is hashed twice when the content is new. Without a server that takes
  * unnamed blobs (AGENT_FEATURES.unnamedBlobs), every batch is a probe, as before there were any.

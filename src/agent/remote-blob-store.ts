@@ -371,6 +371,7 @@ export class RemoteBlobStore implements BlobStore {
         await pacer.tick(item.sizeBytes);
       }
       if (batch.length > 0 && !failure) await send();
+      serverBusy(); // fewer than BATCHES_BEFORE_LARGE: large files need not wait for the last answers
     } finally {
       // Also when a file read alone failed the whole call: no batch keeps sending after we return.
       await Promise.allSettled(sends);
@@ -647,6 +648,7 @@ function splitBySize(items: readonly { sizeBytes: number }[]): { small: number[]
 function frameResult(frame: BlobFrame): Buffer | Error {
   if (frame.status === "notFound") return new BlobNotFoundError(frame.digest);
   if (frame.status === "unreadable") return unreadable(frame.digest);
+  if (frame.status !== "ok") throw new Error(`The server answered a blob fetch with a frame of status ${frame.status} for blob ${frame.digest}.`);
   return frame.bytes;
 }
 

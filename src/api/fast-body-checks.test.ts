@@ -95,7 +95,10 @@ describe("isPlainCommitBody", () => {
     expect(yes).toBeGreaterThan(100);
   });
 
-  it("isPlainBaseUpdate: never says yes to a base update BaseUpdateBody refuses or would change (3,000 seeded mutations)", () => {
+});
+
+describe("isPlainBaseUpdate", () => {
+  it("never says yes to a base update BaseUpdateBody refuses or would change (3,000 seeded mutations)", () => {
     const next = rng(7);
     const valid = () => {
       const { upsertPuts: _, ...base } = validBody().base as Record<string, unknown>;
@@ -117,7 +120,10 @@ describe("isPlainCommitBody", () => {
     expect(yes).toBeGreaterThan(50);
   });
 
-  it("isPlainDigestsBody: says yes to 1 to 4096 well-formed digests and only to what DigestsBody accepts unchanged", () => {
+});
+
+describe("isPlainDigestsBody", () => {
+  it("says yes to 1 to 4096 well-formed digests and only to what DigestsBody accepts unchanged", () => {
     const ok = [{ digests: [digest(1)] }, { digests: Array.from({ length: 4096 }, (_, i) => digest(i)) }];
     for (const b of ok) {
       expect(isPlainDigestsBody(b)).toBe(true);
@@ -137,6 +143,9 @@ describe("isPlainCommitBody", () => {
     for (const b of bad) expect(isPlainDigestsBody(b), JSON.stringify(b)).toBe(false);
   });
 
+});
+
+describe("isPlainCommitBody, against what is no commit", () => {
   it("says no to what is not an object with the fields of a commit", () => {
     for (const v of [null, [], "body", 7, {}, { contextId: "c", expectedHead: 0 }]) expect(isPlainCommitBody(v)).toBe(false);
   });

@@ -19,7 +19,7 @@ export interface AppDeps {
   urlSecret: Buffer;
   /** Directory where signed PUT bodies are spooled while hashed. */
   tmpDir: string;
-  /** Hands background work (a clear) to the job runner, which waits for it on shutdown and logs failures. */
+  /** Hands background work (a clear, a commit's cleanup) to the job runner, which waits for it on shutdown and logs failures. */
   background(what: string, work: Promise<unknown>): void;
   /** Aborts when the server starts stopping: long polls return at once. */
   stopping: AbortSignal;

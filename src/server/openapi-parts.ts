@@ -28,7 +28,11 @@ export function jsonBody<T extends z.ZodType>(schema: T, fastYes?: (value: unkno
 const syncParsed = new WeakSet<z.ZodType>();
 const fastAccepted = new WeakSet<z.ZodType>();
 
-/** Wraps the schema's validation (as zod-validator calls it) with `fastYes` first; see jsonBody. */
+/**
+ * Wraps the schema's validation (as zod-validator calls it) with `fastYes` first; see jsonBody. It
+ * replaces safeParseAsync on the schema object itself, for the whole process: harmless, since `fastYes`
+ * passes only what the schema accepts unchanged.
+ */
 function acceptFirst<T extends z.ZodType>(schema: T, fastYes: (value: unknown) => boolean): void {
   if (fastAccepted.has(schema)) return;
   fastAccepted.add(schema);

@@ -352,7 +352,8 @@ export class AgentService {
       base,
     });
     // An in-scope version references them now. The answer need not wait for the cleanup (10,000 deletes
-    // for a large upload): with a server, it runs a moment later.
+    // for a large upload): with a server, it runs a moment later. It may then drop a record the session
+    // made again meanwhile (the same bytes sent again): harmless, the version just committed entitles it.
     const forget = () => this.stores.meta.forgetUploads(this.session.id, unique);
     if (this.later) this.later(`dropping the upload records of a commit to ${req.contextId}`, forget);
     else await forget();

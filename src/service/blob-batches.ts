@@ -108,14 +108,14 @@ export async function storeUnnamedBlobs(
     await onStored(done);
   };
   const flush = async () => {
+    if (storing.length >= CHUNKS_IN_FLIGHT) await storing.shift();
     const stored = store(chunk, count);
-    // Handled here so a failure while the next chunk is read is no unhandled rejection; awaited below.
+    // Handled here so a failure while the next chunk is read is no unhandled rejection; awaited later.
     stored.catch(() => undefined);
     storing.push(stored);
     count += chunk.length;
     chunk = [];
     chunkBytes = 0;
-    if (storing.length >= CHUNKS_IN_FLIGHT) await storing.shift();
   };
   let broken: { error: unknown } | undefined;
   try {
@@ -137,7 +137,10 @@ export async function storeUnnamedBlobs(
   return { digests, failed };
 }
 
-/** Chunks of an unnamed upload being stored at once, each up to CHUNK_BLOBS blobs and CHUNK_BYTES. */
+/**
+ * Chunks of an unnamed upload being stored while the next is read, each up to CHUNK_BLOBS blobs and
+ * CHUNK_BYTES: the store's thread always has the next chunk waiting.
+ */
 const CHUNKS_IN_FLIGHT = 2;
 
 /**

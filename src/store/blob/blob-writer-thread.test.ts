@@ -23,16 +23,22 @@ describe("BlobWriterThread", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("fails only the blob it cannot store, with its error code, and stores the others", async () => {
+  it("fails the call with StoreUnavailable when the disk refuses a blob, naming the error but none of the server's paths", async () => {
+    const stored = Buffer.from("x");
     const blocked = Buffer.from("its shard is a file");
-    const other = Buffer.from("x");
-    expect(sha256(other).slice(0, 2)).not.toBe(sha256(blocked).slice(0, 2));
+    expect(sha256(stored).slice(0, 2)).not.toBe(sha256(blocked).slice(0, 2));
     fs.writeFileSync(path.join(dir, sha256(blocked).slice(0, 2)), "in the way");
-    const [failed, stored] = await thread.ingest([blocked, other]);
-    expect(failed).toMatchObject({ error: { code: "ENOTDIR" } });
-    expect(stored).toEqual({ digest: sha256(other), sizeBytes: 1 });
-    expect(fs.readFileSync(path.join(dir, sha256(other).slice(0, 2), sha256(other)), "utf8")).toBe("x");
-    expect(fs.readdirSync(path.join(dir, "tmp"))).toEqual([]); // the failed blob's temp file is gone
+    const failure = await thread.ingest([stored, blocked]).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(StoreUnavailableError);
+    expect((failure as Error).message).toContain("ENOTDIR");
+    expect((failure as Error).message).not.toContain(dir);
+    expect(((failure as Error).cause as Error).message).toContain(dir); // for the server's log
+    // The blob before it stays stored; the refused one leaves no temp file.
+    expect(fs.readFileSync(path.join(dir, sha256(stored).slice(0, 2), sha256(stored)), "utf8")).toBe("x");
+    expect(fs.readdirSync(path.join(dir, "tmp"))).toEqual([]);
   });
 
   it("fails the calls waiting on a thread that stops with StoreUnavailable, and starts a new thread for the next", async () => {

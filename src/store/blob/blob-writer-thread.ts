@@ -24,7 +24,13 @@ export class BlobWriterThread {
     private readonly tmpDir: string,
   ) {}
 
-  /** Hashes and stores each blob (each written anew, as LocalDirBlobStore.ingestMany promises). */
+  /**
+   * Hashes and stores each blob (each written anew, as LocalDirBlobStore.ingestMany promises). A blob the
+   * disk refuses (full, read-only, permissions) is the store failing: the call rejects with
+   * StoreUnavailable, naming the error code but not the server's paths (those go in its cause, for the
+   * server's log); the blobs before it stay stored. ThreadUnavailableError when no thread can be started
+   * (code generation disallowed): the caller stores on its own thread instead.
+   */
   async ingest(blobs: readonly Buffer[]): Promise<IngestResult[]> {
     // One transferable copy of the lot: the blobs are views into the request's socket chunks.
     const total = blobs.reduce((n, b) => n + b.length, 0);
@@ -38,7 +44,12 @@ export class BlobWriterThread {
     worker.ref();
     worker.postMessage({ id, buf, sizes: blobs.map((b) => b.length) }, [buf]);
     const results = await answer;
-    return results.map((r, i) => (typeof r === "string" ? { digest: r, sizeBytes: blobs[i]!.length } : { error: Object.assign(new Error(r.message), { code: r.code }) }));
+    return results.map((r, i) => {
+      if (typeof r === "string") return { digest: r, sizeBytes: blobs[i]!.length };
+      throw new StoreUnavailableError(`The blob store could not write a blob (${r.code ?? "error"}); its operator should check the store's disk: space, permissions, a read-only mount.`, {
+        cause: Object.assign(new Error(r.message), { code: r.code }),
+      });
+    });
   }
 
   /** Stops the thread: calls waiting on it fail (StoreUnavailable); the next call starts a new one. */
@@ -50,7 +61,12 @@ export class BlobWriterThread {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(THREAD_CODE, { eval: true, workerData: { dir: this.dir, tmpDir: this.tmpDir } });
+    let worker: Worker;
+    try {
+      worker = new Worker(THREAD_CODE, { eval: true, workerData: { dir: this.dir, tmpDir: this.tmpDir } });
+    } catch (err) {
+      throw new ThreadUnavailableError(err);
+    }
     worker.on("message", ({ id, results }: { id: number; results: WorkerResult[] }) => {
       this.waiting.get(id)?.resolve(results);
       this.waiting.delete(id);
@@ -63,10 +79,19 @@ export class BlobWriterThread {
       this.waiting.clear();
     };
     worker.on("error", fail);
+    worker.on("messageerror", fail);
     worker.on("exit", (code) => fail(new Error(`exit code ${code}`)));
     worker.unref();
     this.worker = worker;
     return worker;
+  }
+}
+
+/** No thread could be started here (code generation from strings disallowed, say). */
+export class ThreadUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`No blob writer thread could be started: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = "ThreadUnavailableError";
   }
 }
 

@@ -6,12 +6,12 @@ import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
-import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError, toError } from "../../errors/index.js";
+import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError, StoreUnavailableError, toError } from "../../errors/index.js";
 import type { BlobStore, Digest, FetchItem, HeldBlob, IngestItem, IngestResult, ProgressFn, ReadOptions, StoredBlob } from "../blob-store.js";
 import { isDigest, SMALL_BLOB_MAX_BYTES } from "../blob-store.js";
 import { Pacer } from "../pacer.js";
 import { uniqueName } from "../unique-name.js";
-import { BlobWriterThread } from "./blob-writer-thread.js";
+import { BlobWriterThread, ThreadUnavailableError } from "./blob-writer-thread.js";
 import { readAllSync, writeAllSync } from "./sync-file-io.js";
 import { drainVerified, verifyingStream } from "./verifying-stream.js";
 import { makeDirsSync } from "../make-dirs.js";
@@ -341,8 +341,9 @@ export class LocalDirBlobStore implements BlobStore {
   }
 
   /**
-   * On a thread of its own (BlobWriterThread): a server's event loop keeps parsing requests meanwhile.
-   * No existence check, as in putMany: renaming over a stored copy leaves the same bytes, refreshed.
+   * On a thread of its own (BlobWriterThread): a server's event loop keeps parsing requests meanwhile;
+   * where no thread can start, on this one. No existence check, as in putMany: renaming over a stored
+   * copy leaves the same bytes, refreshed. A write the disk refuses rejects (StoreUnavailable).
    */
   async ingestMany(blobs: readonly Buffer[]): Promise<IngestResult[]> {
     const results = new Array<IngestResult>(blobs.length);
@@ -352,8 +353,32 @@ export class LocalDirBlobStore implements BlobStore {
       else sendable.push(i);
     });
     if (sendable.length === 0) return results;
-    const stored = await this.writer.ingest(sendable.map((i) => blobs[i]!));
+    const held = sendable.map((i) => blobs[i]!);
+    let stored: IngestResult[];
+    try {
+      stored = await this.writer.ingest(held);
+    } catch (err) {
+      if (!(err instanceof ThreadUnavailableError)) throw err;
+      stored = await this.ingestManyHere(held);
+    }
     stored.forEach((r, k) => (results[sendable[k]!] = r));
+    return results;
+  }
+
+  /** ingestMany on the calling thread, for where no writer thread can start. */
+  private async ingestManyHere(blobs: readonly Buffer[]): Promise<IngestResult[]> {
+    const results: IngestResult[] = [];
+    const pacer = new Pacer();
+    for (const bytes of blobs) {
+      const digest = createHash("sha256").update(bytes).digest("hex");
+      try {
+        this.writeBlobSync(this.blobPath(digest), bytes);
+      } catch (err) {
+        throw new StoreUnavailableError(`The blob store could not write a blob (${errorCodeOf(err)}); its operator should check the store's disk: space, permissions, a read-only mount.`, { cause: err });
+      }
+      results.push({ digest, sizeBytes: bytes.length });
+      await pacer.tick(bytes.length);
+    }
     return results;
   }
 
@@ -478,3 +503,7 @@ function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === "ENOENT";
 }
 
+
+function errorCodeOf(err: unknown): string {
+  return (err as NodeJS.ErrnoException | null)?.code ?? "error";
+}
