@@ -25,7 +25,7 @@ export interface StoreConfig {
   s3?: S3Location;
 }
 
-/** Opened stores, and what closes them (the metadata connection, the S3 client). */
+/** Opened stores, and what closes them (the metadata connection, the S3 client, the blob writer thread). */
 export interface OpenedStores extends Stores {
   close(): Promise<void>;
 }
@@ -59,13 +59,14 @@ export async function openStores(config: StoreConfig): Promise<OpenedStores> {
   let client: S3Client | undefined;
   try {
     let blobs: BlobStore;
+    let local: LocalDirBlobStore | undefined;
     if (config.s3) {
       // Loaded only when used (see store/index.ts).
       const [{ S3BlobStore }, { createS3Client }] = await Promise.all([import("../store/blob/s3.js"), import("../store/blob/s3-client.js")]);
       client = createS3Client(config.s3);
       blobs = await S3BlobStore.open({ client, bucket: config.s3.bucket, prefix: config.s3.prefix, deletions: meta });
     } else {
-      blobs = await LocalDirBlobStore.open(path.join(config.home, "blobs"));
+      blobs = local = await LocalDirBlobStore.open(path.join(config.home, "blobs"));
     }
     const s3 = client;
     return {
@@ -76,6 +77,7 @@ export async function openStores(config: StoreConfig): Promise<OpenedStores> {
           await meta.close();
         } finally {
           s3?.destroy();
+          await local?.close();
         }
       },
     };

@@ -45,6 +45,16 @@ describe("LocalDirBlobStore on disk", () => {
   const tmpEntries = (): string[] => fs.readdirSync(path.join(storeDir, "tmp"));
   const putBytes = (bytes: Buffer): Promise<void> => store.put(sha256(bytes), Readable.from([bytes]), bytes.length);
 
+  it("ingestMany stores on its thread, and after close on a new one", async () => {
+    const first = patternBytes(300, 41);
+    expect(await store.ingestMany([first])).toEqual([{ digest: sha256(first), sizeBytes: 300 }]);
+    await store.close();
+    const second = patternBytes(400, 42);
+    expect(await store.ingestMany([second])).toEqual([{ digest: sha256(second), sizeBytes: 400 }]);
+    await store.close();
+    for (const b of [first, second]) expect((await readAll(await store.get(sha256(b)))).equals(b)).toBe(true);
+  });
+
   it("keeps each blob at <dir>/<first two hex digits>/<digest>", async () => {
     const bytes = Buffer.from("layout");
     await putBytes(bytes);

@@ -50,6 +50,11 @@ export class LocalDirBlobStore implements BlobStore {
     this.writer = new BlobWriterThread(dir, this.tmpDir);
   }
 
+  /** Stops the store's writer thread, if it started one; a later ingestMany starts another. */
+  async close(): Promise<void> {
+    await this.writer.stop();
+  }
+
   /** Opens (creating if needed) a blob store rooted at `dir`. */
   static async open(dir: string): Promise<LocalDirBlobStore> {
     const store = new LocalDirBlobStore(path.resolve(dir));
