@@ -1,3 +1,4 @@
+import type { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
 import { isPlainBaseUpdate, isPlainCommitBody, isPlainDigestsBody } from "./fast-body-checks.js";
 import { BaseUpdateBody, CommitBody, DigestsBody, MAX_PATH_LENGTH } from "./schemas.js";
@@ -66,6 +67,26 @@ function mutate(body: Record<string, unknown>, next: () => number): void {
   }
 }
 
+/**
+ * Mutates `count` fresh valid bodies (one to three changes each, seeded) and checks that every one `check`
+ * says yes to, `schema` accepts and returns unchanged. Returns how many it said yes to.
+ */
+function yesToMutations(check: (v: unknown) => boolean, schema: z.ZodType, valid: () => Record<string, unknown>, seed: number, count: number): number {
+  const next = rng(seed);
+  let yes = 0;
+  for (let i = 0; i < count; i++) {
+    const body = valid();
+    const rounds = 1 + Math.floor(next() * 3);
+    for (let r = 0; r < rounds; r++) mutate(body, next);
+    if (!check(body)) continue;
+    yes++;
+    const parsed = schema.safeParse(body);
+    expect(parsed.success, JSON.stringify(body)).toBe(true);
+    expect(parsed.data, JSON.stringify(body)).toEqual(body);
+  }
+  return yes;
+}
+
 describe("isPlainCommitBody", () => {
   it("says yes to a commit body of every kind of part, as CommitBody parses it unchanged", () => {
     const body = validBody();
@@ -79,47 +100,21 @@ describe("isPlainCommitBody", () => {
   });
 
   it("never says yes to a body CommitBody refuses or would change (5,000 seeded mutations)", () => {
-    const next = rng(42);
-    let yes = 0;
-    for (let i = 0; i < 5000; i++) {
-      const body = validBody();
-      const rounds = 1 + Math.floor(next() * 3);
-      for (let r = 0; r < rounds; r++) mutate(body, next);
-      if (!isPlainCommitBody(body)) continue;
-      yes++;
-      const parsed = CommitBody.safeParse(body);
-      expect(parsed.success, JSON.stringify(body)).toBe(true);
-      expect(parsed.data, JSON.stringify(body)).toEqual(body);
-    }
     // Some mutations keep a body valid (an extra put, a number changed): those the check must pass.
-    expect(yes).toBeGreaterThan(100);
+    expect(yesToMutations(isPlainCommitBody, CommitBody, validBody, 42, 5000)).toBeGreaterThan(100);
   });
-
 });
 
 describe("isPlainBaseUpdate", () => {
   it("never says yes to a base update BaseUpdateBody refuses or would change (3,000 seeded mutations)", () => {
-    const next = rng(7);
     const valid = () => {
       const { upsertPuts: _, ...base } = validBody().base as Record<string, unknown>;
       return base;
     };
     expect(isPlainBaseUpdate(valid())).toBe(true);
     expect(BaseUpdateBody.parse(valid())).toEqual(valid());
-    let yes = 0;
-    for (let i = 0; i < 3000; i++) {
-      const body = valid();
-      const rounds = 1 + Math.floor(next() * 3);
-      for (let r = 0; r < rounds; r++) mutate(body, next);
-      if (!isPlainBaseUpdate(body)) continue;
-      yes++;
-      const parsed = BaseUpdateBody.safeParse(body);
-      expect(parsed.success, JSON.stringify(body)).toBe(true);
-      expect(parsed.data, JSON.stringify(body)).toEqual(body);
-    }
-    expect(yes).toBeGreaterThan(50);
+    expect(yesToMutations(isPlainBaseUpdate, BaseUpdateBody, valid, 7, 3000)).toBeGreaterThan(50);
   });
-
 });
 
 describe("isPlainDigestsBody", () => {
