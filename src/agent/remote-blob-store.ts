@@ -59,9 +59,9 @@ const CHUNK_BYTES = 1 << 20;
 
 /**
  * The blob store as an agent sees it: the /v1/agent/blobs routes over HTTP (session token).
- * No file is ever held in memory whole except small ones (≤ 1 MiB, a bounded number at a time). Bytes
- * are hashed here on the way out (ingest, naming each blob) and verified by the server as it receives
- * them. On the way in (get, fetch) the server verifies each blob as it reads it from its store, where
+ * No file is ever held in memory whole except small ones (≤ 1 MiB, a bounded number at a time). On the
+ * way out, large files and probe batches are hashed here (naming each blob) and verified by the server
+ * as it receives them; unnamed batches are hashed by the server alone, which names them. On the way in (get, fetch) the server verifies each blob as it reads it from its store, where
  * the CPU is to spare (the agent's one thread is busy creating files): a blob it finds damaged arrives
  * as a BlobUnreadable result, or, streamed, as an answer cut short (never a complete-looking one), so
  * nothing unverified is ever placed.
