@@ -282,6 +282,35 @@ describe("RemoteBlobStore over HTTP", () => {
     }
   });
 
+  it("takes a refusal in an unnamed answer as that blob's error, and refuses an answer that does not account for every blob", async () => {
+    const blobs = [patternBytes(30, 3), patternBytes(40, 4)];
+    // A server whose answers to unnamed uploads are set by the test.
+    let answer: unknown;
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer)));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const bad = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t"), { unnamedBlobs: true });
+      answer = { digests: [sha256(blobs[0]!), null], failed: [{ index: 1, code: "StoreUnavailable", message: "refused" }] };
+      const [ok, refused] = await bad.ingestMany(blobs);
+      expect(ok).toEqual({ digest: sha256(blobs[0]!), sizeBytes: 30 });
+      expect(refused).toMatchObject({ error: { code: "StoreUnavailable", message: "refused" } });
+      for (const wrong of [
+        { digests: [sha256(blobs[0]!)], failed: [] }, // one digest for two blobs
+        { digests: [sha256(blobs[0]!), null], failed: [] }, // a blob neither named nor refused
+        { digests: [sha256(blobs[0]!), "not a digest"], failed: [] },
+        { stored: 2, failed: [] }, // a named batch's answer
+      ]) {
+        answer = wrong;
+        await expect(bad.ingestMany(blobs), JSON.stringify(wrong)).rejects.toThrow(/unnamed upload/);
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it("stops a whole ingest at the first SessionNotActive instead of reading and failing every file", async () => {
     // The session was released or lost meanwhile: every request is refused alike.
     let requests = 0;
