@@ -23,6 +23,15 @@ export type SessionPathCheck = { ok: true; path: string } | { ok: false; reason:
  * Exported for validators that report their own error type (a mapping policy path is a policy field).
  */
 export function checkSessionPath(p: unknown): SessionPathCheck {
+  if (typeof p === "string" && isPlainCanonicalPath(p)) return { ok: true, path: p };
+  return checkSessionPathInFull(p);
+}
+
+/**
+ * checkSessionPath without the quick yes: the rules themselves, segment by segment. Exported for the test
+ * that holds isPlainCanonicalPath to them.
+ */
+export function checkSessionPathInFull(p: unknown): SessionPathCheck {
   if (typeof p !== "string") return { ok: false, reason: `it is a ${p === null ? "null" : typeof p}, not a string` };
   if (p === "") return { ok: false, reason: "it is empty" };
   if (p.length > MAX_KEY_LENGTH) return { ok: false, reason: `it is longer than ${MAX_KEY_LENGTH} characters` };
@@ -55,9 +64,9 @@ const PLAIN_CANONICAL = /^(?:\/(?!\.\.?(?:\/|$))[^/\0]+)+$/;
 const UPPER_DRIVE_FIRST = /^\/[A-Z]:(?:\/|$)/;
 
 /**
- * A quick yes for a path that is canonical already (normalizeSessionPath(p) === p), as the keys an agent
- * sends are: a regular expression instead of splitting the path, for the 10,000 keys of a large commit.
- * False means "not known": check it the long way.
+ * A quick yes for a path that is canonical already (normalizeSessionPath(p) === p), as most keys are:
+ * checkSessionPath asks it first, one regular expression instead of splitting the path, for the 10,000
+ * keys of a large commit. False means "not known": check it the long way.
  */
 export function isPlainCanonicalPath(p: string): boolean {
   return p.length <= MAX_KEY_LENGTH && PLAIN_CANONICAL.test(p) && !UPPER_DRIVE_FIRST.test(p);

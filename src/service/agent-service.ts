@@ -10,7 +10,7 @@ import {
   UnauthorizedError,
 } from "../errors/index.js";
 import { mountSpecFor, type Clock, type MountSpec, type Progress } from "../engine/index.js";
-import { isPlainCanonicalPath, isUnder, normalizeSessionPath, type SyncPolicyJSON } from "../policy/index.js";
+import { isUnder, normalizeSessionPath, type SyncPolicyJSON } from "../policy/index.js";
 import type {
   BaseEntry,
   Digest,
@@ -551,7 +551,6 @@ function taskSpec(t: TaskRecord, mounts: readonly MountSpec[]): MountSpec {
 
 /** `key` when it is already canonical; InvalidKeyError otherwise (two spellings never name one file). */
 function canonicalKey(key: string): string {
-  if (isPlainCanonicalPath(key)) return key;
   const canonical = normalizeSessionPath(key);
   if (canonical !== key) throw new InvalidKeyError(key, `it is not in canonical form (${canonical})`);
   return canonical;
