@@ -6,8 +6,8 @@
  * may name them (files touched but not changed, content its scope references); an upload of new content
  * is faster unnamed (about a tenth off a 10,000-file upload on loopback, measured).
  *
- * So: the batches begun before the first probe answers are probes, then every PROBE_EVERY-th; while the latest probe found at least
- * DUPLICATE_SHARE of its files stored, every batch is one. Probes between unnamed batches hold at most
+ * So: the batches begun before the first probe answers are probes, then every PROBE_EVERY-th; while
+ * the latest probe found at least DUPLICATE_SHARE of its files stored, every batch is one. Probes between unnamed batches hold at most
  * PROBE_FILES files, so little is hashed twice when the content is new. Without a server that takes
  * unnamed blobs (AGENT_FEATURES.unnamedBlobs), every batch is a probe, as before there were any.
  */

@@ -32,13 +32,13 @@ export class BlobWriterThread {
    * (code generation disallowed): the caller stores on its own thread instead.
    */
   async ingest(blobs: readonly Buffer[]): Promise<IngestResult[]> {
+    const worker = this.started();
     // One transferable copy of the lot: the blobs are views into the request's socket chunks.
     const total = blobs.reduce((n, b) => n + b.length, 0);
     const buf = new ArrayBuffer(total);
     const all = Buffer.from(buf);
     let offset = 0;
     for (const b of blobs) offset += b.copy(all, offset);
-    const worker = this.started();
     const id = this.nextId++;
     const answer = new Promise<WorkerResult[]>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
     worker.ref();
@@ -46,9 +46,7 @@ export class BlobWriterThread {
     const results = await answer;
     return results.map((r, i) => {
       if (typeof r === "string") return { digest: r, sizeBytes: blobs[i]!.length };
-      throw new StoreUnavailableError(`The blob store could not write a blob (${r.code ?? "error"}); its operator should check the store's disk: space, permissions, a read-only mount.`, {
-        cause: Object.assign(new Error(r.message), { code: r.code }),
-      });
+      throw blobWriteFailure(Object.assign(new Error(r.message), { code: r.code }));
     });
   }
 
@@ -85,6 +83,15 @@ export class BlobWriterThread {
     this.worker = worker;
     return worker;
   }
+}
+
+/**
+ * A blob the disk refused (full, read-only, permissions): the store failing, named by its error code.
+ * The message leaves out the server's paths, which an agent would see; `cause` keeps them for the log.
+ */
+export function blobWriteFailure(cause: unknown): StoreUnavailableError {
+  const code = (cause as NodeJS.ErrnoException | null)?.code ?? "error";
+  return new StoreUnavailableError(`The blob store could not write a blob (${code}); its operator should check the store's disk: space, permissions, a read-only mount.`, { cause });
 }
 
 /** No thread could be started here (code generation from strings disallowed, say). */

@@ -6,12 +6,12 @@ import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
-import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError, StoreUnavailableError, toError } from "../../errors/index.js";
+import { BlobDigestMismatchError, BlobNotFoundError, InvalidParameterError, toError } from "../../errors/index.js";
 import type { BlobStore, Digest, FetchItem, HeldBlob, IngestItem, IngestResult, ProgressFn, ReadOptions, StoredBlob } from "../blob-store.js";
 import { isDigest, SMALL_BLOB_MAX_BYTES } from "../blob-store.js";
 import { Pacer } from "../pacer.js";
 import { uniqueName } from "../unique-name.js";
-import { BlobWriterThread, ThreadUnavailableError } from "./blob-writer-thread.js";
+import { blobWriteFailure, BlobWriterThread, ThreadUnavailableError } from "./blob-writer-thread.js";
 import { readAllSync, writeAllSync } from "./sync-file-io.js";
 import { drainVerified, verifyingStream } from "./verifying-stream.js";
 import { makeDirsSync } from "../make-dirs.js";
@@ -379,7 +379,7 @@ export class LocalDirBlobStore implements BlobStore {
       try {
         this.writeBlobSync(this.blobPath(digest), bytes);
       } catch (err) {
-        throw new StoreUnavailableError(`The blob store could not write a blob (${errorCodeOf(err)}); its operator should check the store's disk: space, permissions, a read-only mount.`, { cause: err });
+        throw blobWriteFailure(err);
       }
       results.push({ digest, sizeBytes: bytes.length });
       await pacer.tick(bytes.length);
@@ -508,7 +508,3 @@ function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === "ENOENT";
 }
 
-
-function errorCodeOf(err: unknown): string {
-  return (err as NodeJS.ErrnoException | null)?.code ?? "error";
-}
