@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describeError } from "../errors/index.js";
-import { batchesOf, mapConcurrent, Pacer, type BaseEntry, type BlobStore, type MetaStore } from "../store/index.js";
+import { batchesOf, mapInLanes, Pacer, type BaseEntry, type BlobStore, type MetaStore } from "../store/index.js";
 import { ARCHIVE_NAME } from "./archive/manifest.js";
 import { readArchive } from "./archive/read-archive.js";
 import { writeEntryFile } from "./archive/write-entry-file.js";
@@ -33,11 +33,12 @@ export interface DownloadResult {
 const FETCH_BATCH_FILES = 256;
 const FETCH_BATCH_BYTES = 16 << 20;
 /**
- * fetchFiles calls in flight. With a remote store, one batch arrives while the last is written, and a
- * large file (a batch of its own) does not hold up the small ones behind it; a local store runs them
- * interleaved on this thread.
+ * fetchFiles calls in flight: small batches, and beside them (not in their places) large files, each a
+ * call of its own. With a remote store one batch arrives while the last is written; a local store runs
+ * them interleaved on this thread. Two 100 MB files used to take two of three places and leave one for
+ * 10,000 small files while they streamed (7 % slower, embedded and remote alike: docs/benchmarks.md).
  */
-const FETCH_CALLS_IN_FLIGHT = 3;
+const FETCH_CALLS_IN_FLIGHT = { small: 3, large: 2 };
 
 interface PendingWrite {
   file: ViewEntry;
@@ -111,7 +112,7 @@ export async function downloadMount(
   };
   /** Fetches and places every write: blobs in batches, then the entries of the context's archive. */
   const fetchAll = async (): Promise<void> => {
-    await mapConcurrent(fetchBatches(writes.filter((w) => w.file.source === "blob")), FETCH_CALLS_IN_FLIGHT, async (batch) => {
+    await mapInLanes(fetchBatches(writes.filter((w) => w.file.source === "blob")), isLargeBatch, FETCH_CALLS_IN_FLIGHT, async (batch) => {
       const regular = batch.filter((w) => w.file.type === "file");
       const errors = await deps.blobs.fetchFiles(
         regular.map((w) => ({ digest: w.file.digest!, targetPath: w.tmp, sizeBytes: w.file.sizeBytes })),
@@ -188,13 +189,19 @@ export async function downloadMount(
 
 /**
  * Cuts the writes into fetchFiles batches of at most FETCH_BATCH_FILES files and (about) FETCH_BATCH_BYTES
- * bytes, files larger than that in batches of their own, those first: their transfers then overlap
- * with the many small batches instead of trailing behind them.
+ * bytes, files larger than that in batches of their own (isLargeBatch).
  */
 function fetchBatches(writes: readonly PendingWrite[]): PendingWrite[][] {
-  const isLarge = (w: PendingWrite) => w.file.sizeBytes > FETCH_BATCH_BYTES;
-  const small = batchesOf(writes.filter((w) => !isLarge(w)), (w) => w.file.sizeBytes, FETCH_BATCH_FILES, FETCH_BATCH_BYTES);
-  return [...writes.filter(isLarge).map((w) => [w]), ...small];
+  const small = batchesOf(writes.filter((w) => !isLargeFile(w)), (w) => w.file.sizeBytes, FETCH_BATCH_FILES, FETCH_BATCH_BYTES);
+  return [...writes.filter(isLargeFile).map((w) => [w]), ...small];
+}
+
+function isLargeFile(w: PendingWrite): boolean {
+  return w.file.sizeBytes > FETCH_BATCH_BYTES;
+}
+
+function isLargeBatch(batch: readonly PendingWrite[]): boolean {
+  return batch.length === 1 && isLargeFile(batch[0]!);
 }
 
 /** Gives the temp file (or a new symlink) its mode and mtime, then renames it over the target. */

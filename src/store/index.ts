@@ -22,6 +22,7 @@ export type { S3Location } from "./blob/s3-client.js";
 export { batchesOf } from "./batches-of.js";
 export { makeDirsSync } from "./make-dirs.js";
 export { mapConcurrent } from "./map-concurrent.js";
+export { mapInLanes } from "./map-in-lanes.js";
 export { Pacer } from "./pacer.js";
 export { newId } from "./new-id.js";
 export { uniqueName } from "./unique-name.js";
