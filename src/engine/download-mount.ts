@@ -33,10 +33,11 @@ export interface DownloadResult {
 const FETCH_BATCH_FILES = 256;
 const FETCH_BATCH_BYTES = 16 << 20;
 /**
- * fetchFiles calls in flight: small batches, and beside them (not in their places) large files, each a
- * call of its own. With a remote store one batch arrives while the last is written; a local store runs
- * them interleaved on this thread. Two 100 MB files used to take two of three places and leave one for
- * 10,000 small files while they streamed (7 % slower, embedded and remote alike: docs/benchmarks.md).
+ * fetchFiles calls in flight: small batches (unless the store asks for another number:
+ * BlobStore.fetchCallsInFlight), and beside them, not in their places, large files, each a call of its
+ * own. A local store runs them interleaved on this thread. Two 100 MB files used to take two of three
+ * places and leave one for 10,000 small files while they streamed (7 % slower, embedded and remote
+ * alike: docs/benchmarks.md).
  */
 const FETCH_CALLS_IN_FLIGHT = { small: 3, large: 2 };
 
@@ -112,7 +113,8 @@ export async function downloadMount(
   };
   /** Fetches and places every write: blobs in batches, then the entries of the context's archive. */
   const fetchAll = async (): Promise<void> => {
-    await mapInLanes(fetchBatches(writes.filter((w) => w.file.source === "blob")), isLargeBatch, FETCH_CALLS_IN_FLIGHT, async (batch) => {
+    const inFlight = { ...FETCH_CALLS_IN_FLIGHT, small: deps.blobs.fetchCallsInFlight ?? FETCH_CALLS_IN_FLIGHT.small };
+    await mapInLanes(fetchBatches(writes.filter((w) => w.file.source === "blob")), isLargeBatch, inFlight, async (batch) => {
       const regular = batch.filter((w) => w.file.type === "file");
       const errors = await deps.blobs.fetchFiles(
         regular.map((w) => ({ digest: w.file.digest!, targetPath: w.tmp, sizeBytes: w.file.sizeBytes })),

@@ -108,6 +108,11 @@ export interface BlobStore {
    */
   fetchFiles(items: readonly FetchItem[], onProgress?: ProgressFn): Promise<(Error | null)[]>;
   /**
+   * fetchFiles calls of small files a download keeps in flight; unset: the downloader's default (3). A
+   * store across a network asks for more, to hide its round trips.
+   */
+  readonly fetchCallsInFlight?: number;
+  /**
    * touch for many blobs at once: one answer per digest, in order. Batch callers (an agent, via the
    * server) use it before referencing blobs they did not just store.
    */
