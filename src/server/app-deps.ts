@@ -1,5 +1,5 @@
 import type { Clock } from "../engine/index.js";
-import type { FreshBlobs, Stores } from "../service/index.js";
+import type { FreshBlobs, ListedBlobs, Stores } from "../service/index.js";
 import type { ServerOptions } from "./server-options.js";
 
 /** Where the server reports what an operator needs to see. Never given secrets or signed URLs. */
@@ -15,6 +15,8 @@ export interface AppDeps {
   options: ServerOptions;
   /** Blobs this server process created a moment ago, which a commit need not touch; each replica has its own. */
   freshBlobs: FreshBlobs;
+  /** Blobs each session was shown in a file listing a moment ago, which it may read without a query. */
+  listedBlobs: ListedBlobs;
   /** Key of the signed-URL HMAC. */
   urlSecret: Buffer;
   /** Directory where signed PUT bodies are spooled while hashed. */

@@ -35,6 +35,7 @@ export function authMiddleware(deps: AppDeps): MiddlewareHandler<ServerEnv> {
       const agent = await AgentService.forToken(deps.stores, secret, deps.clock, {
         external: deps.options.external,
         fresh: deps.freshBlobs,
+        listed: deps.listedBlobs,
         agentEpoch: epoch === undefined ? undefined : Number(epoch),
         // A second on: after the agent's next calls (the task's end), which then need not queue behind it.
         later: (what, work) => deps.background(what, afterPause(1000, deps.stopping).then(work)),

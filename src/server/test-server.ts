@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { gcOptionsWithDefaults, systemClock, type Clock } from "../engine/index.js";
-import { ApiKeyService, FreshBlobs, freshWindowMs, openEmbeddedStores, type Stores } from "../service/index.js";
+import { ApiKeyService, FreshBlobs, freshWindowMs, ListedBlobs, openEmbeddedStores, type Stores } from "../service/index.js";
 import type { AppDeps, Logger } from "./app-deps.js";
 import { createApp } from "./app.js";
 import { ServerJobs } from "./jobs.js";
@@ -48,6 +48,7 @@ export async function openTestServer(
     clock,
     options,
     freshBlobs: new FreshBlobs(freshWindowMs(gc.minBlobAgeMs)),
+    listedBlobs: new ListedBlobs(),
     urlSecret: loadUrlSecret(path.join(dir, "data"), undefined),
     tmpDir: path.join(dir, "data", "uploads"),
     background: (what, work) => jobs.background(what, work),

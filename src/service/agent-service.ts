@@ -27,6 +27,7 @@ import type { Stores } from "./embedded-stores.js";
 import { externalSessionOptionsWithDefaults, type ExternalSessionOptions } from "./external-tasks.js";
 import { missingBlobs, readBlobs, storeBlobs, storeUnnamedBlobs, type BatchPutFailure, type BatchReadResult, type UnnamedPutFailure } from "./blob-batches.js";
 import type { FreshBlobs } from "./fresh-blobs.js";
+import type { ListedBlobs } from "./listed-blobs.js";
 import { hashSecret } from "./secret-token.js";
 import { taskBellOf } from "./task-bell.js";
 import { adHocSpec, toSpec } from "./session-service.js";
@@ -67,6 +68,8 @@ export interface AgentCommit {
 export interface AgentServiceState {
   /** The blobs this server created a moment ago; without it, commits touch every blob. */
   fresh?: FreshBlobs;
+  /** The blobs each session was shown in a listing a moment ago; without it, every blob read is checked by query. */
+  listed?: ListedBlobs;
   external?: Partial<ExternalSessionOptions>;
   /** The attach number the requesting agent sent (AGENT_EPOCH_HEADER); undefined: not checked. */
   agentEpoch?: number;
@@ -89,7 +92,8 @@ const HEARTBEAT_EVERY_MS = 1000;
  *
  * Scope: the contexts the session mounts or has a task for; context keys under those mounts' namespaces
  * (ad-hoc sync paths count as mounts); the session's own bases only; blob reads only of digests some
- * version of an in-scope context references (HEAD and PUT of any digest are harmless: content-addressed
+ * version of an in-scope context references, or a listing of one showed it a moment ago (ListedBlobs)
+ * (HEAD and PUT of any digest are harmless: content-addressed
  * and verified). Anything out of scope looks exactly like something that does not exist. The server
  * stamps commits with this session and its own clock. Every call counts as a heartbeat.
  */
@@ -99,6 +103,7 @@ export class AgentService {
   private readonly session: SessionRecord;
 
   private readonly fresh: FreshBlobs | undefined;
+  private readonly listed: ListedBlobs | undefined;
   private readonly agentEpoch: number | undefined;
   private readonly later: AgentServiceState["later"];
 
@@ -111,6 +116,7 @@ export class AgentService {
     this.session = { ...session };
     this.external = externalSessionOptionsWithDefaults(state.external ?? {});
     this.fresh = state.fresh;
+    this.listed = state.listed;
     this.agentEpoch = state.agentEpoch;
     this.later = state.later;
   }
@@ -267,7 +273,11 @@ export class AgentService {
     const namespaces = await this.namespacesOf(contextId);
     const p = canonicalKey(prefix);
     if (!namespaces.some((ns) => isUnder(p, ns))) throw new ContextNotFoundError(contextId);
-    return this.stores.meta.listLiveFiles(contextId, p, this.clock.now());
+    const now = this.clock.now();
+    const files = await this.stores.meta.listLiveFiles(contextId, p, now);
+    // The download that follows fetches these: the listing already proved them in scope.
+    this.listed?.listed(this.session.id, digestsOf(files), now);
+    return files;
   }
 
   /** The session's base of one of its synced paths. */
@@ -379,8 +389,7 @@ export class AgentService {
    */
   async getBlob(digest: Digest): Promise<Readable> {
     await this.active();
-    const { contexts } = await this.scope();
-    if (!(await this.stores.meta.referencedBlobSizes([...contexts.keys()], [digest])).has(digest)) throw new BlobNotFoundError(digest);
+    if (!(await this.readable([digest])).has(digest)) throw new BlobNotFoundError(digest);
     return this.stores.blobs.get(digest);
   }
 
@@ -428,8 +437,8 @@ export class AgentService {
    */
   async readBlobs(digests: readonly Digest[]): Promise<AsyncGenerator<BatchReadResult[]>> {
     await this.active();
-    const contextIds = [...(await this.scope()).contexts.keys()];
-    return readBlobs(this.stores.blobs, digests, (all) => this.stores.meta.referencedBlobSizes(contextIds, all));
+    const allowed = await this.readable(digests);
+    return readBlobs(this.stores.blobs, digests, async () => allowed);
   }
 
   /** BlobStore.put: stores `body` under `digest`, verified (BlobDigestMismatchError stores nothing). */
@@ -517,6 +526,19 @@ export class AgentService {
     return owned;
   }
 
+  /**
+   * Those of `digests` this session may read: shown to it by a listing a moment ago, or referenced by a
+   * version of an in-scope context (asked only for the others).
+   */
+  private async readable(digests: readonly Digest[]): Promise<Set<Digest>> {
+    const allowed = this.listed?.shownTo(this.session.id, digests, this.clock.now()) ?? new Set<Digest>();
+    const rest = allowed.size === 0 ? digests : digests.filter((d) => !allowed.has(d));
+    if (rest.length === 0) return allowed;
+    const contextIds = [...(await this.scope()).contexts.keys()];
+    for (const d of (await this.stores.meta.referencedBlobSizes(contextIds, rest)).keys()) allowed.add(d);
+    return allowed;
+  }
+
   private async namespacesOf(contextId: string): Promise<string[]> {
     const namespaces = (await this.scope()).contexts.get(contextId);
     if (!namespaces) throw new ContextNotFoundError(contextId);
@@ -560,4 +582,9 @@ function canonicalKey(key: string): string {
 function checkBaseKeys(upserts: readonly BaseEntry[], deletes: readonly string[], known: ReadonlySet<string> = new Set()): void {
   for (const e of upserts) if (!known.has(e.key)) canonicalKey(e.key);
   for (const k of deletes) if (!known.has(k)) canonicalKey(k);
+}
+
+/** The blob digests of listed files (symlinks and folders have none). */
+function* digestsOf(files: readonly FileRecord[]): Iterable<Digest> {
+  for (const f of files) if (f.digest !== null) yield f.digest;
 }

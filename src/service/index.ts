@@ -14,6 +14,7 @@ export { AgentService, type AgentCommit, type AgentMountInfo, type AgentSessionI
 export { ApiKeyService, MIN_IMPORTED_SECRET_LENGTH, type ApiKeyInfo, type CreatedApiKey, type Principal } from "./api-keys.js";
 export { ContextService, type ClearHandle } from "./context-service.js";
 export { FreshBlobs, freshWindowMs } from "./fresh-blobs.js";
+export { ListedBlobs } from "./listed-blobs.js";
 export {
   detectLostSessions,
   externalSessionOptionsWithDefaults,
