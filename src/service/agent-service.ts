@@ -92,10 +92,10 @@ const HEARTBEAT_EVERY_MS = 1000;
  *
  * Scope: the contexts the session mounts or has a task for; context keys under those mounts' namespaces
  * (ad-hoc sync paths count as mounts); the session's own bases only; blob reads only of digests some
- * version of an in-scope context references, or a listing of one showed it a moment ago (ListedBlobs)
- * (HEAD and PUT of any digest are harmless: content-addressed
- * and verified). Anything out of scope looks exactly like something that does not exist. The server
- * stamps commits with this session and its own clock. Every call counts as a heartbeat.
+ * version of an in-scope context references or a listing of one showed the session a moment ago
+ * (ListedBlobs); HEAD and PUT of any digest are harmless (content-addressed and verified). Anything out
+ * of scope looks exactly like something that does not exist. The server stamps commits with this
+ * session and its own clock. Every call counts as a heartbeat.
  */
 export class AgentService {
   private readonly external: ExternalSessionOptions;
@@ -383,9 +383,9 @@ export class AgentService {
   }
 
   /**
-   * A verified stream of a blob some version of an in-scope context references (bytes that fail the
-   * check end the stream with an error, so the answer is cut short); BlobNotFoundError otherwise,
-   * whether or not the store has it.
+   * A verified stream of a blob this session may read (see readable; bytes that fail the check end the
+   * stream with an error, so the answer is cut short); BlobNotFoundError otherwise, whether or not the
+   * store has it.
    */
   async getBlob(digest: Digest): Promise<Readable> {
     await this.active();
@@ -432,7 +432,7 @@ export class AgentService {
   }
 
   /**
-   * Small blobs whole, in order (see readBlobs); a digest no version of an in-scope context references is
+   * Small blobs whole, in order (see readBlobs); a digest this session may not read (see readable) is
    * "notFound", whether or not the store has it, exactly as getBlob.
    */
   async readBlobs(digests: readonly Digest[]): Promise<AsyncGenerator<BatchReadResult[]>> {
