@@ -13,6 +13,7 @@ const frame = (bytes: Buffer, digest = sha(bytes)) => Buffer.concat([blobFrameHe
 describe("blob batch routes", () => {
   let t: TestServer;
   let token: string;
+  let theirs: string;
   beforeEach(async () => {
     t = await openTestServer();
     const newContext = async (name: string) => (await t.json<{ id: string }>("POST", apiPaths.contexts, { key: t.keyA, json: { name } })).id;
@@ -21,7 +22,7 @@ describe("blob batch routes", () => {
       expect((await t.app.request(url, { method: "PUT", body: content })).status).toBe(200);
     };
     const mine = await newContext("mine");
-    const theirs = await newContext("theirs");
+    theirs = await newContext("theirs");
     await putFile(mine, "/w/a.txt", "mine");
     await putFile(theirs, "/v/b.txt", "theirs");
     token = (await t.json<{ sessionToken: string }>("POST", apiPaths.sessions, { key: t.keyA, json: { contextSync: [{ contextId: mine, path: "/w" }] } })).sessionToken;
@@ -121,6 +122,24 @@ describe("blob batch routes", () => {
       [sha("mine"), "ok", "mine"],
       [sha("nowhere"), "notFound", ""],
     ]);
+  });
+
+  it("a file listing lets the session it was given, and no other, fetch what it showed", async () => {
+    const fetchOne = async (key: string, digest: string) => {
+      const res = await t.request("POST", apiPaths.agentBlobsFetch, { key, json: { digests: [digest] } });
+      const frames: string[] = [];
+      for await (const f of decodeBlobFrames(res.body as unknown as AsyncIterable<Uint8Array>)) frames.push(f.status);
+      return frames;
+    };
+    const theirsToken = (await t.json<{ sessionToken: string }>("POST", apiPaths.sessions, { key: t.keyA, json: { contextSync: [{ contextId: theirs, path: "/v" }] } }))
+      .sessionToken;
+    const listing = await t.json<{ files: { digest: string }[] }>("GET", `${apiPaths.agentContextFiles(theirs)}?prefix=/v`, { key: theirsToken });
+    expect(listing.files.map((f) => f.digest)).toEqual([sha("theirs")]);
+    expect(await fetchOne(theirsToken, sha("theirs"))).toEqual(["ok"]);
+    expect(await fetchOne(token, sha("theirs"))).toEqual(["notFound"]);
+    // Listing a context out of its scope shows the session nothing, and grants nothing.
+    expect((await t.request("GET", `${apiPaths.agentContextFiles(theirs)}?prefix=/v`, { key: token })).status).toBe(404);
+    expect(await fetchOne(token, sha("theirs"))).toEqual(["notFound"]);
   });
 
   it("every batch route needs the session token", async () => {
