@@ -438,7 +438,7 @@ export class AgentService {
   async readBlobs(digests: readonly Digest[]): Promise<AsyncGenerator<BatchReadResult[]>> {
     await this.active();
     const allowed = await this.readable(digests);
-    return readBlobs(this.stores.blobs, digests, async () => allowed);
+    return readBlobs(this.stores.blobs, digests, allowed);
   }
 
   /** BlobStore.put: stores `body` under `digest`, verified (BlobDigestMismatchError stores nothing). */

@@ -145,7 +145,7 @@ const CHUNKS_IN_FLIGHT = 2;
 
 /**
  * Reads small blobs whole, in the order given, a chunk ahead of the consumer, and yields them a chunk
- * at a time. A digest the caller may not read (`mayRead` answers once, for all) or the store lacks is
+ * at a time. A digest the caller may not read (not in `allowed`) or the store lacks is
  * "notFound"; a blob whose stored bytes no longer match its digest (or that is too large to batch) is
  * "unreadable". Failures of the store reject. The store verifies each blob here, where the CPU is to
  * spare: the agent reading the batches trusts them.
@@ -153,9 +153,8 @@ const CHUNKS_IN_FLIGHT = 2;
 export async function* readBlobs(
   blobs: BlobStore,
   digests: readonly Digest[],
-  mayRead: (digests: readonly Digest[]) => Promise<{ has(digest: Digest): boolean }>,
+  allowed: { has(digest: Digest): boolean },
 ): AsyncGenerator<BatchReadResult[]> {
-  const allowed = await mayRead(digests);
   const readChunk = async (chunk: readonly Digest[]): Promise<BatchReadResult[]> => {
     const readable = chunk.filter((d) => allowed.has(d));
     const got = await blobs.getMany(readable);
