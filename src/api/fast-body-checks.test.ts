@@ -137,7 +137,6 @@ describe("isPlainDigestsBody", () => {
     ];
     for (const b of bad) expect(isPlainDigestsBody(b), JSON.stringify(b)).toBe(false);
   });
-
 });
 
 describe("isPlainCommitBody, against what is no commit", () => {

@@ -24,9 +24,8 @@ interface Listing {
  * larger than that is not kept (its reads are checked by query, as before).
  */
 export class ListedBlobs {
-  /** Listings in the order made; `head` is the oldest not yet evicted. */
-  private queue: Listing[] = [];
-  private head = 0;
+  /** Listings in the order made (one per listing call: a few hundred in the window, so shift() is cheap). */
+  private readonly queue: Listing[] = [];
   private held = 0;
   /** Session id → its listings still kept. */
   private readonly bySession = new Map<string, Listing[]>();
@@ -70,18 +69,13 @@ export class ListedBlobs {
 
   private evict(nowMs: number): void {
     const oldest = nowMs - this.windowMs;
-    while (this.head < this.queue.length) {
-      const listing = this.queue[this.head]!;
+    for (let listing = this.queue[0]; listing; listing = this.queue[0]) {
       if (this.held <= this.maxDigests && listing.atMs >= oldest) break;
-      this.head++;
+      this.queue.shift();
       this.held -= listing.digests.size;
       const ofSession = this.bySession.get(listing.sessionId)!;
       ofSession.splice(ofSession.indexOf(listing), 1);
       if (ofSession.length === 0) this.bySession.delete(listing.sessionId);
-    }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
     }
   }
 }
