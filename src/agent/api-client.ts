@@ -1,8 +1,11 @@
+import fs from "node:fs";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { inspect } from "node:util";
 import { InvalidParameterError } from "../errors/index.js";
+import { DownloadThread, ThreadStoppedError, ThreadUnavailableError } from "./download-thread.js";
 import { RemoteApiError } from "./remote-api-error.js";
 
 /** Query parameters; undefined values are left out. */
@@ -35,6 +38,29 @@ const STREAM_IDLE_TIMEOUT_MS = 60_000;
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /**
+ * Write buffer of a download on this thread: the socket delivers 64 KiB at a time, and a small buffer
+ * makes receiving and writing wait on each other chunk by chunk.
+ */
+const DOWNLOAD_BUFFER_BYTES = 1 << 20;
+
+export interface ApiClientOptions {
+  /**
+   * Run `download` on a thread of its own (DownloadThread). Default true; false (or a runtime where no
+   * thread can be started) downloads on the calling thread.
+   */
+  downloadThread?: boolean;
+}
+
+/** Options of `download`. */
+export interface DownloadOptions {
+  signal?: AbortSignal;
+  /** Statuses that are answers rather than errors (e.g. 404); no file is created for them. */
+  accept?: readonly number[];
+  /** Hears of the bytes received: per socket chunk here, about a MiB at a time from the thread. */
+  onBytes?: (n: number) => void;
+}
+
+/**
  * HTTP client of the ctxsync API (src/api), shared by the remote SDK (API key) and the agent (session
  * token): adds `Authorization: Bearer …`, sends and parses JSON, and turns error
  * answers into RemoteApiError with the server's code, message and request id. A server that cannot be
@@ -49,8 +75,10 @@ export class ApiClient {
   readonly #token: string;
   /** Sent with every request (setHeader): the agent's attach number. */
   readonly #extraHeaders: Record<string, string> = {};
+  /** Where `download` runs; undefined: on the calling thread. */
+  #downloadThread: DownloadThread | undefined;
 
-  constructor(endpoint: string, token: string) {
+  constructor(endpoint: string, token: string, opts: ApiClientOptions = {}) {
     let url: URL;
     try {
       url = new URL(endpoint);
@@ -78,6 +106,7 @@ export class ApiClient {
     this.origin = url.origin;
     this.#base = url.href.replace(/\/+$/, "");
     this.#token = token;
+    if (opts.downloadThread ?? true) this.#downloadThread = new DownloadThread();
   }
 
   /** Adds a header to every later request (the agent's attach number). */
@@ -87,7 +116,7 @@ export class ApiClient {
 
   /** Sends a request; resolves with the response when its status is 2xx or accepted, else rejects. */
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
-    const headers: Record<string, string> = { ...this.#extraHeaders, ...opts.headers, authorization: `Bearer ${this.#token}` };
+    const headers = this.headers(opts.headers);
     let body: RequestInit["body"];
     if (opts.json !== undefined) {
       headers["content-type"] = "application/json";
@@ -137,16 +166,9 @@ export class ApiClient {
   ): Promise<IncomingMessage> {
     const url = new URL(this.url(path));
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-    const fail = (err: unknown): RemoteApiError =>
-      new RemoteApiError(
-        "StoreUnavailable",
-        `Cannot reach the ctxsync server at ${this.origin} (${method} ${path}): ${describeFetchError({ cause: err })}. Check the endpoint and that the server runs.`,
-        "",
-        0,
-        { cause: err },
-      );
+    const fail = (err: unknown): RemoteApiError => this.unreachable(method, path, err);
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const headers: Record<string, string> = { ...this.#extraHeaders, ...opts.headers, authorization: `Bearer ${this.#token}` };
+      const headers = this.headers(opts.headers);
       const json = opts.json === undefined ? undefined : Buffer.from(JSON.stringify(opts.json));
       if (json) Object.assign(headers, { "content-type": "application/json", "content-length": String(json.length) });
       // A connection per request (agent: false): stream() carries bulk transfers (a batch of blobs, a large
@@ -174,6 +196,86 @@ export class ApiClient {
     throw await errorOf(answer, method, path, this.origin);
   }
 
+  /**
+   * GET `path` into a new file at `target` (created exclusively; removed again if the transfer fails
+   * after creating it): for large blobs, on a thread of its own (DownloadThread), so that the bytes keep
+   * flowing while this thread is busy. Resolves with the status when it is 2xx (the file is whole) or
+   * accepted (no file). Rejects as `stream` does when the server cannot be reached or answers an error;
+   * with the transfer's own error, code kept, when it fails midway (ECONNRESET: the answer was cut
+   * short; EEXIST: `target` exists); with the signal's reason when stopped.
+   */
+  async download(path: string, target: string, opts: DownloadOptions = {}): Promise<number> {
+    const thread = this.#downloadThread;
+    if (thread) {
+      try {
+        return await this.downloadOnThread(thread, path, target, opts);
+      } catch (err) {
+        if (!(err instanceof ThreadUnavailableError)) throw err;
+        this.#downloadThread = undefined; // this runtime starts no threads: stop trying
+      }
+    }
+    return this.downloadHere(path, target, opts);
+  }
+
+  private async downloadOnThread(thread: DownloadThread, path: string, target: string, opts: DownloadOptions): Promise<number> {
+    const request = { url: this.url(path), headers: this.headers(), target, idleTimeoutMs: STREAM_IDLE_TIMEOUT_MS, maxErrorBodyBytes: MAX_ERROR_BODY_BYTES };
+    const answer = await thread.download(request, opts.onBytes ?? (() => undefined), opts.signal).catch((err: unknown) => {
+      // The thread died: whether the file is whole is unknown, so the whole call fails, as when the server does.
+      if (err instanceof ThreadStoppedError) {
+        throw new RemoteApiError("StoreUnavailable", `${err.message} during GET ${path}; try again.`, "", 0, { cause: err });
+      }
+      throw err;
+    });
+    if ("failed" in answer) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      const err = Object.assign(new Error(answer.error.message), answer.error.code === undefined ? {} : { code: answer.error.code });
+      throw answer.failed === "request" ? this.unreachable("GET", path, err) : err;
+    }
+    if (answer.saved || opts.accept?.includes(answer.status)) return answer.status;
+    const headers = answer.requestId ? { "x-request-id": answer.requestId } : undefined;
+    throw await errorOf(new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers }), "GET", path, this.origin);
+  }
+
+  private async downloadHere(path: string, target: string, opts: DownloadOptions): Promise<number> {
+    const res = await this.stream("GET", path, { signal: opts.signal, accept: opts.accept });
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      res.resume();
+      return status;
+    }
+    let created = false;
+    let out: fs.WriteStream;
+    try {
+      out = fs.createWriteStream(target, { flags: "wx", highWaterMark: DOWNLOAD_BUFFER_BYTES });
+    } catch (err) {
+      res.destroy();
+      throw err;
+    }
+    out.once("open", () => (created = true));
+    try {
+      const onBytes = opts.onBytes;
+      if (onBytes) res.on("data", (chunk: Buffer) => onBytes(chunk.length));
+      await pipeline(res, out);
+    } catch (err) {
+      res.destroy();
+      // The pipeline can fail while the file is still being opened: only once it is closed do we know.
+      if (!out.closed) await new Promise<void>((resolve) => out.once("close", () => resolve()));
+      // A file we did not create (EEXIST) is not ours to remove.
+      if (created) fs.rmSync(target, { force: true });
+      if (opts.signal?.aborted) throw opts.signal.reason; // as from the thread: the reason, not the socket's "aborted"
+      throw err;
+    }
+    return status;
+  }
+
+  /**
+   * Stops the download thread, if one runs (downloads in flight on it fail with StoreUnavailable). The
+   * client stays usable: a later download starts a new thread.
+   */
+  async close(): Promise<void> {
+    await this.#downloadThread?.stop();
+  }
+
   /** Sends a request and parses the JSON answer (undefined for 204). */
   async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const res = await this.request(method, path, opts);
@@ -190,6 +292,22 @@ export class ApiClient {
         res.status,
       );
     }
+  }
+
+  /** Every request's headers: `extra`, the attach number, and the credential. */
+  private headers(extra?: Record<string, string>): Record<string, string> {
+    return { ...this.#extraHeaders, ...extra, authorization: `Bearer ${this.#token}` };
+  }
+
+  /** A server that could not be reached (or a connection that failed before any answer). */
+  private unreachable(method: string, path: string, err: unknown): RemoteApiError {
+    return new RemoteApiError(
+      "StoreUnavailable",
+      `Cannot reach the ctxsync server at ${this.origin} (${method} ${path}): ${describeFetchError({ cause: err })}. Check the endpoint and that the server runs.`,
+      "",
+      0,
+      { cause: err },
+    );
   }
 
   private url(path: string, query?: Query): string {

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import {
   apiPaths,
@@ -523,24 +522,17 @@ export class RemoteBlobStore implements BlobStore {
     }
   }
 
+  /** One large file: GET into a new file, on the client's download thread (ApiClient.download). */
   private async fetchOne(item: FetchItem, onProgress: ProgressFn): Promise<void> {
-    const body = await this.get(item.digest);
-    let created = false;
+    let status: number;
     try {
-      // 1 MiB of buffer: the socket delivers 64 KiB at a time, and a small buffer makes receiving and
-      // writing wait on each other chunk by chunk.
-      const out = fs.createWriteStream(item.targetPath, { flags: "wx", highWaterMark: CHUNK_BYTES });
-      out.once("open", () => (created = true));
-      body.on("data", (chunk: Buffer) => onProgress(chunk.length));
-      await pipeline(body, out);
+      status = await this.api.download(apiPaths.agentBlob(item.digest), item.targetPath, { accept: [404], signal: this.signal, onBytes: onProgress });
     } catch (err) {
-      body.destroy();
-      // A file we did not create (EEXIST) is not ours to remove.
-      if (created) fs.rmSync(item.targetPath, { force: true });
       // The answer was cut short: the server stops sending a blob whose stored copy fails its check.
       if ((err as NodeJS.ErrnoException).code === "ECONNRESET") throw unreadable(item.digest, err as Error);
       throw err;
     }
+    if (status === 404) throw new BlobNotFoundError(item.digest);
   }
 
   /** PUTs exactly `sizeBytes` bytes of `body`, failing clearly when it has more or fewer. */

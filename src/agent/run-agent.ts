@@ -99,6 +99,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<AgentExit> {
     }),
   );
   await queues.idle();
+  await api.close();
   log("info", `agent for session ${session.sessionId} stopped: ${reason}`);
   return { sessionId: session.sessionId, reason };
 }

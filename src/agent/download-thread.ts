@@ -1,0 +1,231 @@
+import { Worker } from "node:worker_threads";
+
+/**
+ * A thread that runs GET requests whose answers go straight into new files: ApiClient.download hands it
+ * the agent's large blobs, so they stream at the disk's and the network's pace instead of the main
+ * thread's. There, a download of 10,000 small files keeps the event loop busy creating files, and a
+ * large answer moved one socket buffer per turn of that loop: two 100 MB files got ~15 MB/s each and
+ * arrived only after the small files, with both processes half idle meanwhile (docs/benchmarks.md).
+ *
+ * The thread only moves bytes and reports what happened; ApiClient decides what an answer means (its
+ * errors, its codes). Its code is the string below, evaluated as CommonJS with node: modules only: the
+ * same under tsx, vitest and the compiled build. One thread per client, started on first use; it does
+ * not keep the process alive while idle, and `stop` ends it. A thread that dies fails the downloads
+ * waiting on it (ThreadStoppedError); the next download starts a new one.
+ */
+export class DownloadThread {
+  /** The running thread and the downloads waiting on it (each thread its own: a dead one fails only its own). */
+  private current: { worker: Worker; waiting: Map<number, Waiting> } | undefined;
+  private nextId = 0;
+
+  /**
+   * Runs `req`: a 2xx answer's body goes to a new file at `req.target` (created exclusively; removed
+   * again if the transfer fails after creating it), other answers are read (bounded) and returned.
+   * `onBytes` hears of the bytes received, about a MiB at a time. An aborted `signal` stops the transfer;
+   * the answer then says how it ended, after the file is removed. Rejects with ThreadUnavailableError
+   * when no thread can be started here, ThreadStoppedError when it dies.
+   */
+  download(req: DownloadRequest, onBytes: (n: number) => void, signal?: AbortSignal): Promise<DownloadAnswer> {
+    const { worker, waiting } = this.started();
+    const id = this.nextId++;
+    return new Promise<DownloadAnswer>((resolve, reject) => {
+      const cancel = () => worker.postMessage({ cancel: id });
+      signal?.addEventListener("abort", cancel, { once: true });
+      waiting.set(id, {
+        onBytes,
+        settle: (answer) => {
+          signal?.removeEventListener("abort", cancel);
+          if (answer instanceof Error) reject(answer);
+          else resolve(answer);
+        },
+      });
+      worker.ref();
+      worker.postMessage({ id, ...req });
+      if (signal?.aborted) cancel();
+    });
+  }
+
+  /** Stops the thread, if one runs: downloads waiting on it fail (ThreadStoppedError); the next starts a new one. */
+  async stop(): Promise<void> {
+    await this.current?.worker.terminate();
+  }
+
+  private started(): { worker: Worker; waiting: Map<number, Waiting> } {
+    if (this.current) return this.current;
+    let worker: Worker;
+    try {
+      worker = new Worker(THREAD_CODE, { eval: true });
+    } catch (err) {
+      throw new ThreadUnavailableError(err);
+    }
+    const waiting = new Map<number, Waiting>();
+    worker.on("message", (m: ThreadMessage) => {
+      const w = waiting.get(m.id);
+      if (!w) return;
+      if ("bytes" in m) return w.onBytes(m.bytes);
+      waiting.delete(m.id);
+      if (waiting.size === 0) worker.unref();
+      w.settle(m.answer);
+    });
+    const fail = (err: Error) => {
+      if (this.current?.worker === worker) this.current = undefined;
+      const stopped = new ThreadStoppedError(err);
+      for (const w of waiting.values()) w.settle(stopped);
+      waiting.clear();
+    };
+    worker.on("error", fail);
+    worker.on("messageerror", fail);
+    worker.on("exit", (code) => fail(new Error(`exit code ${code}`)));
+    worker.unref();
+    this.current = { worker, waiting };
+    return this.current;
+  }
+}
+
+/** One GET for the thread. The headers carry the credential: they stay in this process. */
+export interface DownloadRequest {
+  url: string;
+  headers: Record<string, string>;
+  /** Where a 2xx answer's body goes: a file created anew (it must not exist). */
+  target: string;
+  /** Longest the transfer may go without a byte either way. */
+  idleTimeoutMs: number;
+  /** Longest part of a non-2xx answer's body kept. */
+  maxErrorBodyBytes: number;
+}
+
+/** How a download ended. */
+export type DownloadAnswer =
+  /** A 2xx answer, whole in the file. */
+  | { status: number; saved: true }
+  /** Any other answer, with (the start of) its body; no file was created. */
+  | { status: number; saved: false; statusText: string; requestId: string; body: string }
+  /** No answer ("request": the connection failed, or was stopped, before one came) or one cut short ("body"). */
+  | { failed: "request" | "body"; error: { message: string; code?: string } };
+
+/** No thread could be started here (code generation from strings disallowed, say). */
+export class ThreadUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`No download thread could be started: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = "ThreadUnavailableError";
+  }
+}
+
+/** The thread died while downloads were waiting on it; their files are in an unknown state. */
+export class ThreadStoppedError extends Error {
+  constructor(cause: Error) {
+    super(`The agent's download thread stopped (${cause.message})`, { cause });
+    this.name = "ThreadStoppedError";
+  }
+}
+
+interface Waiting {
+  onBytes: (n: number) => void;
+  settle: (answer: DownloadAnswer | Error) => void;
+}
+
+type ThreadMessage = { id: number; bytes: number } | { id: number; answer: DownloadAnswer };
+
+/**
+ * The thread: one GET per message (a connection each, as ApiClient.stream), the answer piped into a
+ * file opened with "wx" through a 1 MiB buffer. Progress goes out a MiB at a time: a message per socket
+ * chunk would cost the main thread more than the chunk. A request that fails after the answer started
+ * destroys the answer, so the pipeline reports it and removes the file first.
+ */
+const THREAD_CODE = `
+const { parentPort } = require("node:worker_threads");
+const http = require("node:http");
+const https = require("node:https");
+const fs = require("node:fs");
+const { pipeline } = require("node:stream");
+const PROGRESS_BYTES = 1 << 20;
+const requests = new Map();
+parentPort.on("message", (m) => {
+  if (m.cancel !== undefined) {
+    const req = requests.get(m.cancel);
+    if (req) req.destroy(Object.assign(new Error("The download was stopped."), { code: "ABORT_ERR" }));
+    return;
+  }
+  try {
+    download(m);
+  } catch (err) {
+    // A request that could not even be made (a malformed URL or header): its answer, not the thread's end.
+    parentPort.postMessage({ id: m.id, answer: { failed: "request", error: describe(err) } });
+  }
+});
+function describe(err) {
+  return { message: String((err && err.message) || err), code: err && typeof err.code === "string" ? err.code : undefined };
+}
+function download({ id, url, headers, target, idleTimeoutMs, maxErrorBodyBytes }) {
+  let done = false;
+  const finish = (answer) => {
+    if (done) return;
+    done = true;
+    requests.delete(id);
+    parentPort.postMessage({ id, answer });
+  };
+  const send = url.startsWith("https:") ? https.request : http.request;
+  const req = send(url, { method: "GET", headers, agent: false });
+  requests.set(id, req);
+  let res;
+  req.setTimeout(idleTimeoutMs, () => req.destroy(new Error("no data either way for " + idleTimeoutMs / 1000 + " s")));
+  req.on("error", (err) => {
+    if (res) res.destroy(err);
+    else finish({ failed: "request", error: describe(err) });
+  });
+  req.once("response", (answer) => {
+    res = answer;
+    const status = res.statusCode || 0;
+    if (status < 200 || status >= 300) {
+      const chunks = [];
+      let n = 0;
+      res.on("data", (c) => {
+        if (n < maxErrorBodyBytes) chunks.push(c);
+        n += c.length;
+      });
+      res.once("end", () => {
+        const requestId = typeof res.headers["x-request-id"] === "string" ? res.headers["x-request-id"] : "";
+        const body = Buffer.concat(chunks).toString("utf8").slice(0, maxErrorBodyBytes);
+        finish({ status, saved: false, statusText: res.statusMessage || "", requestId, body });
+      });
+      res.once("error", (err) => finish({ failed: "request", error: describe(err) }));
+      return;
+    }
+    let created = false;
+    let out;
+    try {
+      out = fs.createWriteStream(target, { flags: "wx", highWaterMark: 1 << 20 });
+    } catch (err) {
+      res.destroy();
+      return finish({ failed: "body", error: describe(err) });
+    }
+    out.once("open", () => (created = true));
+    let unreported = 0;
+    res.on("data", (chunk) => {
+      unreported += chunk.length;
+      if (unreported >= PROGRESS_BYTES) {
+        parentPort.postMessage({ id, bytes: unreported });
+        unreported = 0;
+      }
+    });
+    pipeline(res, out, (err) => {
+      if (err) {
+        const error = describe(err);
+        // The pipeline can fail while the file is still being opened: only once it is closed do we know.
+        const removeOurs = () => {
+          try {
+            if (created) fs.rmSync(target, { force: true });
+          } catch (e) {
+            error.message += "; the partial file " + target + " could not be removed either: " + describe(e).message;
+          }
+          finish({ failed: "body", error });
+        };
+        return out.closed ? removeOurs() : out.once("close", removeOurs);
+      }
+      if (unreported > 0) parentPort.postMessage({ id, bytes: unreported });
+      finish({ status, saved: true });
+    });
+  });
+  req.end();
+}
+`;
