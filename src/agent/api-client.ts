@@ -66,8 +66,9 @@ export interface DownloadOptions {
  * answers into RemoteApiError with the server's code, message and request id. A server that cannot be
  * reached is a RemoteApiError with code `StoreUnavailable`; an aborted signal rejects with its AbortError.
  *
- * The token never leaves this object except in the Authorization header: it prints itself redacted, and
- * error messages name the server's origin, never a query string.
+ * The token never leaves this object except in the Authorization header (also of the requests its
+ * download thread sends, which lives in this process): it prints itself redacted, and error messages
+ * name the server's origin, never a query string.
  */
 export class ApiClient {
   readonly origin: string;
