@@ -58,13 +58,16 @@ export async function downloadMount(
   args: { sessionId: string; layout: MountLayout; onProgress?: ProgressFn },
 ): Promise<DownloadResult> {
   const { layout } = args;
-  const view = await readNamespaceView(deps, layout.spec.contextId, layout.spec.namespace, deps.clock.now());
+  // Independent reads: asked at once, so a remote store spends one round trip on them, not two.
+  const [view, base] = await Promise.all([
+    readNamespaceView(deps, layout.spec.contextId, layout.spec.namespace, deps.clock.now()),
+    deps.meta.getBase(args.sessionId, layout.spec.path),
+  ]);
   const files: { file: ViewEntry; rel: string }[] = [];
   for (const f of view.files.values()) {
     const rel = layout.relOf(f.key);
     if (rel !== null) files.push({ file: f, rel });
   }
-  const base = await deps.meta.getBase(args.sessionId, layout.spec.path);
   const dirs = new LocalDirs(layout.dir);
   dirs.ensureRoot();
 
