@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { ThreadUnavailableError } from "../store/index.js";
 
 /**
  * A thread that runs GET requests whose answers go straight into new files: ApiClient.download hands it
@@ -56,7 +57,7 @@ export class DownloadThread {
     try {
       worker = new Worker(THREAD_CODE, { eval: true });
     } catch (err) {
-      throw new ThreadUnavailableError(err);
+      throw new ThreadUnavailableError("download", err);
     }
     const waiting = new Map<number, Waiting>();
     worker.on("message", (m: ThreadMessage) => {
@@ -102,14 +103,6 @@ export type DownloadAnswer =
   | { status: number; saved: false; statusText: string; requestId: string; body: string }
   /** No answer ("request": the connection failed, or was stopped, before one came) or one cut short ("body"). */
   | { failed: "request" | "body"; error: { message: string; code?: string } };
-
-/** No thread could be started here (code generation from strings disallowed, say). */
-export class ThreadUnavailableError extends Error {
-  constructor(cause: unknown) {
-    super(`No download thread could be started: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.name = "ThreadUnavailableError";
-  }
-}
 
 /** The thread died while downloads were waiting on it; their files are in an unknown state. */
 export class ThreadStoppedError extends Error {

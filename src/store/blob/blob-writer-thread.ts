@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { StoreUnavailableError } from "../../errors/index.js";
 import type { IngestResult } from "../blob-store.js";
+import { ThreadUnavailableError } from "../thread-unavailable.js";
 
 /**
  * A thread that hashes small blobs and stores them in a local-dir layout (temp file, then rename into
@@ -63,7 +64,7 @@ export class BlobWriterThread {
     try {
       worker = new Worker(THREAD_CODE, { eval: true, workerData: { dir: this.dir, tmpDir: this.tmpDir } });
     } catch (err) {
-      throw new ThreadUnavailableError(err);
+      throw new ThreadUnavailableError("blob writer", err);
     }
     worker.on("message", ({ id, results }: { id: number; results: WorkerResult[] }) => {
       this.waiting.get(id)?.resolve(results);
@@ -92,14 +93,6 @@ export class BlobWriterThread {
 export function blobWriteFailure(cause: unknown): StoreUnavailableError {
   const code = (cause as NodeJS.ErrnoException | null)?.code ?? "error";
   return new StoreUnavailableError(`The blob store could not write a blob (${code}); its operator should check the store's disk: space, permissions, a read-only mount.`, { cause });
-}
-
-/** No thread could be started here (code generation from strings disallowed, say). */
-export class ThreadUnavailableError extends Error {
-  constructor(cause: unknown) {
-    super(`No blob writer thread could be started: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.name = "ThreadUnavailableError";
-  }
 }
 
 /** A stored blob's digest, or why it was not stored. */
