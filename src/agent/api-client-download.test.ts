@@ -6,7 +6,8 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { patternBytes } from "../store/blob/contract.test-suite.js";
 import { ApiClient } from "./api-client.js";
-import { DownloadThread, ThreadStoppedError } from "./download-thread.js";
+import { ThreadStoppedError } from "../store/index.js";
+import { DownloadThread } from "./download-thread.js";
 
 /**
  * A server that answers by path: /bytes/N (N bytes), /missing (404), /denied (401), /cut (cut short

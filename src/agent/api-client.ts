@@ -5,8 +5,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { inspect } from "node:util";
 import { InvalidParameterError } from "../errors/index.js";
-import { ThreadUnavailableError } from "../store/index.js";
-import { DownloadThread, ThreadStoppedError } from "./download-thread.js";
+import { ThreadStoppedError, ThreadUnavailableError } from "../store/index.js";
+import { DownloadThread } from "./download-thread.js";
 import { RemoteApiError } from "./remote-api-error.js";
 
 /** Query parameters; undefined values are left out. */

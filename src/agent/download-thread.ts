@@ -1,5 +1,4 @@
-import { Worker } from "node:worker_threads";
-import { ThreadUnavailableError } from "../store/index.js";
+import { EvalThread } from "../store/index.js";
 
 /**
  * A thread that runs GET requests whose answers go straight into new files: ApiClient.download hands it
@@ -9,15 +8,12 @@ import { ThreadUnavailableError } from "../store/index.js";
  * arrived only after the small files, with both processes half idle meanwhile (docs/benchmarks.md).
  *
  * The thread only moves bytes and reports what happened; ApiClient decides what an answer means (its
- * errors, its codes). Its code is the string below, evaluated as CommonJS with node: modules only: the
- * same under tsx, vitest and the compiled build. One thread per client, started on first use; it does
- * not keep the process alive while idle, and `stop` ends it. A thread that dies fails the downloads
- * waiting on it (ThreadStoppedError); the next download starts a new one.
+ * errors, its codes). Its code is the string below (an EvalThread). One thread per client, started on
+ * first use; it does not keep the process alive while idle, and `stop` ends it. A thread that dies
+ * fails the downloads waiting on it (ThreadStoppedError); the next download starts a new one.
  */
 export class DownloadThread {
-  /** The running thread and the downloads waiting on it (each thread its own: a dead one fails only its own). */
-  private current: { worker: Worker; waiting: Map<number, Waiting> } | undefined;
-  private nextId = 0;
+  private readonly thread = new EvalThread<DownloadAnswer, { bytes: number }>("download", THREAD_CODE);
 
   /**
    * Runs `req`: a 2xx answer's body goes to a new file at `req.target` (created exclusively; removed
@@ -26,60 +22,21 @@ export class DownloadThread {
    * the answer then says how it ended, after the file is removed. Rejects with ThreadUnavailableError
    * when no thread can be started here, ThreadStoppedError when it dies.
    */
-  download(req: DownloadRequest, onBytes: (n: number) => void, signal?: AbortSignal): Promise<DownloadAnswer> {
-    const { worker, waiting } = this.started();
-    const id = this.nextId++;
-    return new Promise<DownloadAnswer>((resolve, reject) => {
-      const cancel = () => worker.postMessage({ cancel: id });
-      signal?.addEventListener("abort", cancel, { once: true });
-      waiting.set(id, {
-        onBytes,
-        settle: (answer) => {
-          signal?.removeEventListener("abort", cancel);
-          if (answer instanceof Error) reject(answer);
-          else resolve(answer);
-        },
-      });
-      worker.ref();
-      worker.postMessage({ id, ...req });
-      if (signal?.aborted) cancel();
-    });
+  async download(req: DownloadRequest, onBytes: (n: number) => void, signal?: AbortSignal): Promise<DownloadAnswer> {
+    const { id, answer } = this.thread.call(req, { onNote: (note) => onBytes(note.bytes) });
+    const cancel = () => this.thread.post({ cancel: id });
+    signal?.addEventListener("abort", cancel, { once: true });
+    if (signal?.aborted) cancel();
+    try {
+      return await answer;
+    } finally {
+      signal?.removeEventListener("abort", cancel);
+    }
   }
 
   /** Stops the thread, if one runs: downloads waiting on it fail (ThreadStoppedError); the next starts a new one. */
-  async stop(): Promise<void> {
-    await this.current?.worker.terminate();
-  }
-
-  private started(): { worker: Worker; waiting: Map<number, Waiting> } {
-    if (this.current) return this.current;
-    let worker: Worker;
-    try {
-      worker = new Worker(THREAD_CODE, { eval: true });
-    } catch (err) {
-      throw new ThreadUnavailableError("download", err);
-    }
-    const waiting = new Map<number, Waiting>();
-    worker.on("message", (m: ThreadMessage) => {
-      const w = waiting.get(m.id);
-      if (!w) return;
-      if ("bytes" in m) return w.onBytes(m.bytes);
-      waiting.delete(m.id);
-      if (waiting.size === 0) worker.unref();
-      w.settle(m.answer);
-    });
-    const fail = (err: Error) => {
-      if (this.current?.worker === worker) this.current = undefined;
-      const stopped = new ThreadStoppedError(err);
-      for (const w of waiting.values()) w.settle(stopped);
-      waiting.clear();
-    };
-    worker.on("error", fail);
-    worker.on("messageerror", fail);
-    worker.on("exit", (code) => fail(new Error(`exit code ${code}`)));
-    worker.unref();
-    this.current = { worker, waiting };
-    return this.current;
+  stop(): Promise<void> {
+    return this.thread.stop();
   }
 }
 
@@ -103,21 +60,6 @@ export type DownloadAnswer =
   | { status: number; saved: false; statusText: string; requestId: string; body: string }
   /** No answer ("request": the connection failed, or was stopped, before one came) or one cut short ("body"). */
   | { failed: "request" | "body"; error: { message: string; code?: string } };
-
-/** The thread died while downloads were waiting on it; their files are in an unknown state. */
-export class ThreadStoppedError extends Error {
-  constructor(cause: Error) {
-    super(`The agent's download thread stopped (${cause.message})`, { cause });
-    this.name = "ThreadStoppedError";
-  }
-}
-
-interface Waiting {
-  onBytes: (n: number) => void;
-  settle: (answer: DownloadAnswer | Error) => void;
-}
-
-type ThreadMessage = { id: number; bytes: number } | { id: number; answer: DownloadAnswer };
 
 /**
  * The thread: one GET per message (a connection each, as ApiClient.stream), the answer piped into a

@@ -23,7 +23,7 @@ export { batchesOf } from "./batches-of.js";
 export { makeDirsSync } from "./make-dirs.js";
 export { mapConcurrent } from "./map-concurrent.js";
 export { mapInLanes } from "./map-in-lanes.js";
-export { ThreadUnavailableError } from "./thread-unavailable.js";
+export { EvalThread, ThreadStoppedError, ThreadUnavailableError } from "./eval-thread.js";
 export { Pacer } from "./pacer.js";
 export { newId } from "./new-id.js";
 export { uniqueName } from "./unique-name.js";

@@ -1,7 +1,6 @@
-import { Worker } from "node:worker_threads";
 import { StoreUnavailableError } from "../../errors/index.js";
 import type { IngestResult } from "../blob-store.js";
-import { ThreadUnavailableError } from "../thread-unavailable.js";
+import { EvalThread, ThreadStoppedError } from "../eval-thread.js";
 
 /**
  * A thread that hashes small blobs and stores them in a local-dir layout (temp file, then rename into
@@ -10,20 +9,16 @@ import { ThreadUnavailableError } from "../thread-unavailable.js";
  * hashes and writes on another (measured on 2 CPUs: remote uploads about a tenth faster when the
  * machine's second core is free; the same when it is not).
  *
- * The thread's code is the string below, evaluated as CommonJS with node: modules only: the same under
- * tsx, vitest and the compiled build, with no file to resolve. One thread per store, started on first
- * use; it does not keep the process alive while idle. A thread that dies fails the calls waiting on it
+ * The thread's code is the string below (an EvalThread). One thread per store, started on first use; it
+ * does not keep the process alive while idle. A thread that dies fails the calls waiting on it
  * (StoreUnavailable) and is started again by the next.
  */
 export class BlobWriterThread {
-  private worker: Worker | undefined;
-  private nextId = 0;
-  private readonly waiting = new Map<number, { resolve: (r: WorkerResult[]) => void; reject: (e: Error) => void }>();
+  private readonly thread: EvalThread<WorkerResult[]>;
 
-  constructor(
-    private readonly dir: string,
-    private readonly tmpDir: string,
-  ) {}
+  constructor(dir: string, tmpDir: string) {
+    this.thread = new EvalThread("blob writer", THREAD_CODE, { dir, tmpDir });
+  }
 
   /**
    * Hashes and stores each blob (each written anew, as LocalDirBlobStore.ingestMany promises). A blob the
@@ -33,18 +28,19 @@ export class BlobWriterThread {
    * (code generation disallowed): the caller stores on its own thread instead.
    */
   async ingest(blobs: readonly Buffer[]): Promise<IngestResult[]> {
-    const worker = this.started();
     // One transferable copy of the lot: the blobs are views into the request's socket chunks.
     const total = blobs.reduce((n, b) => n + b.length, 0);
     const buf = new ArrayBuffer(total);
     const all = Buffer.from(buf);
     let offset = 0;
     for (const b of blobs) offset += b.copy(all, offset);
-    const id = this.nextId++;
-    const answer = new Promise<WorkerResult[]>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
-    worker.ref();
-    worker.postMessage({ id, buf, sizes: blobs.map((b) => b.length) }, [buf]);
-    const results = await answer;
+    const { answer } = this.thread.call({ buf, sizes: blobs.map((b) => b.length) }, { transfer: [buf] });
+    const results = await answer.catch((err: unknown) => {
+      if (err instanceof ThreadStoppedError) {
+        throw new StoreUnavailableError(`The blob store's writer thread stopped (${(err.cause as Error).message}); the blobs it was storing were not stored. Try again.`);
+      }
+      throw err;
+    });
     return results.map((r, i) => {
       if (typeof r === "string") return { digest: r, sizeBytes: blobs[i]!.length };
       throw blobWriteFailure(Object.assign(new Error(r.message), { code: r.code }));
@@ -52,37 +48,8 @@ export class BlobWriterThread {
   }
 
   /** Stops the thread: calls waiting on it fail (StoreUnavailable); the next call starts a new one. */
-  async stop(): Promise<void> {
-    const worker = this.worker;
-    if (!worker) return;
-    await worker.terminate();
-  }
-
-  private started(): Worker {
-    if (this.worker) return this.worker;
-    let worker: Worker;
-    try {
-      worker = new Worker(THREAD_CODE, { eval: true, workerData: { dir: this.dir, tmpDir: this.tmpDir } });
-    } catch (err) {
-      throw new ThreadUnavailableError("blob writer", err);
-    }
-    worker.on("message", ({ id, results }: { id: number; results: WorkerResult[] }) => {
-      this.waiting.get(id)?.resolve(results);
-      this.waiting.delete(id);
-      if (this.waiting.size === 0) worker.unref();
-    });
-    const fail = (err: Error) => {
-      if (this.worker === worker) this.worker = undefined;
-      const failure = new StoreUnavailableError(`The blob store's writer thread stopped (${err.message}); the blobs it was storing were not stored. Try again.`);
-      for (const w of this.waiting.values()) w.reject(failure);
-      this.waiting.clear();
-    };
-    worker.on("error", fail);
-    worker.on("messageerror", fail);
-    worker.on("exit", (code) => fail(new Error(`exit code ${code}`)));
-    worker.unref();
-    this.worker = worker;
-    return worker;
+  stop(): Promise<void> {
+    return this.thread.stop();
   }
 }
 
@@ -147,6 +114,6 @@ parentPort.on("message", ({ id, buf, sizes }) => {
       results.push({ code: err && err.code, message: String(err && err.message || err) });
     }
   }
-  parentPort.postMessage({ id, results });
+  parentPort.postMessage({ id, answer: results });
 });
 `;

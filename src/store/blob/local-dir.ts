@@ -11,7 +11,7 @@ import type { BlobStore, Digest, FetchItem, HeldBlob, IngestItem, IngestResult, 
 import { isDigest, SMALL_BLOB_MAX_BYTES } from "../blob-store.js";
 import { Pacer } from "../pacer.js";
 import { uniqueName } from "../unique-name.js";
-import { ThreadUnavailableError } from "../thread-unavailable.js";
+import { ThreadUnavailableError } from "../eval-thread.js";
 import { blobWriteFailure, BlobWriterThread } from "./blob-writer-thread.js";
 import { readAllSync, writeAllSync } from "./sync-file-io.js";
 import { drainVerified, verifyingStream } from "./verifying-stream.js";
