@@ -5,6 +5,7 @@ import { AGENT_EPOCH_HEADER, AGENT_FEATURES, apiPaths } from "../api/index.js";
 import { describeError } from "../errors/index.js";
 import { abortableSleep } from "./abortable-sleep.js";
 import type { AgentLog } from "./agent-log.js";
+import { agentSignal } from "./agent-signal.js";
 import { ApiClient } from "./api-client.js";
 import { RemoteApiError } from "./remote-api-error.js";
 import { RemoteBlobStore } from "./remote-blob-store.js";
@@ -67,7 +68,15 @@ const ATTACH_RETRY_MS = 120_000;
  */
 export async function runAgent(opts: RunAgentOptions): Promise<AgentExit> {
   const log: AgentLog = opts.onLog ?? (() => undefined);
-  const signal = opts.signal ?? new AbortController().signal;
+  const { signal, release } = agentSignal(opts.signal);
+  try {
+    return await runAgentOn(signal, opts, log);
+  } finally {
+    release();
+  }
+}
+
+async function runAgentOn(signal: AbortSignal, opts: RunAgentOptions, log: AgentLog): Promise<AgentExit> {
   const api = new ApiClient(opts.endpoint, opts.sessionToken);
   const session = await attach(api, signal, log);
   // From here on the server refuses this agent once another attaches (AgentReplaced): one agent per session.
