@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -10,8 +10,9 @@ import { ThreadStoppedError } from "../store/index.js";
 import { DownloadThread } from "./download-thread.js";
 
 /**
- * A server that answers by path: /bytes/N (N bytes), /missing (404), /denied (401), /cut (cut short
- * after 2 MiB of 4), /stall (2 MiB of 4, then nothing). It keeps the headers it was sent.
+ * A server that answers by path: /bytes/N (N bytes), /chunked/N (N bytes, chunked, as ctxsync's server
+ * sends blobs), /missing (404), /denied (401), /cut and /chunked-cut (cut short after 2 MiB of 4),
+ * /stall (2 MiB of 4, then nothing). It keeps the headers it was sent.
  */
 async function startScriptedServer(): Promise<{ endpoint: string; seen: http.IncomingHttpHeaders[]; close(): Promise<void> }> {
   const seen: http.IncomingHttpHeaders[] = [];
@@ -26,6 +27,18 @@ async function startScriptedServer(): Promise<{ endpoint: string; seen: http.Inc
       const bytes = patternBytes(Number(url.slice("/bytes/".length)), 3);
       res.writeHead(200, { "content-length": String(bytes.length) });
       return void res.end(bytes);
+    }
+    if (url.startsWith("/chunked/")) {
+      // No Content-Length: chunked, in pieces of odd sizes so chunk boundaries fall inside reads.
+      const bytes = patternBytes(Number(url.slice("/chunked/".length)), 5);
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      for (let off = 0; off < bytes.length; off += 77_777) res.write(bytes.subarray(off, off + 77_777));
+      return void res.end();
+    }
+    if (url === "/chunked-cut") {
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      res.write(patternBytes(2 << 20, 4));
+      return void setTimeout(() => res.socket?.destroy(), 20);
     }
     if (url === "/missing") return error(404, "BlobNotFound");
     if (url === "/denied") return error(401, "Unauthorized");
@@ -73,6 +86,13 @@ describe.each([
     expect(server.seen[0]).toMatchObject({ authorization: "Bearer secret-token", "x-ctxsync-attach": "7" });
   });
 
+  it("writes a chunked answer (how the server sends blobs) whole", async () => {
+    const size = (5 << 20) + 3;
+    const target = path.join(dir, "out");
+    expect(await api.download(`/chunked/${size}`, target)).toBe(200);
+    expect(fs.readFileSync(target).equals(patternBytes(size, 5))).toBe(true);
+  });
+
   it("resolves with an accepted status and creates no file; rejects an error answer with the server's code and request id", async () => {
     const target = path.join(dir, "out");
     expect(await api.download("/missing", target, { accept: [404] })).toBe(404);
@@ -87,9 +107,9 @@ describe.each([
     expect(fs.readFileSync(target, "utf8")).toBe("someone else's");
   });
 
-  it("an answer cut short rejects with ECONNRESET and leaves no file", async () => {
+  it.each(["/cut", "/chunked-cut"])("an answer cut short (%s) rejects with ECONNRESET and leaves no file", async (p) => {
     const target = path.join(dir, "out");
-    await expect(api.download("/cut", target)).rejects.toMatchObject({ code: "ECONNRESET" });
+    await expect(api.download(p, target)).rejects.toMatchObject({ code: "ECONNRESET" });
     expect(fs.existsSync(target)).toBe(false);
   });
 
@@ -149,5 +169,64 @@ describe("DownloadThread", () => {
     const target = path.join(dir, "out");
     expect(await thread.download(request("/bytes/10", target), () => undefined)).toEqual({ status: 200, saved: true });
     await thread.stop();
+  });
+
+  /** A TCP server that answers every connection with `answer` (after the request head), then closes. */
+  async function rawServer(answer: Buffer | string): Promise<{ url: string; received: string[]; close(): Promise<void> }> {
+    const received: string[] = [];
+    const srv = net.createServer((sock) => {
+      let head = "";
+      sock.on("data", (d: Buffer) => {
+        head += d.toString("latin1");
+        if (!head.includes("\r\n\r\n")) return;
+        received.push(head);
+        sock.end(answer);
+      });
+      sock.on("error", () => undefined);
+    });
+    await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+    return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/blob`, received, close: () => new Promise((resolve) => srv.close(() => resolve())) };
+  }
+
+  it("reads answers framed by the connection's end, and skips interim 1xx heads", async () => {
+    const thread = new DownloadThread();
+    const byEnd = await rawServer("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end");
+    const interim = await rawServer("HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+    try {
+      const a = path.join(dir, "a");
+      const b = path.join(dir, "b");
+      expect(await thread.download({ ...request("", a), url: byEnd.url }, () => undefined)).toEqual({ status: 200, saved: true });
+      expect(await thread.download({ ...request("", b), url: interim.url }, () => undefined)).toEqual({ status: 200, saved: true });
+      expect(fs.readFileSync(a, "utf8")).toBe("until the end");
+      expect(fs.readFileSync(b, "utf8")).toBe("hello");
+    } finally {
+      await Promise.all([byEnd.close(), interim.close(), thread.stop()]);
+    }
+  });
+
+  it("fails an answer that is not HTTP, or a chunked body that is malformed, and leaves no file", async () => {
+    const thread = new DownloadThread();
+    const notHttp = await rawServer("SSH-2.0-OpenSSH_9.2\r\n\r\n");
+    const badChunk = await rawServer("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n");
+    try {
+      const a = path.join(dir, "a");
+      expect(await thread.download({ ...request("", a), url: notHttp.url }, () => undefined)).toMatchObject({ failed: "request", error: { message: expect.stringContaining("not HTTP/1.1") } });
+      expect(await thread.download({ ...request("", a), url: badChunk.url }, () => undefined)).toMatchObject({ failed: "body", error: { message: expect.stringContaining("bad chunk size") } });
+      expect(fs.existsSync(a)).toBe(false);
+    } finally {
+      await Promise.all([notHttp.close(), badChunk.close(), thread.stop()]);
+    }
+  });
+
+  it("refuses a header with a line break in it before sending anything", async () => {
+    const thread = new DownloadThread();
+    const srv = await rawServer("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    try {
+      const answer = await thread.download({ ...request("", path.join(dir, "a")), url: srv.url, headers: { "x-evil": "a\r\nx-injected: 1" } }, () => undefined);
+      expect(answer).toMatchObject({ failed: "request", error: { code: "ERR_INVALID_CHAR" } });
+      expect(srv.received).toEqual([]);
+    } finally {
+      await Promise.all([srv.close(), thread.stop()]);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { EvalThread } from "../store/index.js";
+import { PLAIN_HTTP_GET_CODE } from "./plain-http-get-code.js";
 
 /**
  * A thread that runs GET requests whose answers go straight into new files: ApiClient.download hands it
@@ -62,10 +63,11 @@ export type DownloadAnswer =
   | { failed: "request" | "body"; error: { message: string; code?: string } };
 
 /**
- * The thread: one GET per message (a connection each, as ApiClient.stream), the answer piped into a
- * file opened with "wx" through a 1 MiB buffer. Progress goes out a MiB at a time: a message per socket
- * chunk would cost the main thread more than the chunk. A request that fails after the answer started
- * destroys the answer, so the pipeline reports it and removes the file first.
+ * The thread: one GET per message, a connection each (as ApiClient.stream), the answer's body into a
+ * file opened with "wx". Plain HTTP goes through plainHttpGet (a reused 1 MiB read buffer, synchronous
+ * writes); HTTPS through node:https, the answer piped into the file through a 1 MiB buffer. Progress
+ * goes out a MiB at a time: a message per socket chunk would cost the main thread more than the chunk.
+ * A request that fails after the answer started removes the file (if it created it) before answering.
  */
 const THREAD_CODE = `
 const { parentPort } = require("node:worker_threads");
@@ -77,8 +79,8 @@ const PROGRESS_BYTES = 1 << 20;
 const requests = new Map();
 parentPort.on("message", (m) => {
   if (m.cancel !== undefined) {
-    const req = requests.get(m.cancel);
-    if (req) req.destroy(Object.assign(new Error("The download was stopped."), { code: "ABORT_ERR" }));
+    const cancel = requests.get(m.cancel);
+    if (cancel) cancel(Object.assign(new Error("The download was stopped."), { code: "ABORT_ERR" }));
     return;
   }
   try {
@@ -91,7 +93,19 @@ parentPort.on("message", (m) => {
 function describe(err) {
   return { message: String((err && err.message) || err), code: err && typeof err.code === "string" ? err.code : undefined };
 }
-function download({ id, url, headers, target, idleTimeoutMs, maxErrorBodyBytes }) {
+function download(m) {
+  if (!m.url.startsWith("http:")) return downloadThroughModule(m);
+  const io = {
+    progress: (bytes) => parentPort.postMessage({ id: m.id, bytes }),
+    finish: (answer) => {
+      requests.delete(m.id);
+      parentPort.postMessage({ id: m.id, answer });
+    },
+    register: (cancel) => requests.set(m.id, cancel),
+  };
+  plainHttpGet(m, io);
+}
+function downloadThroughModule({ id, url, headers, target, idleTimeoutMs, maxErrorBodyBytes }) {
   let done = false;
   const finish = (answer) => {
     if (done) return;
@@ -101,7 +115,7 @@ function download({ id, url, headers, target, idleTimeoutMs, maxErrorBodyBytes }
   };
   const send = url.startsWith("https:") ? https.request : http.request;
   const req = send(url, { method: "GET", headers, agent: false });
-  requests.set(id, req);
+  requests.set(id, (err) => req.destroy(err));
   let res;
   req.setTimeout(idleTimeoutMs, () => req.destroy(new Error("no data either way for " + idleTimeoutMs / 1000 + " s")));
   req.on("error", (err) => {
@@ -163,4 +177,4 @@ function download({ id, url, headers, target, idleTimeoutMs, maxErrorBodyBytes }
   });
   req.end();
 }
-`;
+${PLAIN_HTTP_GET_CODE}`;

@@ -1,0 +1,219 @@
+/**
+ * Source of `plainHttpGet`, for the download thread (DownloadThread evaluates it with its own code):
+ * one GET over plain HTTP/1.1 on a socket of its own, the answer's body written straight into a file.
+ *
+ * Why not node:http: its socket hands over 64 KiB at a time, each through the HTTP parser and a
+ * stream, into a write stream. Reading into one reused 1 MiB buffer (net's `onread`) and writing each
+ * read synchronously (this is a thread of its own) moved two 100 MB answers with a third of the CPU
+ * (0.63 → 0.23 s in the same run; docs/benchmarks.md). HTTPS stays on node:https: certificate
+ * checks are not something to write again.
+ *
+ * The answer may be framed by Content-Length, chunked (what ctxsync's server sends: its last chunk
+ * goes only after the blob was verified), or by the connection's end. An answer that ends early, or a
+ * connection closed before the frame says the body is whole, is "cut short": ECONNRESET, as node:http
+ * reports it. Interim 1xx heads are skipped.
+ *
+ * `plainHttpGet(m, io)`: m = { url, headers, target, idleTimeoutMs, maxErrorBodyBytes };
+ * io = { progress(bytes), finish(answer), register(cancel) } with the answers of DownloadAnswer.
+ */
+export const PLAIN_HTTP_GET_CODE = `
+const net = require("node:net");
+const READ_BUFFER_BYTES = 1 << 20;
+const MAX_HEAD_BYTES = 64 << 10;
+function httpError(message, code) {
+  return Object.assign(new Error(message), { code });
+}
+function parseHead(text) {
+  const lines = text.split("\\r\\n");
+  const m = /^HTTP\\/1\\.[01] (\\d{3})(?: (.*))?$/.exec(lines[0]);
+  if (!m) throw httpError("the server's answer is not HTTP/1.1: " + JSON.stringify(lines[0].slice(0, 80)), "HPE_INVALID_CONSTANT");
+  const headers = {};
+  for (const line of lines.slice(1)) {
+    const k = line.indexOf(":");
+    if (k <= 0) throw httpError("the server's answer has a malformed header line: " + JSON.stringify(line.slice(0, 80)), "HPE_INVALID_HEADER_TOKEN");
+    headers[line.slice(0, k).trim().toLowerCase()] = line.slice(k + 1).trim();
+  }
+  return { status: Number(m[1]), statusText: m[2] || "", headers };
+}
+/** A body reader for the head's framing: push(bytes, emit) returns true once the body is whole. */
+function bodyReader(headers) {
+  if (/(^|,)\\s*chunked\\s*$/i.test(headers["transfer-encoding"] || "")) return chunkedReader();
+  if (headers["content-length"] !== undefined) {
+    if (!/^\\d+$/.test(headers["content-length"])) throw httpError("the server's answer has a bad Content-Length", "HPE_INVALID_CONTENT_LENGTH");
+    let left = Number(headers["content-length"]);
+    return {
+      endsWithConnection: false,
+      whole: () => left === 0,
+      push(bytes, emit) {
+        const piece = bytes.subarray(0, left);
+        left -= piece.length;
+        if (piece.length > 0) emit(piece);
+        return left === 0;
+      },
+    };
+  }
+  return { endsWithConnection: true, whole: () => false, push(bytes, emit) { if (bytes.length > 0) emit(bytes); return false; } };
+}
+function chunkedReader() {
+  let state = "size"; // size | data | data-end | trailer | done
+  let line = "";
+  let left = 0;
+  return {
+    endsWithConnection: false,
+    whole: () => state === "done",
+    push(bytes, emit) {
+      let i = 0;
+      while (i < bytes.length && state !== "done") {
+        if (state === "data") {
+          const piece = bytes.subarray(i, i + left);
+          left -= piece.length;
+          i += piece.length;
+          emit(piece);
+          if (left === 0) state = "data-end";
+          continue;
+        }
+        // size, data-end and trailer read lines.
+        const nl = bytes.indexOf(10, i);
+        const end = nl < 0 ? bytes.length : nl + 1;
+        line += bytes.toString("latin1", i, end);
+        i = end;
+        if (line.length > 4096) throw httpError("the server's chunked answer has an over-long line", "HPE_CHUNK_EXTENSIONS_OVERFLOW");
+        if (nl < 0) break;
+        const text = line.replace(/\\r?\\n$/, "");
+        line = "";
+        if (state === "data-end") {
+          if (text !== "") throw httpError("the server's chunked answer is malformed (no line end after a chunk)", "HPE_INVALID_CHUNK_SIZE");
+          state = "size";
+        } else if (state === "size") {
+          const size = /^([0-9a-fA-F]+)(;.*)?$/.exec(text);
+          if (!size) throw httpError("the server's chunked answer has a bad chunk size " + JSON.stringify(text.slice(0, 20)), "HPE_INVALID_CHUNK_SIZE");
+          left = parseInt(size[1], 16);
+          state = left === 0 ? "trailer" : "data";
+        } else if (text === "") {
+          state = "done";
+        }
+      }
+      return state === "done";
+    },
+  };
+}
+function plainHttpGet({ url, headers, target, idleTimeoutMs, maxErrorBodyBytes }, io) {
+  const u = new URL(url);
+  let head = "";
+  for (const [name, value] of Object.entries({ Host: u.host, ...headers, Connection: "close" })) {
+    if (/[\\r\\n:]/.test(name) || /[\\r\\n]/.test(String(value))) throw httpError("header " + JSON.stringify(name) + " has a line break in it", "ERR_INVALID_CHAR");
+    head += name + ": " + value + "\\r\\n";
+  }
+  const requestHead = "GET " + (u.pathname + u.search) + " HTTP/1.1\\r\\n" + head + "\\r\\n";
+  let done = false;
+  let answer = null; // the parsed head, once it came
+  let pending = null; // bytes of a head not yet whole
+  let body = null;
+  let fd = -1;
+  let created = false;
+  let unreported = 0;
+  const errorChunks = [];
+  let errorBytes = 0;
+  const end = (result) => {
+    done = true;
+    socket.destroy();
+    io.finish(result);
+  };
+  const fail = (err) => {
+    if (done) return;
+    const error = describe(err);
+    if (fd >= 0) {
+      try { fs.closeSync(fd); } catch {}
+      fd = -1;
+    }
+    try {
+      if (created) fs.rmSync(target, { force: true });
+    } catch (e) {
+      error.message += "; the partial file " + target + " could not be removed either: " + describe(e).message;
+    }
+    end({ failed: answer ? "body" : "request", error });
+  };
+  const emit = (bytes) => {
+    if (fd < 0) {
+      if (errorBytes < maxErrorBodyBytes) errorChunks.push(Buffer.from(bytes.subarray(0, maxErrorBodyBytes - errorBytes)));
+      errorBytes += bytes.length;
+      return;
+    }
+    for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off);
+    unreported += bytes.length;
+    if (unreported >= PROGRESS_BYTES) {
+      io.progress(unreported);
+      unreported = 0;
+    }
+  };
+  const complete = () => {
+    if (fd < 0) {
+      const requestId = answer.headers["x-request-id"] || "";
+      const text = Buffer.concat(errorChunks).toString("utf8").slice(0, maxErrorBodyBytes);
+      return end({ status: answer.status, saved: false, statusText: answer.statusText, requestId, body: text });
+    }
+    fs.closeSync(fd);
+    fd = -1;
+    if (unreported > 0) io.progress(unreported);
+    end({ status: answer.status, saved: true });
+  };
+  const onHead = (text) => {
+    answer = parseHead(text);
+    body = bodyReader(answer.headers);
+    if (answer.status >= 200 && answer.status < 300) {
+      fd = fs.openSync(target, "wx");
+      created = true;
+    }
+  };
+  const receive = (bytes) => {
+    while (!answer) {
+      const all = pending ? Buffer.concat([pending, bytes]) : bytes;
+      const k = all.indexOf("\\r\\n\\r\\n");
+      if (k < 0) {
+        if (all.length > MAX_HEAD_BYTES) throw httpError("the server's answer head is over " + MAX_HEAD_BYTES + " bytes", "HPE_HEADER_OVERFLOW");
+        pending = Buffer.from(all); // the read buffer is reused: keep a copy
+        return;
+      }
+      pending = null;
+      const text = all.toString("latin1", 0, k);
+      bytes = all.subarray(k + 4);
+      // An interim answer (100 Continue, 103 Early Hints): the real one follows.
+      if (/^HTTP\\/1\\.[01] 1\\d\\d/.test(text) && !/^HTTP\\/1\\.[01] 101/.test(text)) continue;
+      onHead(text);
+    }
+    if (body.push(bytes, emit)) complete();
+  };
+  const socket = net.connect({
+    host: u.hostname.replace(/^\\[|\\]$/g, ""),
+    port: Number(u.port || 80),
+    onread: {
+      buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+      callback(n, buf) {
+        if (done) return false;
+        try {
+          receive(buf.subarray(0, n));
+        } catch (err) {
+          fail(err);
+        }
+      },
+    },
+  });
+  io.register((err) => fail(err));
+  socket.setNoDelay(true);
+  socket.setTimeout(idleTimeoutMs, () => fail(new Error("no data either way for " + idleTimeoutMs / 1000 + " s")));
+  socket.once("connect", () => socket.write(requestHead));
+  socket.on("error", fail);
+  socket.once("end", () => {
+    if (done) return;
+    if (answer && body.endsWithConnection) {
+      try {
+        return complete();
+      } catch (err) {
+        return fail(err);
+      }
+    }
+    fail(httpError(answer ? "the connection closed before the whole answer arrived" : "the server closed the connection without answering", "ECONNRESET"));
+  });
+  socket.once("close", () => fail(httpError("the connection closed before the whole answer arrived", "ECONNRESET")));
+}
+`;
