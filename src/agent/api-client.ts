@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { inspect } from "node:util";
 import { InvalidParameterError } from "../errors/index.js";
 import { ThreadStoppedError, ThreadUnavailableError } from "../store/index.js";
-import { DownloadThread } from "./download-thread.js";
+import { DownloadThread, type FrameOutcome, type FramesAnswer } from "./download-thread.js";
 import { RemoteApiError } from "./remote-api-error.js";
 
 /** Query parameters; undefined values are left out. */
@@ -236,6 +236,55 @@ export class ApiClient {
     if (answer.saved || opts.accept?.includes(answer.status)) return answer.status;
     const headers = answer.requestId ? { "x-request-id": answer.requestId } : undefined;
     throw await errorOf(new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers }), "GET", path, this.origin);
+  }
+
+  /**
+   * POSTs `json` (a blob fetch) to `path` and writes the blob frames of the answer into new files as they
+   * arrive, on the download thread: `targets[i]` are the files of the i-th digest asked for. Undefined
+   * when that thread cannot do it here (an https: endpoint, a runtime without threads): the caller then
+   * reads the frames itself (`stream`). Rejects as `download`: StoreUnavailable when the server cannot be
+   * reached, the server's error, the transfer's own error when the connection breaks midway (a file in
+   * progress is removed; finished ones stay for the caller), the signal's reason when stopped. An answer
+   * that breaks the frame rules resolves, with `fault` and the outcomes of the frames before it.
+   */
+  async fetchFramesIntoFiles(
+    path: string,
+    json: { digests: readonly string[] },
+    targets: readonly (readonly string[])[],
+    opts: { signal?: AbortSignal; onBytes?: (n: number) => void; maxBlobBytes: number },
+  ): Promise<{ outcomes: (FrameOutcome[] | undefined)[]; fault?: Error } | undefined> {
+    const thread = this.#downloadThread;
+    if (!thread || !this.#base.startsWith("http:")) return undefined;
+    const request = {
+      url: this.url(path),
+      headers: this.headers({ "content-type": "application/json" }),
+      body: JSON.stringify(json),
+      digests: [...json.digests],
+      targets: targets.map((t) => [...t]),
+      maxBlobBytes: opts.maxBlobBytes,
+      idleTimeoutMs: STREAM_IDLE_TIMEOUT_MS,
+      maxErrorBodyBytes: MAX_ERROR_BODY_BYTES,
+    };
+    let answer: FramesAnswer;
+    try {
+      answer = await thread.fetchFrames(request, opts.onBytes ?? (() => undefined), opts.signal);
+    } catch (err) {
+      if (err instanceof ThreadUnavailableError) {
+        this.#downloadThread = undefined; // this runtime starts no threads: stop trying
+        return undefined;
+      }
+      if (err instanceof ThreadStoppedError) throw new RemoteApiError("StoreUnavailable", `${err.message} during POST ${path}; try again.`, "", 0, { cause: err });
+      throw err;
+    }
+    if ("failed" in answer) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      const err = Object.assign(new Error(answer.error.message), answer.error.code === undefined ? {} : { code: answer.error.code });
+      if (answer.failed === "answer") return { outcomes: answer.outcomes ?? [], fault: err };
+      throw answer.failed === "request" ? this.unreachable("POST", path, err) : err;
+    }
+    if (answer.saved) return { outcomes: answer.outcomes };
+    const headers = answer.requestId ? { "x-request-id": answer.requestId } : undefined;
+    throw await errorOf(new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers }), "POST", path, this.origin);
   }
 
   private async downloadHere(path: string, target: string, opts: DownloadOptions): Promise<number> {

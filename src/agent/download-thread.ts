@@ -1,12 +1,15 @@
 import { EvalThread } from "../store/index.js";
-import { PLAIN_HTTP_GET_CODE } from "./plain-http-get-code.js";
+import { FRAME_FILES_CODE } from "./frame-files-code.js";
+import { PLAIN_HTTP_CODE } from "./plain-http-code.js";
 
 /**
- * A thread that runs GET requests whose answers go straight into new files: ApiClient.download hands it
+ * A thread that runs requests whose answers go straight into new files: ApiClient.download hands it
  * the agent's large blobs, so they stream at the disk's and the network's pace instead of the main
- * thread's. There, a download of 10,000 small files keeps the event loop busy creating files, and a
- * large answer moved one socket buffer per turn of that loop: two 100 MB files got ~15 MB/s each and
- * arrived only after the small files, with both processes half idle meanwhile (docs/benchmarks.md).
+ * thread's (there, a large answer moved one socket buffer per turn of an event loop busy creating
+ * small files: two 100 MB files got ~15 MB/s each, docs/benchmarks.md); and ApiClient.fetchFramesIntoFiles
+ * its small-blob fetches, whose frames it writes into files as they arrive, leaving the main thread
+ * only the files' placing. Receiving 10,000 frames through node:http and async iteration cost the
+ * main thread more CPU than writing the files.
  *
  * The thread only moves bytes and reports what happened; ApiClient decides what an answer means (its
  * errors, its codes). Its code is the string below (an EvalThread). One thread per client, started on
@@ -14,7 +17,7 @@ import { PLAIN_HTTP_GET_CODE } from "./plain-http-get-code.js";
  * fails the downloads waiting on it (ThreadStoppedError); the next download starts a new one.
  */
 export class DownloadThread {
-  private readonly thread = new EvalThread<DownloadAnswer, { bytes: number }>("download", THREAD_CODE);
+  private readonly thread = new EvalThread<DownloadAnswer | FramesAnswer, { bytes: number }>("download", THREAD_CODE);
 
   /**
    * Runs `req`: a 2xx answer's body goes to a new file at `req.target` (created exclusively; removed
@@ -23,7 +26,20 @@ export class DownloadThread {
    * the answer then says how it ended, after the file is removed. Rejects with ThreadUnavailableError
    * when no thread can be started here, ThreadStoppedError when it dies.
    */
-  async download(req: DownloadRequest, onBytes: (n: number) => void, signal?: AbortSignal): Promise<DownloadAnswer> {
+  download(req: DownloadRequest, onBytes: (n: number) => void, signal?: AbortSignal): Promise<DownloadAnswer> {
+    return this.run({ ...req, kind: "file" }, onBytes, signal) as Promise<DownloadAnswer>;
+  }
+
+  /**
+   * Runs a blob fetch (`req.url` must be plain http:): its 2xx answer of blob frames goes into new files
+   * as it arrives (see frame-files-code.ts for the outcomes), other answers are read and returned.
+   * Progress, stopping and rejections as `download`.
+   */
+  fetchFrames(req: FramesRequest, onBytes: (n: number) => void, signal?: AbortSignal): Promise<FramesAnswer> {
+    return this.run({ ...req, kind: "frames" }, onBytes, signal) as Promise<FramesAnswer>;
+  }
+
+  private async run(req: object, onBytes: (n: number) => void, signal?: AbortSignal): Promise<DownloadAnswer | FramesAnswer> {
     const { id, answer } = this.thread.call(req, { onNote: (note) => onBytes(note.bytes) });
     const cancel = () => this.thread.post({ cancel: id });
     signal?.addEventListener("abort", cancel, { once: true });
@@ -62,6 +78,31 @@ export type DownloadAnswer =
   /** No answer ("request": the connection failed, or was stopped, before one came) or one cut short ("body"). */
   | { failed: "request" | "body"; error: { message: string; code?: string } };
 
+/** A blob fetch for the thread: POST `body` (the digests, as JSON) to `url`, the frames into `targets`. */
+export interface FramesRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  /** The digests asked for, in order: the answer has one frame for each. */
+  digests: string[];
+  /** The new files of each digest. */
+  targets: string[][];
+  /** Largest blob a frame may carry. */
+  maxBlobBytes: number;
+  idleTimeoutMs: number;
+  maxErrorBodyBytes: number;
+}
+
+/** How one file of a blob fetch ended: written whole (null), the server's word on its blob, or its own failure. */
+export type FrameOutcome = null | { status: "notFound" | "unreadable" } | { error: { message: string; code?: string } };
+
+/** How a blob fetch ended; `outcomes[i][k]` is targets[i][k]'s (undefined: its frame never came). */
+export type FramesAnswer =
+  | { status: number; saved: true; outcomes: FrameOutcome[][] }
+  | { status: number; saved: false; statusText: string; requestId: string; body: string }
+  /** As a download's, and "answer": an answer that broke the frame rules (the error says how). */
+  | { failed: "request" | "body" | "answer"; error: { message: string; code?: string }; outcomes?: (FrameOutcome[] | undefined)[] };
+
 /**
  * The thread: one GET per message, a connection each (as ApiClient.stream), the answer's body into a
  * file opened with "wx". Plain HTTP goes through plainHttpGet (a reused 1 MiB read buffer, synchronous
@@ -94,7 +135,8 @@ function describe(err) {
   return { message: String((err && err.message) || err), code: err && typeof err.code === "string" ? err.code : undefined };
 }
 function download(m) {
-  if (!m.url.startsWith("http:")) return downloadThroughModule(m);
+  if (m.kind === "file" && !m.url.startsWith("http:")) return downloadThroughModule(m);
+  if (!m.url.startsWith("http:")) throw new Error("a blob fetch on the download thread needs a plain http: URL");
   const io = {
     progress: (bytes) => parentPort.postMessage({ id: m.id, bytes }),
     finish: (answer) => {
@@ -103,7 +145,8 @@ function download(m) {
     },
     register: (cancel) => requests.set(m.id, cancel),
   };
-  plainHttpGet(m, io);
+  const req = { ...m, method: m.kind === "frames" ? "POST" : "GET" };
+  plainHttpRequest(req, () => (m.kind === "frames" ? frameFilesSink(m, io) : fileSink(m.target, io)), io);
 }
 function downloadThroughModule({ id, url, headers, target, idleTimeoutMs, maxErrorBodyBytes }) {
   let done = false;
@@ -177,4 +220,5 @@ function downloadThroughModule({ id, url, headers, target, idleTimeoutMs, maxErr
   });
   req.end();
 }
-${PLAIN_HTTP_GET_CODE}`;
+${PLAIN_HTTP_CODE}
+${FRAME_FILES_CODE}`;

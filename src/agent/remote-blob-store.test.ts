@@ -51,7 +51,11 @@ runBlobStoreContract("RemoteBlobStore (agent routes, HTTP)", async () => {
   };
 });
 
-describe("RemoteBlobStore over HTTP", () => {
+// Every call twice: with the download thread (blob fetches written into files there) and without it.
+describe.each([
+  { where: "download thread", downloadThread: true },
+  { where: "no download thread", downloadThread: false },
+])("RemoteBlobStore over HTTP ($where)", ({ downloadThread }) => {
   let dir: string;
   let stub: AgentApiStub;
   let store: RemoteBlobStore;
@@ -59,7 +63,7 @@ describe("RemoteBlobStore over HTTP", () => {
   beforeEach(async () => {
     dir = tempDir("ctxsync-remote-blobs-");
     stub = await startAgentApiStub(path.join(dir, "server"));
-    store = new RemoteBlobStore(new ApiClient(stub.endpoint, stub.token), { concurrency: 4 });
+    store = new RemoteBlobStore(new ApiClient(stub.endpoint, stub.token, { downloadThread }), { concurrency: 4 });
   });
   afterEach(async () => {
     await stub.close().catch(() => undefined); // one test closes it itself
@@ -100,7 +104,7 @@ describe("RemoteBlobStore over HTTP", () => {
   describe("with a server that takes unnamed blobs", () => {
     let unnamed: RemoteBlobStore;
     beforeEach(() => {
-      unnamed = new RemoteBlobStore(new ApiClient(stub.endpoint, stub.token), { concurrency: 4, unnamedBlobs: true });
+      unnamed = new RemoteBlobStore(new ApiClient(stub.endpoint, stub.token, { downloadThread }), { concurrency: 4, unnamedBlobs: true });
     });
 
     it("sends thousands of new small files unnamed after a probe or a few, and the server names them right", async () => {
@@ -266,7 +270,7 @@ describe("RemoteBlobStore over HTTP", () => {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
-      const bad = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t"));
+      const bad = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t", { downloadThread }));
       const items = [a, b].map((bytes, i) => ({ digest: sha256(bytes), targetPath: path.join(dir, `bad${i}`), sizeBytes: bytes.length }));
       for (const body of [
         Buffer.concat([blobFrameHeader(sha256(b), "ok", b.length), b]),
@@ -292,7 +296,7 @@ describe("RemoteBlobStore over HTTP", () => {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
-      const bad = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t"), { unnamedBlobs: true });
+      const bad = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t", { downloadThread }), { unnamedBlobs: true });
       answer = { digests: [sha256(blobs[0]!), null], failed: [{ index: 1, code: "StoreUnavailable", message: "refused" }] };
       const [ok, refused] = await bad.ingestMany(blobs);
       expect(ok).toEqual({ digest: sha256(blobs[0]!), sizeBytes: 30 });
@@ -322,7 +326,7 @@ describe("RemoteBlobStore over HTTP", () => {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
-      const bad = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t"));
+      const bad = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t", { downloadThread }));
       const items = Array.from({ length: 3000 }, (_, i) => {
         const p = path.join(dir, `f${i}`);
         fs.writeFileSync(p, `file ${i}`);
@@ -346,7 +350,7 @@ describe("RemoteBlobStore over HTTP", () => {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
-      const bad = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t"));
+      const bad = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t", { downloadThread }));
       const blobs = [a, b].map((bytes) => ({ digest: sha256(bytes), bytes }));
       refuse = [{ index: 1, digest: sha256(b) }];
       expect(await bad.putMany(blobs)).toEqual([null, expect.objectContaining({ code: "BlobDigestMismatch", actual: "e".repeat(64) })]);
@@ -369,7 +373,7 @@ describe("RemoteBlobStore over HTTP", () => {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
-      const bad = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t"));
+      const bad = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t", { downloadThread }));
       const target = path.join(dir, "cut");
       const err = await bad.fetchFiles([{ digest: sha256(a), targetPath: target, sizeBytes: a.length }]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RemoteApiError);
@@ -389,7 +393,7 @@ describe("RemoteBlobStore over HTTP", () => {
   });
 
   it("a wrong token is Unauthorized, and the token never shows in messages or when printed", async () => {
-    const api = new ApiClient(stub.endpoint, "wrong-secret-token");
+    const api = new ApiClient(stub.endpoint, "wrong-secret-token", { downloadThread });
     const err = await new RemoteBlobStore(api).has(sha256(Buffer.from("x"))).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "Unauthorized", httpStatus: 401 });
     expect(String((err as Error).message)).not.toContain("wrong-secret-token");

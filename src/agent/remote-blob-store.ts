@@ -30,6 +30,7 @@ import {
 } from "../store/index.js";
 import type { ApiClient } from "./api-client.js";
 import { DedupProbe } from "./dedup-probe.js";
+import type { FrameOutcome } from "./download-thread.js";
 import { FrameBatch, type BatchedFile } from "./frame-batch.js";
 import { RemoteApiError } from "./remote-api-error.js";
 
@@ -478,6 +479,7 @@ export class RemoteBlobStore implements BlobStore {
       else waiting.set(d, [i]);
     }
     try {
+      if (await this.fetchBatchOnThread(items, waiting, results, progress)) return;
       for await (const { digest, result } of this.fetchFrames([...waiting.keys()])) {
         const indices = waiting.get(digest)!;
         waiting.delete(digest);
@@ -488,6 +490,34 @@ export class RemoteBlobStore implements BlobStore {
       for (const indices of waiting.values()) for (const i of indices) results[i] ??= toError(err);
     }
   }
+  /**
+   * fetchBatch's transfer on the download thread, which writes each blob into its files as its bytes
+   * arrive (this thread then only reads the outcomes); false when it cannot run here (see
+   * ApiClient.fetchFramesIntoFiles), and nothing was sent. Digests answered are taken off `waiting`;
+   * an answer that breaks the frame rules throws its fault for the rest.
+   */
+  private async fetchBatchOnThread(items: readonly FetchItem[], waiting: Map<Digest, number[]>, results: (Error | null)[], progress: ProgressFn): Promise<boolean> {
+    const digests = [...waiting.keys()];
+    const targets = digests.map((d) => waiting.get(d)!.map((i) => items[i]!.targetPath));
+    let got: Awaited<ReturnType<ApiClient["fetchFramesIntoFiles"]>>;
+    try {
+      got = await this.api.fetchFramesIntoFiles(apiPaths.agentBlobsFetch, { digests }, targets, { signal: this.signal, onBytes: progress, maxBlobBytes: MAX_FRAMED_BLOB_BYTES });
+    } catch (err) {
+      // The answer broke off midway: the server failing, not the files (as in fetchFrames).
+      if (err instanceof RemoteApiError || this.signal?.aborted) throw err;
+      throw connectionLost(this.api.origin, toError(err));
+    }
+    if (!got) return false;
+    digests.forEach((digest, j) => {
+      const outcomes = got.outcomes[j];
+      if (!outcomes) return;
+      waiting.get(digest)!.forEach((i, k) => (results[i] = outcomeError(digest, outcomes[k] ?? null)));
+      waiting.delete(digest);
+    });
+    if (got.fault) throw got.fault;
+    return true;
+  }
+
 
   async flush(): Promise<void> {}
 
@@ -648,6 +678,13 @@ function frameResult(frame: BlobFrame): Buffer | Error {
   if (frame.status === "unreadable") return unreadable(frame.digest);
   if (frame.status !== "ok") throw new Error(`The server answered a blob fetch with a frame of status ${frame.status} for blob ${frame.digest}.`);
   return frame.bytes;
+}
+
+/** The error of one file of a fetch on the download thread (null: written whole). */
+function outcomeError(digest: Digest, outcome: FrameOutcome): Error | null {
+  if (outcome === null) return null;
+  if ("error" in outcome) return Object.assign(new Error(outcome.error.message), outcome.error.code === undefined ? {} : { code: outcome.error.code });
+  return outcome.status === "notFound" ? new BlobNotFoundError(digest) : unreadable(digest);
 }
 
 /** A blob the server could not hand out: its stored copy is damaged or unreadable (a per-file failure). */

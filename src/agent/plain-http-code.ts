@@ -1,6 +1,7 @@
 /**
- * Source of `plainHttpGet`, for the download thread (DownloadThread evaluates it with its own code):
- * one GET over plain HTTP/1.1 on a socket of its own, the answer's body written straight into a file.
+ * Source of `plainHttpRequest`, for the download thread (DownloadThread evaluates it with its own code):
+ * one request over plain HTTP/1.1 on a socket of its own, the answer's body handed to a sink that
+ * writes it straight into files (fileSink here; the blob-frame sink in frame-files-code.ts).
  *
  * Why not node:http: its socket hands over 64 KiB at a time, each through the HTTP parser and a
  * stream, into a write stream. Reading into one reused 1 MiB buffer (net's `onread`) and writing each
@@ -13,10 +14,12 @@
  * connection closed before the frame says the body is whole, is "cut short": ECONNRESET, as node:http
  * reports it. Interim 1xx heads are skipped.
  *
- * `plainHttpGet(m, io)`: m = { url, headers, target, idleTimeoutMs, maxErrorBodyBytes };
- * io = { progress(bytes), finish(answer), register(cancel) } with the answers of DownloadAnswer.
+ * `plainHttpRequest(req, openSink, io)`: req = { url, method, headers, body?, idleTimeoutMs,
+ * maxErrorBodyBytes }; io = { progress(bytes), finish(answer), register(cancel) }, answers as in
+ * DownloadAnswer; `fileSink(target, io)` is the sink of a GET into a new file. It uses the download
+ * thread's `fs`, `describe` and PROGRESS_BYTES.
  */
-export const PLAIN_HTTP_GET_CODE = `
+export const PLAIN_HTTP_CODE = `
 const net = require("node:net");
 const READ_BUFFER_BYTES = 1 << 20;
 const MAX_HEAD_BYTES = 64 << 10;
@@ -97,21 +100,26 @@ function chunkedReader() {
     },
   };
 }
-function plainHttpGet({ url, headers, target, idleTimeoutMs, maxErrorBodyBytes }, io) {
+/**
+ * One request; a 2xx answer's body goes to the sink openSink(status) makes: { push(bytes), finish() →
+ * fields of the answer, discard() → fields of a failed answer (it cleans up what it made) }. push gets
+ * views into the reused read buffer, valid only during the call. Other answers are read, bounded.
+ */
+function plainHttpRequest({ url, method, headers, body, idleTimeoutMs, maxErrorBodyBytes }, openSink, io) {
   const u = new URL(url);
+  const payload = body === undefined ? undefined : Buffer.from(body);
   let head = "";
-  for (const [name, value] of Object.entries({ Host: u.host, ...headers, Connection: "close" })) {
+  const all = { Host: u.host, ...headers, ...(payload ? { "Content-Length": String(payload.length) } : {}), Connection: "close" };
+  for (const [name, value] of Object.entries(all)) {
     if (/[\\r\\n:]/.test(name) || /[\\r\\n]/.test(String(value))) throw httpError("header " + JSON.stringify(name) + " has a line break in it", "ERR_INVALID_CHAR");
     head += name + ": " + value + "\\r\\n";
   }
-  const requestHead = "GET " + (u.pathname + u.search) + " HTTP/1.1\\r\\n" + head + "\\r\\n";
+  const requestHead = method + " " + (u.pathname + u.search) + " HTTP/1.1\\r\\n" + head + "\\r\\n";
   let done = false;
   let answer = null; // the parsed head, once it came
   let pending = null; // bytes of a head not yet whole
-  let body = null;
-  let fd = -1;
-  let created = false;
-  let unreported = 0;
+  let framing = null;
+  let sink = null; // a 2xx answer's
   const errorChunks = [];
   let errorBytes = 0;
   const end = (result) => {
@@ -122,66 +130,49 @@ function plainHttpGet({ url, headers, target, idleTimeoutMs, maxErrorBodyBytes }
   const fail = (err) => {
     if (done) return;
     const error = describe(err);
-    if (fd >= 0) {
-      try { fs.closeSync(fd); } catch {}
-      fd = -1;
+    let more = {};
+    if (sink) {
+      try {
+        more = sink.discard() || {};
+      } catch (e) {
+        error.message += "; " + describe(e).message;
+      }
     }
-    try {
-      if (created) fs.rmSync(target, { force: true });
-    } catch (e) {
-      error.message += "; the partial file " + target + " could not be removed either: " + describe(e).message;
-    }
-    end({ failed: answer ? "body" : "request", error });
+    end({ failed: err && err.answerFault ? "answer" : answer ? "body" : "request", error, ...more });
   };
   const emit = (bytes) => {
-    if (fd < 0) {
-      if (errorBytes < maxErrorBodyBytes) errorChunks.push(Buffer.from(bytes.subarray(0, maxErrorBodyBytes - errorBytes)));
-      errorBytes += bytes.length;
-      return;
-    }
-    for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off);
-    unreported += bytes.length;
-    if (unreported >= PROGRESS_BYTES) {
-      io.progress(unreported);
-      unreported = 0;
-    }
+    if (sink) return sink.push(bytes);
+    if (errorBytes < maxErrorBodyBytes) errorChunks.push(Buffer.from(bytes.subarray(0, maxErrorBodyBytes - errorBytes)));
+    errorBytes += bytes.length;
   };
   const complete = () => {
-    if (fd < 0) {
+    if (!sink) {
       const requestId = answer.headers["x-request-id"] || "";
       const text = Buffer.concat(errorChunks).toString("utf8").slice(0, maxErrorBodyBytes);
       return end({ status: answer.status, saved: false, statusText: answer.statusText, requestId, body: text });
     }
-    fs.closeSync(fd);
-    fd = -1;
-    if (unreported > 0) io.progress(unreported);
-    end({ status: answer.status, saved: true });
-  };
-  const onHead = (text) => {
-    answer = parseHead(text);
-    body = bodyReader(answer.headers);
-    if (answer.status >= 200 && answer.status < 300) {
-      fd = fs.openSync(target, "wx");
-      created = true;
-    }
+    const fields = sink.finish();
+    end({ status: answer.status, saved: true, ...fields });
   };
   const receive = (bytes) => {
     while (!answer) {
-      const all = pending ? Buffer.concat([pending, bytes]) : bytes;
-      const k = all.indexOf("\\r\\n\\r\\n");
+      const whole = pending ? Buffer.concat([pending, bytes]) : bytes;
+      const k = whole.indexOf("\\r\\n\\r\\n");
       if (k < 0) {
-        if (all.length > MAX_HEAD_BYTES) throw httpError("the server's answer head is over " + MAX_HEAD_BYTES + " bytes", "HPE_HEADER_OVERFLOW");
-        pending = Buffer.from(all); // the read buffer is reused: keep a copy
+        if (whole.length > MAX_HEAD_BYTES) throw httpError("the server's answer head is over " + MAX_HEAD_BYTES + " bytes", "HPE_HEADER_OVERFLOW");
+        pending = Buffer.from(whole); // the read buffer is reused: keep a copy
         return;
       }
       pending = null;
-      const text = all.toString("latin1", 0, k);
-      bytes = all.subarray(k + 4);
+      const text = whole.toString("latin1", 0, k);
+      bytes = whole.subarray(k + 4);
       // An interim answer (100 Continue, 103 Early Hints): the real one follows.
       if (/^HTTP\\/1\\.[01] 1\\d\\d/.test(text) && !/^HTTP\\/1\\.[01] 101/.test(text)) continue;
-      onHead(text);
+      answer = parseHead(text);
+      framing = bodyReader(answer.headers);
+      if (answer.status >= 200 && answer.status < 300) sink = openSink(answer.status);
     }
-    if (body.push(bytes, emit)) complete();
+    if (framing.push(bytes, emit)) complete();
   };
   const socket = net.connect({
     host: u.hostname.replace(/^\\[|\\]$/g, ""),
@@ -201,11 +192,11 @@ function plainHttpGet({ url, headers, target, idleTimeoutMs, maxErrorBodyBytes }
   io.register((err) => fail(err));
   socket.setNoDelay(true);
   socket.setTimeout(idleTimeoutMs, () => fail(new Error("no data either way for " + idleTimeoutMs / 1000 + " s")));
-  socket.once("connect", () => socket.write(requestHead));
+  socket.once("connect", () => socket.write(payload ? Buffer.concat([Buffer.from(requestHead, "latin1"), payload]) : requestHead));
   socket.on("error", fail);
   socket.once("end", () => {
     if (done) return;
-    if (answer && body.endsWithConnection) {
+    if (answer && framing.endsWithConnection) {
       try {
         return complete();
       } catch (err) {
@@ -215,5 +206,36 @@ function plainHttpGet({ url, headers, target, idleTimeoutMs, maxErrorBodyBytes }
     fail(httpError(answer ? "the connection closed before the whole answer arrived" : "the server closed the connection without answering", "ECONNRESET"));
   });
   socket.once("close", () => fail(httpError("the connection closed before the whole answer arrived", "ECONNRESET")));
+}
+/** The sink of a GET into a new file: created ("wx") when a 2xx answer's head came, removed if it fails. */
+function fileSink(target, io) {
+  const fd = fs.openSync(target, "wx");
+  let closed = false;
+  let unreported = 0;
+  return {
+    push(bytes) {
+      for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off);
+      unreported += bytes.length;
+      if (unreported >= PROGRESS_BYTES) {
+        io.progress(unreported);
+        unreported = 0;
+      }
+    },
+    finish() {
+      closed = true;
+      fs.closeSync(fd);
+      if (unreported > 0) io.progress(unreported);
+      return {};
+    },
+    discard() {
+      try {
+        if (!closed) fs.closeSync(fd);
+        closed = true;
+        fs.rmSync(target, { force: true });
+      } catch (e) {
+        throw new Error("the partial file " + target + " could not be removed either: " + describe(e).message);
+      }
+    },
+  };
 }
 `;
