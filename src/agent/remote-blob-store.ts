@@ -518,7 +518,6 @@ export class RemoteBlobStore implements BlobStore {
     return true;
   }
 
-
   async flush(): Promise<void> {}
 
   async delete(digest: Digest): Promise<boolean> {
