@@ -40,6 +40,12 @@ async function startScriptedServer(): Promise<{ endpoint: string; seen: http.Inc
       res.write(patternBytes(2 << 20, 4));
       return void setTimeout(() => res.socket?.destroy(), 20);
     }
+    if (url === "/error-cut") {
+      // An error answer that breaks off: a proxy failing, say.
+      res.writeHead(503, { "content-type": "application/json", "content-length": "1000" });
+      res.write('{"code":"Sto');
+      return void setTimeout(() => res.socket?.destroy(), 20);
+    }
     if (url === "/missing") return error(404, "BlobNotFound");
     if (url === "/denied") return error(401, "Unauthorized");
     if (url !== "/cut" && url !== "/stall") return error(404, "NotFound");
@@ -122,6 +128,12 @@ describe.each([
     await receiving;
     stop.abort(new Error("the agent is stopping"));
     await expect(call).rejects.toThrow("the agent is stopping");
+    expect(fs.existsSync(target)).toBe(false);
+  });
+
+  it("an error answer cut short is StoreUnavailable for the whole call, and no file", async () => {
+    const target = path.join(dir, "out");
+    await expect(api.download("/error-cut", target)).rejects.toMatchObject({ code: "StoreUnavailable" });
     expect(fs.existsSync(target)).toBe(false);
   });
 

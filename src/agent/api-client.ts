@@ -152,7 +152,7 @@ export class ApiClient {
       );
     }
     if (res.ok || opts.accept?.includes(res.status)) return res;
-    throw await errorOf(res, method, path, this.origin);
+    throw await errorOf(res, method, path, this.origin).catch((err: unknown) => this.brokenAnswer(method, path, res.status, err));
   }
 
   /**
@@ -195,7 +195,7 @@ export class ApiClient {
     const headers = new Headers();
     for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") headers.set(k, v);
     const answer = new Response(Readable.toWeb(res) as ReadableStream, { status, statusText: res.statusMessage ?? "", headers });
-    throw await errorOf(answer, method, path, this.origin);
+    throw await errorOf(answer, method, path, this.origin).catch((err: unknown) => this.brokenAnswer(method, path, status, err));
   }
 
   /**
@@ -351,6 +351,20 @@ export class ApiClient {
   }
 
   /** A server that could not be reached (or a connection that failed before any answer). */
+  /**
+   * An error answer whose body broke off: no usable answer, as when the server cannot be reached (the
+   * whole call fails), whatever its status said.
+   */
+  private brokenAnswer(method: string, path: string, status: number, err: unknown): RemoteApiError {
+    return new RemoteApiError(
+      "StoreUnavailable",
+      `The ctxsync server at ${this.origin} answered ${method} ${path} with HTTP ${status}, but the connection broke before the answer's end (${describeFetchError({ cause: err })}); try again.`,
+      "",
+      0,
+      { cause: err },
+    );
+  }
+
   private unreachable(method: string, path: string, err: unknown): RemoteApiError {
     return new RemoteApiError(
       "StoreUnavailable",

@@ -104,11 +104,12 @@ export type FramesAnswer =
   | { failed: "request" | "body" | "answer"; error: { message: string; code?: string }; outcomes?: (FrameOutcome[] | undefined)[] };
 
 /**
- * The thread: one GET per message, a connection each (as ApiClient.stream), the answer's body into a
- * file opened with "wx". Plain HTTP goes through plainHttpGet (a reused 1 MiB read buffer, synchronous
- * writes); HTTPS through node:https, the answer piped into the file through a 1 MiB buffer. Progress
- * goes out a MiB at a time: a message per socket chunk would cost the main thread more than the chunk.
- * A request that fails after the answer started removes the file (if it created it) before answering.
+ * The thread: one request per message (a GET into one file, or a blob fetch into many), a connection
+ * each (as ApiClient.stream), bodies into files opened with "wx". Plain HTTP goes through
+ * plainHttpRequest (a reused 1 MiB read buffer, synchronous writes); a GET over HTTPS through
+ * node:https, the answer piped into the file through a 1 MiB buffer. Progress goes out a MiB at a time:
+ * a message per socket chunk would cost the main thread more than the chunk. A request that fails
+ * after the answer started removes what it created before answering.
  */
 const THREAD_CODE = `
 const { parentPort } = require("node:worker_threads");

@@ -26,10 +26,12 @@ function frameFilesSink({ digests, targets, maxBlobBytes }, io) {
   let left = -1; // bytes of the current frame still to come; -1 while reading a header
   let open = []; // the current frame's files: { fd, k }
   let unreported = 0;
-  const fileFailed = (f, err) => {
+  /** Fails one file of the current frame and removes it; its descriptor is closed unless \`closed\`. */
+  const fileFailed = (f, err, closed) => {
     outcomes[n][f.k] = { error: describe(err) };
     try {
-      fs.closeSync(f.fd);
+      // Never twice: a freed descriptor number may already be another thread's file.
+      if (!closed) fs.closeSync(f.fd);
     } catch {}
     try {
       fs.rmSync(targets[n][f.k], { force: true });
@@ -81,7 +83,7 @@ function frameFilesSink({ digests, targets, maxBlobBytes }, io) {
         fs.closeSync(f.fd);
         unreported += size;
       } catch (err) {
-        fileFailed(f, err);
+        fileFailed(f, err, true); // close frees the descriptor even when it fails
       }
     }
     open = [];
@@ -117,7 +119,10 @@ function frameFilesSink({ digests, targets, maxBlobBytes }, io) {
       }
     },
     finish() {
-      if (left >= 0 || headerBytes > 0) throw answerFault("The server's answer to a blob fetch ended inside the frame of blob " + digests[n] + ".");
+      if (left >= 0 || headerBytes > 0) {
+        const where = n < digests.length ? "inside the frame of blob " + digests[n] : "with stray bytes after the last frame";
+        throw answerFault("The server's answer to a blob fetch ended " + where + ".");
+      }
       if (n < digests.length) throw answerFault("The server's answer to a blob fetch ended before blob " + digests[n] + ".");
       if (unreported > 0) io.progress(unreported);
       return { outcomes };

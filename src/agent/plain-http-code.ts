@@ -120,6 +120,7 @@ function plainHttpRequest({ url, method, headers, body, idleTimeoutMs, maxErrorB
   let pending = null; // bytes of a head not yet whole
   let framing = null;
   let sink = null; // a 2xx answer's
+  let receiving = false; // a 2xx answer came: its failures are the transfer's ("body"), not the request's
   const errorChunks = [];
   let errorBytes = 0;
   const end = (result) => {
@@ -138,7 +139,8 @@ function plainHttpRequest({ url, method, headers, body, idleTimeoutMs, maxErrorB
         error.message += "; " + describe(e).message;
       }
     }
-    end({ failed: err && err.answerFault ? "answer" : answer ? "body" : "request", error, ...more });
+    // An error answer cut short is as good as no answer: the server (or a proxy) failed the request.
+    end({ failed: err && err.answerFault ? "answer" : receiving ? "body" : "request", error, ...more });
   };
   const emit = (bytes) => {
     if (sink) return sink.push(bytes);
@@ -170,7 +172,10 @@ function plainHttpRequest({ url, method, headers, body, idleTimeoutMs, maxErrorB
       if (/^HTTP\\/1\\.[01] 1\\d\\d/.test(text) && !/^HTTP\\/1\\.[01] 101/.test(text)) continue;
       answer = parseHead(text);
       framing = bodyReader(answer.headers);
-      if (answer.status >= 200 && answer.status < 300) sink = openSink(answer.status);
+      if (answer.status >= 200 && answer.status < 300) {
+        receiving = true;
+        sink = openSink(answer.status);
+      }
     }
     if (framing.push(bytes, emit)) complete();
   };
@@ -192,7 +197,8 @@ function plainHttpRequest({ url, method, headers, body, idleTimeoutMs, maxErrorB
   io.register((err) => fail(err));
   socket.setNoDelay(true);
   socket.setTimeout(idleTimeoutMs, () => fail(new Error("no data either way for " + idleTimeoutMs / 1000 + " s")));
-  socket.once("connect", () => socket.write(payload ? Buffer.concat([Buffer.from(requestHead, "latin1"), payload]) : requestHead));
+  // Latin-1, as node:http writes heads: a header byte over 0x7f goes as that byte.
+  socket.once("connect", () => socket.write(payload ? Buffer.concat([Buffer.from(requestHead, "latin1"), payload]) : Buffer.from(requestHead, "latin1")));
   socket.on("error", fail);
   socket.once("end", () => {
     if (done) return;
@@ -230,7 +236,11 @@ function fileSink(target, io) {
     discard() {
       try {
         if (!closed) fs.closeSync(fd);
-        closed = true;
+      } catch {
+        // The file goes anyway; its descriptor is gone either way (close frees it even when it fails).
+      }
+      closed = true;
+      try {
         fs.rmSync(target, { force: true });
       } catch (e) {
         throw new Error("the partial file " + target + " could not be removed either: " + describe(e).message);
