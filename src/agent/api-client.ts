@@ -350,7 +350,6 @@ export class ApiClient {
     return { ...this.#extraHeaders, ...extra, authorization: `Bearer ${this.#token}` };
   }
 
-  /** A server that could not be reached (or a connection that failed before any answer). */
   /**
    * An error answer whose body broke off: no usable answer, as when the server cannot be reached (the
    * whole call fails), whatever its status said.
@@ -365,6 +364,7 @@ export class ApiClient {
     );
   }
 
+  /** A server that could not be reached (or a connection that failed before any answer). */
   private unreachable(method: string, path: string, err: unknown): RemoteApiError {
     return new RemoteApiError(
       "StoreUnavailable",

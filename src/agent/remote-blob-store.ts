@@ -490,6 +490,7 @@ export class RemoteBlobStore implements BlobStore {
       for (const indices of waiting.values()) for (const i of indices) results[i] ??= toError(err);
     }
   }
+
   /**
    * fetchBatch's transfer on the download thread, which writes each blob into its files as its bytes
    * arrive (this thread then only reads the outcomes); false when it cannot run here (see
