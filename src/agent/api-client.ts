@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { inspect } from "node:util";
 import { InvalidParameterError } from "../errors/index.js";
 import { ThreadStoppedError, ThreadUnavailableError } from "../store/index.js";
-import { DownloadThread, type FrameOutcome, type FramesAnswer } from "./download-thread.js";
+import { DownloadThread, errorFromThread, type FrameOutcome, type FramesAnswer, type ThreadError } from "./download-thread.js";
 import { RemoteApiError } from "./remote-api-error.js";
 
 /** Query parameters; undefined values are left out. */
@@ -222,20 +222,33 @@ export class ApiClient {
   private async downloadOnThread(thread: DownloadThread, path: string, target: string, opts: DownloadOptions): Promise<number> {
     const request = { url: this.url(path), headers: this.headers(), target, idleTimeoutMs: STREAM_IDLE_TIMEOUT_MS, maxErrorBodyBytes: MAX_ERROR_BODY_BYTES };
     const answer = await thread.download(request, opts.onBytes ?? (() => undefined), opts.signal).catch((err: unknown) => {
-      // The thread died: whether the file is whole is unknown, so the whole call fails, as when the server does.
-      if (err instanceof ThreadStoppedError) {
-        throw new RemoteApiError("StoreUnavailable", `${err.message} during GET ${path}; try again.`, "", 0, { cause: err });
-      }
-      throw err;
+      throw this.threadFailure(err, "GET", path);
     });
-    if ("failed" in answer) {
-      if (opts.signal?.aborted) throw opts.signal.reason;
-      const err = Object.assign(new Error(answer.error.message), answer.error.code === undefined ? {} : { code: answer.error.code });
-      throw answer.failed === "request" ? this.unreachable("GET", path, err) : err;
-    }
+    if ("failed" in answer) throw this.transferFailure(answer, "GET", path, opts.signal);
     if (answer.saved || opts.accept?.includes(answer.status)) return answer.status;
+    throw await this.errorAnswer(answer, "GET", path);
+  }
+
+  /** The thread died: whether its files are whole is unknown, so the whole call fails, as when the server does. */
+  private threadFailure(err: unknown, method: string, path: string): unknown {
+    if (!(err instanceof ThreadStoppedError)) return err;
+    return new RemoteApiError("StoreUnavailable", `${err.message} during ${method} ${path}; try again.`, "", 0, { cause: err });
+  }
+
+  /**
+   * A transfer on the thread that failed: the signal's reason when stopped, StoreUnavailable when no
+   * answer came, else the transfer's own error (its code kept: ECONNRESET, EEXIST).
+   */
+  private transferFailure(answer: { failed: string; error: ThreadError }, method: string, path: string, signal?: AbortSignal): unknown {
+    if (signal?.aborted) return signal.reason;
+    const err = errorFromThread(answer.error);
+    return answer.failed === "request" ? this.unreachable(method, path, err) : err;
+  }
+
+  /** A non-2xx answer the thread read, as `stream` would have turned it into an error. */
+  private errorAnswer(answer: { status: number; statusText: string; requestId: string; body: string }, method: string, path: string): Promise<RemoteApiError> {
     const headers = answer.requestId ? { "x-request-id": answer.requestId } : undefined;
-    throw await errorOf(new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers }), "GET", path, this.origin);
+    return errorOf(new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers }), method, path, this.origin);
   }
 
   /**
@@ -273,18 +286,14 @@ export class ApiClient {
         this.#downloadThread = undefined; // this runtime starts no threads: stop trying
         return undefined;
       }
-      if (err instanceof ThreadStoppedError) throw new RemoteApiError("StoreUnavailable", `${err.message} during POST ${path}; try again.`, "", 0, { cause: err });
-      throw err;
+      throw this.threadFailure(err, "POST", path);
     }
     if ("failed" in answer) {
-      if (opts.signal?.aborted) throw opts.signal.reason;
-      const err = Object.assign(new Error(answer.error.message), answer.error.code === undefined ? {} : { code: answer.error.code });
-      if (answer.failed === "answer") return { outcomes: answer.outcomes ?? [], fault: err };
-      throw answer.failed === "request" ? this.unreachable("POST", path, err) : err;
+      if (answer.failed === "answer" && !opts.signal?.aborted) return { outcomes: answer.outcomes ?? [], fault: errorFromThread(answer.error) };
+      throw this.transferFailure(answer, "POST", path, opts.signal);
     }
     if (answer.saved) return { outcomes: answer.outcomes };
-    const headers = answer.requestId ? { "x-request-id": answer.requestId } : undefined;
-    throw await errorOf(new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers }), "POST", path, this.origin);
+    throw await this.errorAnswer(answer, "POST", path);
   }
 
   private async downloadHere(path: string, target: string, opts: DownloadOptions): Promise<number> {

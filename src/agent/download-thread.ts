@@ -69,6 +69,17 @@ export interface DownloadRequest {
   maxErrorBodyBytes: number;
 }
 
+/** An error as the thread reports it (errors do not cross threads whole). */
+export interface ThreadError {
+  message: string;
+  code?: string;
+}
+
+/** The Error a ThreadError stands for, its code kept. */
+export function errorFromThread(e: ThreadError): Error {
+  return Object.assign(new Error(e.message), e.code === undefined ? {} : { code: e.code });
+}
+
 /** How a download ended. */
 export type DownloadAnswer =
   /** A 2xx answer, whole in the file. */
@@ -76,7 +87,7 @@ export type DownloadAnswer =
   /** Any other answer, with (the start of) its body; no file was created. */
   | { status: number; saved: false; statusText: string; requestId: string; body: string }
   /** No answer ("request": the connection failed, or was stopped, before one came) or one cut short ("body"). */
-  | { failed: "request" | "body"; error: { message: string; code?: string } };
+  | { failed: "request" | "body"; error: ThreadError };
 
 /** A blob fetch for the thread: POST `body` (the digests, as JSON) to `url`, the frames into `targets`. */
 export interface FramesRequest {
@@ -94,14 +105,14 @@ export interface FramesRequest {
 }
 
 /** How one file of a blob fetch ended: written whole (null), the server's word on its blob, or its own failure. */
-export type FrameOutcome = null | { status: "notFound" | "unreadable" } | { error: { message: string; code?: string } };
+export type FrameOutcome = null | { status: "notFound" | "unreadable" } | { error: ThreadError };
 
 /** How a blob fetch ended; `outcomes[i][k]` is targets[i][k]'s (undefined: its frame never came). */
 export type FramesAnswer =
   | { status: number; saved: true; outcomes: FrameOutcome[][] }
   | { status: number; saved: false; statusText: string; requestId: string; body: string }
   /** As a download's, and "answer": an answer that broke the frame rules (the error says how). */
-  | { failed: "request" | "body" | "answer"; error: { message: string; code?: string }; outcomes?: (FrameOutcome[] | undefined)[] };
+  | { failed: "request" | "body" | "answer"; error: ThreadError; outcomes?: (FrameOutcome[] | undefined)[] };
 
 /**
  * The thread: one request per message (a GET into one file, or a blob fetch into many), a connection

@@ -30,7 +30,7 @@ import {
 } from "../store/index.js";
 import type { ApiClient } from "./api-client.js";
 import { DedupProbe } from "./dedup-probe.js";
-import type { FrameOutcome } from "./download-thread.js";
+import { errorFromThread, type FrameOutcome } from "./download-thread.js";
 import { FrameBatch, type BatchedFile } from "./frame-batch.js";
 import { RemoteApiError } from "./remote-api-error.js";
 
@@ -683,7 +683,7 @@ function frameResult(frame: BlobFrame): Buffer | Error {
 /** The error of one file of a fetch on the download thread (null: written whole). */
 function outcomeError(digest: Digest, outcome: FrameOutcome): Error | null {
   if (outcome === null) return null;
-  if ("error" in outcome) return Object.assign(new Error(outcome.error.message), outcome.error.code === undefined ? {} : { code: outcome.error.code });
+  if ("error" in outcome) return errorFromThread(outcome.error);
   return outcome.status === "notFound" ? new BlobNotFoundError(digest) : unreadable(digest);
 }
 
