@@ -95,9 +95,9 @@ export interface FramesRequest {
   headers: Record<string, string>;
   body: string;
   /** The digests asked for, in order: the answer has one frame for each. */
-  digests: string[];
+  digests: readonly string[];
   /** The new files of each digest. */
-  targets: string[][];
+  targets: readonly (readonly string[])[];
   /** Largest blob a frame may carry. */
   maxBlobBytes: number;
   idleTimeoutMs: number;
