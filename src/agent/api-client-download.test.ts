@@ -172,6 +172,15 @@ describe("DownloadThread", () => {
     await thread.stop();
   });
 
+  it("gives up on an answer that stalls for the idle timeout, and removes its partial file", async () => {
+    const thread = new DownloadThread();
+    const target = path.join(dir, "stalled");
+    const answer = await thread.download({ ...request("/stall", target), idleTimeoutMs: 300 }, () => undefined);
+    expect(answer).toMatchObject({ failed: "body", error: { message: "no data either way for 0.3 s" } });
+    expect(fs.existsSync(target)).toBe(false);
+    await thread.stop();
+  });
+
   it("answers a request it cannot make, or a file it cannot create, as that download's failure and goes on", async () => {
     const thread = new DownloadThread();
     const noUrl = await thread.download({ ...request("", path.join(dir, "x")), url: "not a url" }, () => undefined);

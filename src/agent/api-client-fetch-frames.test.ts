@@ -88,7 +88,7 @@ describe("ApiClient.fetchFramesIntoFiles (on the download thread)", () => {
     expect(JSON.parse(server.bodies[0]!)).toEqual({ digests: [sha(a), missing, sha(b), damaged] });
   });
 
-  it("an answer out of order is a fault after the frames before it; one cut inside a frame, too", async () => {
+  it("an answer out of order, cut inside a frame, short of a blob or with one over the limit is a fault after the frames before it", async () => {
     server.answer.body = Buffer.concat([frame(a), frame(b)]);
     const outOfOrder = await fetchInto([sha(a), sha(Buffer.from("x")), sha(b)], [[at("a")], [at("x")], [at("b")]]);
     expect(outOfOrder?.outcomes).toEqual([[null], undefined, undefined]);
@@ -104,6 +104,12 @@ describe("ApiClient.fetchFramesIntoFiles (on the download thread)", () => {
     server.answer.body = frame(a);
     const short = await fetchInto([sha(a), sha(b)], [[at("a3")], [at("b3")]]);
     expect(short?.fault?.message).toContain(`ended before blob ${sha(b)}`);
+
+    server.answer.body = Buffer.concat([frame(a), frame(b)]);
+    const tooLarge = await api.fetchFramesIntoFiles("/fetch", { digests: [sha(a), sha(b)] }, [[at("a4")], [at("b4")]], { maxBlobBytes: 10_000 });
+    expect(tooLarge?.fault?.message).toContain(`Blob ${sha(b)} in a fetch answer has 70000 bytes, over the 10000`);
+    expect(tooLarge?.outcomes).toEqual([[null], undefined]);
+    expect(fs.existsSync(at("b4"))).toBe(false);
   });
 
   it("a connection that breaks midway rejects with the transfer's error; the file in progress is removed, finished ones stay", async () => {
