@@ -22,7 +22,7 @@ async function run(req: OpRequest): Promise<OpResult> {
     await client.list(); // opens the store first: no operation is billed for that
     switch (req.op) {
       case "baseline":
-        return finish({ seconds: 0, cpuSeconds: 0 });
+        return finish({ seconds: 0, cpuSeconds: 0, systemSeconds: 0, minorFaults: 0 });
       case "upload-first":
         return await uploadFirst(client, req);
       case "upload":
@@ -85,16 +85,18 @@ function policy(req: OpRequest): SyncPolicyInput | undefined {
   return req.archive ? { uploadPolicy: { uploadMode: UploadMode.ARCHIVE } } : undefined;
 }
 
-/** Wall and CPU (user + system, this process) time of `fn`; with `cpuProfile`, also its CPU profile. */
-async function measure<T>(fn: () => Promise<T>, cpuProfile?: string): Promise<{ value: T; seconds: number; cpuSeconds: number }> {
+/** Wall and CPU (user + system, this process) time and page faults of `fn`; with `cpuProfile`, also its CPU profile. */
+async function measure<T>(fn: () => Promise<T>, cpuProfile?: string): Promise<{ value: T } & Timing> {
   const profiler = cpuProfile ? await startProfiler() : undefined;
+  const faults0 = process.resourceUsage().minorPageFault;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const value = await fn();
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const minorFaults = process.resourceUsage().minorPageFault - faults0;
   if (profiler && cpuProfile) await profiler.stopTo(cpuProfile);
-  return { value, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  return { value, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, systemSeconds: cpu.system / 1e6, minorFaults };
 }
 
 /**
@@ -116,7 +118,10 @@ async function startProfiler(): Promise<{ stopTo(file: string): Promise<void> }>
   };
 }
 
-function finish(timing: { seconds: number; cpuSeconds: number }): OpResult {
+/** What `measure` finds out about an operation. */
+type Timing = Pick<OpResult, "seconds" | "cpuSeconds" | "systemSeconds" | "minorFaults">;
+
+function finish(timing: Timing): OpResult {
   return { ...timing, maxRssKiB: process.resourceUsage().maxRSS };
 }
 

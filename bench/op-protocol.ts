@@ -34,6 +34,13 @@ export interface OpResult {
   seconds: number;
   /** User + system CPU time of the child during the operation (not of processes it starts, such as `sync`). */
   cpuSeconds: number;
+  /** The system (kernel) part of `cpuSeconds`. */
+  systemSeconds: number;
+  /**
+   * Minor page faults of the child during the operation: memory it touched for the first time. Where a
+   * VM's host backs guest memory lazily, these are what a "slow" run pays for (see docs/benchmarks.md).
+   */
+  minorFaults: number;
   /** process.resourceUsage().maxRSS: peak resident set of the child, KiB. */
   maxRssKiB: number;
   contextId?: string;

@@ -236,7 +236,9 @@ class Round {
     const busy = busyBefore === null ? "" : `, CPUs ${(busyBefore * 100).toFixed(0)} % busy before`;
     const cpu = sample.cpuSeconds === null ? "" : `, CPU ${sample.cpuSeconds.toFixed(2)} s`;
     const serverCpu = sample.serverCpuSeconds === undefined ? "" : ` (server ${sample.serverCpuSeconds.toFixed(2)} s)`;
-    log(`  ${label} ${sample.seconds.toFixed(3)} s${cpu}${serverCpu}${rss}${busy}`);
+    // Kernel time and first touches of memory: what a run on a VM's cold memory pays extra.
+    const kernel = sample.systemSeconds === undefined || sample.minorFaults === undefined ? "" : `, sys ${sample.systemSeconds.toFixed(2)} s, ${(sample.minorFaults / 1000).toFixed(0)}k page faults`;
+    log(`  ${label} ${sample.seconds.toFixed(3)} s${cpu}${serverCpu}${kernel}${rss}${busy}`);
     return sample;
   }
 
@@ -324,12 +326,14 @@ async function runRemote(round: Round, data: DataWorkspace): Promise<void> {
     const conn = { home: "", endpoint: server.endpoint, apiKey: server.apiKey };
     // On one machine agent and server share the CPUs: the op's CPU time is both together.
     const withServerCpu = async (op: () => Promise<Sample & OpResult>): Promise<Sample & OpResult> => {
-      const before = server.cpuSeconds();
+      const before = server.usage();
       const sample = await op();
-      const after = server.cpuSeconds();
-      if (before !== null && after !== null && sample.cpuSeconds !== null) {
-        sample.serverCpuSeconds = after - before;
+      const after = server.usage();
+      if (before !== null && after !== null) {
+        sample.serverCpuSeconds = after.cpuSeconds - before.cpuSeconds;
         sample.cpuSeconds += sample.serverCpuSeconds;
+        sample.systemSeconds += after.systemSeconds - before.systemSeconds;
+        sample.minorFaults += after.minorFaults - before.minorFaults;
       }
       return sample;
     };

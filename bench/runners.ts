@@ -19,6 +19,10 @@ export interface Sample {
   peakRssMB: number | null;
   /** User + system CPU seconds of the op: less sensitive than `seconds` to other work on the machine. */
   cpuSeconds: number | null;
+  /** The system (kernel) part of `cpuSeconds`; ctxsync ops only. */
+  systemSeconds?: number;
+  /** Minor page faults during the op (memory touched for the first time); ctxsync ops only. */
+  minorFaults?: number;
   /** Remote ops: the server's share of `cpuSeconds` (which then is agent + server). */
   serverCpuSeconds?: number;
   filesMoved?: number;
@@ -161,14 +165,21 @@ export async function waitForQuiet(maxSeconds: number, threshold = 0.15): Promis
   }
 }
 
+/** What a process has used so far. */
+export interface ProcessUsage {
+  cpuSeconds: number;
+  systemSeconds: number;
+  minorFaults: number;
+}
+
 /** A `ctxsync serve` child process on loopback. */
 export interface ServerProcess {
   endpoint: string;
   apiKey: string;
   /** Peak RSS of the server process so far (VmHWM), MB; null where /proc is missing. */
   peakRssMB(): number | null;
-  /** User + system CPU seconds the server process has used so far; null where /proc is missing. */
-  cpuSeconds(): number | null;
+  /** CPU seconds (user + system, and system alone) and minor page faults of the server so far; null where /proc is missing. */
+  usage(): ProcessUsage | null;
   stop(): Promise<void>;
 }
 
@@ -216,13 +227,14 @@ export async function startServer(dataDir: string, cpuProfile?: string): Promise
         return null;
       }
     },
-    cpuSeconds() {
+    usage() {
       try {
-        // Fields 14 and 15 of /proc/PID/stat (utime, stime), in clock ticks; the name before them is in
-        // parentheses and may hold spaces, so count from its closing one.
+        // Fields 10 (minflt), 14 and 15 (utime, stime, in clock ticks) of /proc/PID/stat; the name before
+        // them is in parentheses and may hold spaces, so count from its closing one.
         const stat = fs.readFileSync(`/proc/${child.pid}/stat`, "utf8");
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+        const systemSeconds = Number(fields[12]) / CLOCK_TICKS_PER_SECOND;
+        return { cpuSeconds: Number(fields[11]) / CLOCK_TICKS_PER_SECOND + systemSeconds, systemSeconds, minorFaults: Number(fields[7]) };
       } catch {
         return null;
       }
