@@ -185,6 +185,8 @@ describe("DownloadThread", () => {
     const thread = new DownloadThread();
     const noUrl = await thread.download({ ...request("", path.join(dir, "x")), url: "not a url" }, () => undefined);
     expect(noUrl).toMatchObject({ failed: "request", error: { code: "ERR_INVALID_URL" } });
+    const notHttp = await thread.download({ ...request("", path.join(dir, "x")), url: "ftp://127.0.0.1/blob" }, () => undefined);
+    expect(notHttp).toMatchObject({ failed: "request", error: { code: "ERR_INVALID_PROTOCOL" } });
     const notAPath = await thread.download(request("/bytes/10", 42 as unknown as string), () => undefined);
     expect(notAPath).toMatchObject({ failed: "body", error: { code: "ERR_INVALID_ARG_TYPE" } });
     const target = path.join(dir, "out");

@@ -120,12 +120,24 @@ describe("ApiClient.fetchFramesIntoFiles (on the download thread)", () => {
     expect(fs.existsSync(at("b"))).toBe(false);
   });
 
-  it("an error answer rejects with the server's code; an https endpoint or no thread leaves the fetch to the caller", async () => {
+  it("an error answer rejects with the server's code; without a thread the fetch is left to the caller", async () => {
     server.answer.status = 409;
     await expect(fetchInto([sha(a)], [[at("a")]])).rejects.toMatchObject({ code: "SessionNotActive", httpStatus: 409, requestId: "req-9" });
     expect(fs.existsSync(at("a"))).toBe(false);
     const opts = { maxBlobBytes: MAX_FRAMED_BLOB_BYTES };
-    expect(await new ApiClient("https://127.0.0.1:1", "t").fetchFramesIntoFiles("/fetch", { digests: [sha(a)] }, [[at("a")]], opts)).toBeUndefined();
     expect(await new ApiClient(server.endpoint, "t", { downloadThread: false }).fetchFramesIntoFiles("/fetch", { digests: [sha(a)] }, [[at("a")]], opts)).toBeUndefined();
+  });
+
+  it("a server that cannot be reached rejects with StoreUnavailable, over https as over http", async () => {
+    const opts = { maxBlobBytes: MAX_FRAMED_BLOB_BYTES };
+    for (const endpoint of ["http://127.0.0.1:1", "https://127.0.0.1:1"]) {
+      const unreachable = new ApiClient(endpoint, "t");
+      try {
+        await expect(unreachable.fetchFramesIntoFiles("/fetch", { digests: [sha(a)] }, [[at("a")]], opts)).rejects.toMatchObject({ code: "StoreUnavailable" });
+      } finally {
+        await unreachable.close();
+      }
+    }
+    expect(fs.existsSync(at("a"))).toBe(false);
   });
 });

@@ -254,7 +254,7 @@ export class ApiClient {
   /**
    * POSTs `json` (a blob fetch) to `path` and writes the blob frames of the answer into new files as they
    * arrive, on the download thread: `targets[i]` are the files of the i-th digest asked for. Undefined
-   * when that thread cannot do it here (an https: endpoint, a runtime without threads): the caller then
+   * when that thread cannot do it here (a runtime without threads): the caller then
    * reads the frames itself (`stream`). Rejects as `download`: StoreUnavailable when the server cannot be
    * reached, the server's error, the transfer's own error when the connection breaks midway (a file in
    * progress is removed; finished ones stay for the caller), the signal's reason when stopped. An answer
@@ -267,7 +267,7 @@ export class ApiClient {
     opts: { signal?: AbortSignal; onBytes?: (n: number) => void; maxBlobBytes: number },
   ): Promise<{ outcomes: (FrameOutcome[] | undefined)[]; fault?: Error } | undefined> {
     const thread = this.#downloadThread;
-    if (!thread || !this.#base.startsWith("http:")) return undefined;
+    if (!thread) return undefined;
     const request = {
       url: this.url(path),
       headers: this.headers({ "content-type": "application/json" }),

@@ -31,7 +31,7 @@ export class DownloadThread {
   }
 
   /**
-   * Runs a blob fetch (`req.url` must be plain http:): its 2xx answer of blob frames goes into new files
+   * Runs a blob fetch (http: or https:): its 2xx answer of blob frames goes into new files
    * as it arrives (see frame-files-code.ts for the outcomes), other answers are read and returned.
    * Progress, stopping and rejections as `download`.
    */
@@ -116,18 +116,14 @@ export type FramesAnswer =
 
 /**
  * The thread: one request per message (a GET into one file, or a blob fetch into many), a connection
- * each (as ApiClient.stream), bodies into files opened with "wx". Plain HTTP goes through
- * plainHttpRequest (a reused 1 MiB read buffer, synchronous writes); a GET over HTTPS through
- * node:https, the answer piped into the file through a 1 MiB buffer. Progress goes out a MiB at a time:
- * a message per socket chunk would cost the main thread more than the chunk. A request that fails
- * after the answer started removes what it created before answering.
+ * each (as ApiClient.stream), bodies into files opened with "wx", through plainHttpRequest (HTTP or
+ * HTTPS; a reused 1 MiB read buffer, synchronous writes). Progress goes out a MiB at a time: a message
+ * per socket chunk would cost the main thread more than the chunk. A request that fails after the
+ * answer started removes what it created before answering.
  */
 const THREAD_CODE = `
 const { parentPort } = require("node:worker_threads");
-const http = require("node:http");
-const https = require("node:https");
 const fs = require("node:fs");
-const { pipeline } = require("node:stream");
 const PROGRESS_BYTES = 1 << 20;
 const requests = new Map();
 parentPort.on("message", (m) => {
@@ -147,8 +143,10 @@ function describe(err) {
   return { message: String((err && err.message) || err), code: err && typeof err.code === "string" ? err.code : undefined };
 }
 function download(m) {
-  if (m.kind === "file" && !m.url.startsWith("http:")) return downloadThroughModule(m);
-  if (!m.url.startsWith("http:")) throw new Error("a blob fetch on the download thread needs a plain http: URL");
+  const { protocol } = new URL(m.url); // a malformed URL throws ERR_INVALID_URL
+  if (protocol !== "http:" && protocol !== "https:") {
+    throw Object.assign(new Error("the download thread speaks http: and https:, not " + protocol), { code: "ERR_INVALID_PROTOCOL" });
+  }
   const io = {
     progress: (bytes) => parentPort.postMessage({ id: m.id, bytes }),
     finish: (answer) => {
@@ -159,78 +157,6 @@ function download(m) {
   };
   const req = { ...m, method: m.kind === "frames" ? "POST" : "GET" };
   plainHttpRequest(req, () => (m.kind === "frames" ? frameFilesSink(m, io) : fileSink(m.target, io)), io);
-}
-function downloadThroughModule({ id, url, headers, target, idleTimeoutMs, maxErrorBodyBytes }) {
-  let done = false;
-  const finish = (answer) => {
-    if (done) return;
-    done = true;
-    requests.delete(id);
-    parentPort.postMessage({ id, answer });
-  };
-  const send = url.startsWith("https:") ? https.request : http.request;
-  const req = send(url, { method: "GET", headers, agent: false });
-  requests.set(id, (err) => req.destroy(err));
-  let res;
-  req.setTimeout(idleTimeoutMs, () => req.destroy(new Error("no data either way for " + idleTimeoutMs / 1000 + " s")));
-  req.on("error", (err) => {
-    if (res) res.destroy(err);
-    else finish({ failed: "request", error: describe(err) });
-  });
-  req.once("response", (answer) => {
-    res = answer;
-    const status = res.statusCode || 0;
-    if (status < 200 || status >= 300) {
-      const chunks = [];
-      let n = 0;
-      res.on("data", (c) => {
-        if (n < maxErrorBodyBytes) chunks.push(c);
-        n += c.length;
-      });
-      res.once("end", () => {
-        const requestId = typeof res.headers["x-request-id"] === "string" ? res.headers["x-request-id"] : "";
-        const body = Buffer.concat(chunks).toString("utf8").slice(0, maxErrorBodyBytes);
-        finish({ status, saved: false, statusText: res.statusMessage || "", requestId, body });
-      });
-      res.once("error", (err) => finish({ failed: "request", error: describe(err) }));
-      return;
-    }
-    let created = false;
-    let out;
-    try {
-      out = fs.createWriteStream(target, { flags: "wx", highWaterMark: 1 << 20 });
-    } catch (err) {
-      res.destroy();
-      return finish({ failed: "body", error: describe(err) });
-    }
-    out.once("open", () => (created = true));
-    let unreported = 0;
-    res.on("data", (chunk) => {
-      unreported += chunk.length;
-      if (unreported >= PROGRESS_BYTES) {
-        parentPort.postMessage({ id, bytes: unreported });
-        unreported = 0;
-      }
-    });
-    pipeline(res, out, (err) => {
-      if (err) {
-        const error = describe(err);
-        // The pipeline can fail while the file is still being opened: only once it is closed do we know.
-        const removeOurs = () => {
-          try {
-            if (created) fs.rmSync(target, { force: true });
-          } catch (e) {
-            error.message += "; the partial file " + target + " could not be removed either: " + describe(e).message;
-          }
-          finish({ failed: "body", error });
-        };
-        return out.closed ? removeOurs() : out.once("close", removeOurs);
-      }
-      if (unreported > 0) parentPort.postMessage({ id, bytes: unreported });
-      finish({ status, saved: true });
-    });
-  });
-  req.end();
 }
 ${PLAIN_HTTP_CODE}
 ${FRAME_FILES_CODE}`;

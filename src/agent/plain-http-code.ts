@@ -6,8 +6,9 @@
  * Why not node:http: its socket hands over 64 KiB at a time, each through the HTTP parser and a
  * stream, into a write stream. Reading into one reused 1 MiB buffer (net's `onread`) and writing each
  * read synchronously (this is a thread of its own) moved two 100 MB answers with a third of the CPU
- * (0.63 → 0.23 s in the same run; docs/benchmarks.md). HTTPS stays on node:https: certificate
- * checks are not something to write again.
+ * (0.63 → 0.23 s in the same run; docs/benchmarks.md). HTTPS goes the same way over tls.connect,
+ * which takes `onread` too and checks the certificate and the host name as node:https does (the
+ * process's trust store, so NODE_EXTRA_CA_CERTS counts); TLS hands over a record (≤ 16 KiB) per read.
  *
  * The answer may be framed by Content-Length, chunked (what ctxsync's server sends: its last chunk
  * goes only after the blob was verified), or by the connection's end. An answer that ends early, or a
@@ -21,6 +22,7 @@
  */
 export const PLAIN_HTTP_CODE = `
 const net = require("node:net");
+const tls = require("node:tls");
 const READ_BUFFER_BYTES = 1 << 20;
 const MAX_HEAD_BYTES = 64 << 10;
 function httpError(message, code) {
@@ -179,9 +181,11 @@ function plainHttpRequest({ url, method, headers, body, idleTimeoutMs, maxErrorB
     }
     if (framing.push(bytes, emit)) complete();
   };
-  const socket = net.connect({
+  const secure = u.protocol === "https:";
+  // tls.connect checks the certificate against this host (and sends it as SNI unless it is an address).
+  const socket = (secure ? tls.connect : net.connect)({
     host: u.hostname.replace(/^\\[|\\]$/g, ""),
-    port: Number(u.port || 80),
+    port: Number(u.port || (secure ? 443 : 80)),
     onread: {
       buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
       callback(n, buf) {
@@ -198,7 +202,7 @@ function plainHttpRequest({ url, method, headers, body, idleTimeoutMs, maxErrorB
   socket.setNoDelay(true);
   socket.setTimeout(idleTimeoutMs, () => fail(new Error("no data either way for " + idleTimeoutMs / 1000 + " s")));
   // Latin-1, as node:http writes heads: a header byte over 0x7f goes as that byte.
-  socket.once("connect", () => socket.write(payload ? Buffer.concat([Buffer.from(requestHead, "latin1"), payload]) : Buffer.from(requestHead, "latin1")));
+  socket.once(secure ? "secureConnect" : "connect", () => socket.write(payload ? Buffer.concat([Buffer.from(requestHead, "latin1"), payload]) : Buffer.from(requestHead, "latin1")));
   socket.on("error", fail);
   socket.once("end", () => {
     if (done) return;
