@@ -104,10 +104,13 @@ function chunkedReader() {
 /**
  * One request; a 2xx answer's body goes to the sink openSink(status) makes: { push(bytes), finish() →
  * fields of the answer, discard() → fields of a failed answer (it cleans up what it made) }. push gets
- * views into the reused read buffer, valid only during the call. Other answers are read, bounded.
+ * views into the reused read buffer, valid only during the call. Other answers are read, bounded. Throws
+ * for a request it cannot make (a malformed URL, a scheme other than http: and https:, a bad header).
  */
 function plainHttpRequest({ url, method, headers, body, idleTimeoutMs, maxErrorBodyBytes }, openSink, io) {
-  const u = new URL(url);
+  const u = new URL(url); // a malformed URL throws ERR_INVALID_URL
+  const secure = u.protocol === "https:";
+  if (!secure && u.protocol !== "http:") throw httpError("this client speaks http: and https:, not " + u.protocol, "ERR_INVALID_PROTOCOL");
   const payload = body === undefined ? undefined : Buffer.from(body);
   let head = "";
   const all = { Host: u.host, ...headers, ...(payload ? { "Content-Length": String(payload.length) } : {}), Connection: "close" };
@@ -180,7 +183,6 @@ function plainHttpRequest({ url, method, headers, body, idleTimeoutMs, maxErrorB
     }
     if (framing.push(bytes, emit)) complete();
   };
-  const secure = u.protocol === "https:";
   // tls.connect checks the certificate against this host (and sends it as SNI unless it is an address).
   // node:tls loads only when needed: ~3 ms of a thread's start.
   const socket = (secure ? require("node:tls").connect : net.connect)({
