@@ -28,6 +28,14 @@ export class DedupProbe {
     return n % PROBE_EVERY === 0 ? { named: true, maxFiles: PROBE_FILES } : { named: false, maxFiles: Infinity };
   }
 
+  /**
+   * True when unnamed sending is allowed and the latest probe found under DUPLICATE_SHARE of its files
+   * stored: the content looks new. False until a probe answers.
+   */
+  looksNew(): boolean {
+    return this.unnamedAllowed && this.foundShare !== undefined && this.foundShare < DUPLICATE_SHARE;
+  }
+
   /** A probe's answer: `found` of its `of` distinct blobs were stored already. */
   answered(found: number, of: number): void {
     if (of > 0) this.foundShare = found / of;

@@ -3,8 +3,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { blobFrameHeader } from "../api/index.js";
+import { InvalidParameterError } from "../errors/index.js";
 import { patternBytes, runBlobStoreContract, sha256 } from "../store/blob/contract.test-suite.js";
 import type { BlobStore } from "../store/index.js";
 import { ApiClient } from "./api-client.js";
@@ -22,7 +24,7 @@ function tempDir(prefix: string): string {
 runBlobStoreContract("RemoteBlobStore (agent routes, HTTP)", async () => {
   const dir = tempDir("ctxsync-remote-blobs-");
   const stub = await startAgentApiStub(dir);
-  const remote = new RemoteBlobStore(new ApiClient(stub.endpoint, stub.token), { unnamedBlobs: true });
+  const remote = new RemoteBlobStore(new ApiClient(stub.endpoint, stub.token), { unnamedBlobs: true, unnamedStream: true });
   const store: BlobStore = {
     has: (d) => remote.has(d),
     touch: (d) => remote.touch(d),
@@ -31,6 +33,7 @@ runBlobStoreContract("RemoteBlobStore (agent routes, HTTP)", async () => {
     ingestMany: (b) => remote.ingestMany(b),
     getMany: (d) => remote.getMany(d),
     put: (d, body, n) => remote.put(d, body, n),
+    putUnnamed: (body, n) => remote.putUnnamed(body, n),
     get: (d) => remote.get(d),
     ingestFiles: (items, p) => remote.ingestFiles(items, p),
     fetchFiles: (items, p) => remote.fetchFiles(items, p),
@@ -134,6 +137,54 @@ describe.each([
       expect(stub.batched).toEqual([]);
       expect(new Set(stub.requests)).toEqual(new Set(["POST /v1/agent/blobs/missing"]));
     });
+
+    describe("and large ones unnamed (blobs.unnamedStream)", () => {
+      let streams: RemoteBlobStore;
+      beforeEach(() => {
+        streams = new RemoteBlobStore(new ApiClient(stub.endpoint, stub.token, { downloadThread }), { concurrency: 4, unnamedBlobs: true, unnamedStream: true });
+      });
+      const smallAndLarge = (tag: string, seed: number) => [
+        ...Array.from({ length: 2500 }, (_, i) => patternBytes(100 + (i % 50), seed + i)),
+        patternBytes((1 << 20) + 1, seed - 1),
+        patternBytes(2 << 20, seed - 2),
+      ].map((b, i) => ({ bytes: b, file: write(`${tag}${i}`, b) }));
+
+      it("sends the large files of new content at once, unhashed (no HEAD, no PUT), once a probe found the content new", async () => {
+        const files = smallAndLarge("new", 20_000);
+        stub.requests.length = 0;
+        const results = await streams.ingestFiles(files.map((f) => f.file));
+        expect(results).toEqual(files.map((f) => ({ digest: sha256(f.bytes), sizeBytes: f.bytes.length })));
+        expect(stub.requests.filter((r) => r === "POST /v1/agent/blobs")).toHaveLength(2);
+        expect(stub.requests.filter((r) => r.startsWith("HEAD") || r.startsWith("PUT"))).toEqual([]);
+        for (const f of files.slice(-2)) expect(await stub.blobs.has(sha256(f.bytes))).toBe(true);
+      });
+
+      it("asks first about large files while the content is not new, and sends none the server has", async () => {
+        const files = smallAndLarge("first", 30_000);
+        await streams.ingestFiles(files.map((f) => f.file));
+        stub.requests.length = 0;
+        const again = files.map((f, i) => write(`again${i}`, f.bytes));
+        const results = await streams.ingestFiles(again);
+        expect(results).toEqual(files.map((f) => ({ digest: sha256(f.bytes), sizeBytes: f.bytes.length })));
+        expect(stub.requests.filter((r) => r.startsWith("HEAD"))).toHaveLength(2);
+        expect(stub.requests.filter((r) => r.startsWith("PUT") || r === "POST /v1/agent/blobs")).toEqual([]);
+      });
+
+      it("asks first about large files that come without small ones: nothing tells yet that their content is new", async () => {
+        const big = patternBytes((1 << 20) + 5, 41);
+        stub.requests.length = 0;
+        expect(await streams.ingestFiles([write("alone", big)])).toEqual([{ digest: sha256(big), sizeBytes: big.length }]);
+        expect(stub.requests).toEqual([`HEAD /v1/agent/blobs/${sha256(big)}`, `PUT /v1/agent/blobs/${sha256(big)}`]);
+      });
+    });
+  });
+
+  it("putUnnamed hashes the bytes here and PUTs them named to a server that takes no unnamed streams", async () => {
+    const bytes = patternBytes(3 << 20, 5);
+    stub.requests.length = 0;
+    expect(await store.putUnnamed(Readable.from([bytes]), bytes.length)).toEqual({ digest: sha256(bytes), sizeBytes: bytes.length });
+    expect(stub.requests).toEqual([`PUT /v1/agent/blobs/${sha256(bytes)}`]);
+    await expect(store.putUnnamed(Readable.from([bytes]), bytes.length + 1)).rejects.toBeInstanceOf(InvalidParameterError);
   });
 
   it("sends a small file that grew past its scanned size alone, streamed, as it is now", async () => {

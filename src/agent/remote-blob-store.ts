@@ -27,6 +27,7 @@ import {
   type IngestResult,
   type ProgressFn,
   type StoredBlob,
+  withSpooledBlob,
 } from "../store/index.js";
 import type { ApiClient } from "./api-client.js";
 import { DedupProbe } from "./dedup-probe.js";
@@ -52,6 +53,12 @@ export interface RemoteBlobStoreOptions {
    * looks new go without being hashed here (DedupProbe). Default false, for a server older than that.
    */
   unnamedBlobs?: boolean;
+  /**
+   * The server takes a large blob unnamed (it lists AGENT_FEATURES.unnamedStream): a large file is sent
+   * without being hashed here first while the upload's probes find its content new (DedupProbe).
+   * Default false, for a server older than that.
+   */
+  unnamedStream?: boolean;
 }
 
 /** Read size when hashing and sending files: bounded memory whatever the file size. */
@@ -60,8 +67,9 @@ const CHUNK_BYTES = 1 << 20;
 /**
  * The blob store as an agent sees it: the /v1/agent/blobs routes over HTTP (session token).
  * No file is ever held in memory whole except small ones (≤ 1 MiB, a bounded number at a time). On the
- * way out, large files and probe batches are hashed here (naming each blob) and verified by the server
- * as it receives them; unnamed batches are hashed by the server alone, which names them. On the way in (get, fetch) the server verifies each blob as it reads it from its store, where
+ * way out, probe batches and large files whose content may be stored are hashed here (naming each
+ * blob) and verified by the server as it receives them; unnamed batches and unnamed large files are
+ * hashed by the server alone, which names them. On the way in (get, fetch) the server verifies each blob as it reads it from its store, where
  * the CPU is to spare (the agent's one thread is busy creating files): a blob it finds damaged arrives
  * as a BlobUnreadable result, or, streamed, as an answer cut short (never a complete-looking one), so
  * nothing unverified is ever placed.
@@ -72,7 +80,9 @@ const CHUNK_BYTES = 1 << 20;
  *   and the server answers with the digests (DedupProbe decides which a batch is). Downloads fetch 128
  *   per request, several at once. Per-request costs (auth, scope checks, round trips) would otherwise
  *   dominate a tree of many small files.
- * - Larger files stream one per request: HEAD, then PUT when missing; GET to fetch.
+ * - Larger files stream one per request: HEAD, then PUT when missing; or, while the probes find the
+ *   content new (and the server lists AGENT_FEATURES.unnamedStream), one POST unhashed, named by the
+ *   server. GET to fetch.
  * - `has` and `touch` are one HEAD, and `missing` refreshes what it finds: the server refreshes a blob an
  *   agent asks about, because an agent asks only about blobs it is about to reference (the GC rule of
  *   BlobStore). So ingest skips a blob the server already has and GC still keeps it.
@@ -93,6 +103,7 @@ export class RemoteBlobStore implements BlobStore {
   private readonly signal: AbortSignal | undefined;
   private readonly maxBlobBytes: number;
   private readonly unnamedBlobs: boolean;
+  private readonly unnamedStream: boolean;
 
   constructor(
     private readonly api: ApiClient,
@@ -102,6 +113,7 @@ export class RemoteBlobStore implements BlobStore {
     this.signal = opts.signal;
     this.maxBlobBytes = opts.maxBlobBytes ?? Number.MAX_SAFE_INTEGER;
     this.unnamedBlobs = opts.unnamedBlobs ?? false;
+    this.unnamedStream = opts.unnamedStream ?? false;
   }
 
   async has(digest: Digest): Promise<boolean> {
@@ -118,8 +130,21 @@ export class RemoteBlobStore implements BlobStore {
 
   async put(digest: Digest, body: Readable, sizeBytes: number): Promise<void> {
     checkDigest(digest);
-    if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0) throw new InvalidParameterError(`sizeBytes must be a whole number of bytes; got ${sizeBytes}.`);
+    checkSize(sizeBytes);
     await this.send(digest, body, sizeBytes, () => undefined);
+  }
+
+  /**
+   * POST /v1/agent/blobs: the server hashes the bytes and names the blob. A server without it
+   * (AGENT_FEATURES.unnamedStream) gets them named: hashed here on the way to a temp file, then `put`.
+   */
+  async putUnnamed(body: Readable, sizeBytes: number): Promise<{ digest: Digest; sizeBytes: number }> {
+    checkSize(sizeBytes);
+    if (this.unnamedStream) return { digest: await this.send(null, body, sizeBytes, () => undefined), sizeBytes };
+    return withSpooledBlob(body, sizeBytes, async (file, digest) => {
+      await this.send(digest, fs.createReadStream(file, { highWaterMark: CHUNK_BYTES }), sizeBytes, () => undefined);
+      return { digest, sizeBytes };
+    });
   }
 
   async get(digest: Digest): Promise<Readable> {
@@ -258,11 +283,15 @@ export class RemoteBlobStore implements BlobStore {
     // the server has small batches to work on (measured: otherwise it idled for the first 0.2 s).
     let serverBusy!: () => void;
     const largeMayStart = new Promise<void>((resolve) => (serverBusy = resolve));
+    // One judgement of whether the content is new, for both: a large file goes unnamed (no hash here, no
+    // HEAD) only while the small files' probes find their content new. An upload of large files alone, or
+    // of content the server has, keeps asking first, so nothing it has is sent again.
+    const probe = new DedupProbe(this.unnamedBlobs);
     await settleAll([
-      this.ingestSmallFiles(items, small.filter(withinLimit), results, progress, serverBusy).finally(serverBusy),
+      this.ingestSmallFiles(items, small.filter(withinLimit), results, progress, serverBusy, probe).finally(serverBusy),
       largeMayStart.then(() =>
         mapConcurrent(large, this.concurrency, async (i) => {
-          results[i] = await this.ingestOneAsResult(items[i]!, progress);
+          results[i] = await this.ingestOneAsResult(items[i]!, progress, this.unnamedStream && probe.looksNew());
         }),
       ),
     ]);
@@ -304,9 +333,9 @@ export class RemoteBlobStore implements BlobStore {
     return new PayloadTooLargeError(this.maxBlobBytes, `This ${sizeBytes}-byte file`);
   }
 
-  private async ingestOneAsResult(item: IngestItem, progress: ProgressFn): Promise<IngestResult> {
+  private async ingestOneAsResult(item: IngestItem, progress: ProgressFn, unnamed = false): Promise<IngestResult> {
     try {
-      return await this.ingestOne(item, progress);
+      return await this.ingestOne(item, progress, unnamed);
     } catch (err) {
       if (isStoreFailure(err)) throw err;
       return { error: toError(err) };
@@ -324,11 +353,11 @@ export class RemoteBlobStore implements BlobStore {
     results: IngestResult[],
     progress: ProgressFn,
     serverBusy: () => void,
+    probe: DedupProbe,
   ): Promise<void> {
     const sends = new Set<Promise<void>>();
     const spare: FrameBatch[] = [];
     let failure: { error: unknown } | undefined;
-    const probe = new DedupProbe(this.unnamedBlobs);
     // The files the batch being filled may hold, as its probe decision says.
     let maxFiles = Infinity;
     const begin = (b: FrameBatch): FrameBatch => {
@@ -460,9 +489,7 @@ export class RemoteBlobStore implements BlobStore {
       headers: { "content-type": BLOB_FRAMES_CONTENT_TYPE, "content-length": String(length) },
       signal: this.signal,
     });
-    const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
-    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+    return readJson(res);
   }
 
   /**
@@ -531,11 +558,15 @@ export class RemoteBlobStore implements BlobStore {
     throw new Error("An agent's blob store cannot list blobs: only the server collects garbage (ctxsync gc).");
   }
 
-  /** Hashes the file, asks whether the server has it, and sends it when not; from one open descriptor. */
-  private async ingestOne(item: IngestItem, onProgress: ProgressFn): Promise<{ digest: Digest; sizeBytes: number }> {
+  /**
+   * Hashes the file, asks whether the server has it, and sends it when not; from one open descriptor.
+   * `unnamed`: sends it at once, and the server names it (see sendUnnamedFile).
+   */
+  private async ingestOne(item: IngestItem, onProgress: ProgressFn, unnamed = false): Promise<{ digest: Digest; sizeBytes: number }> {
     // O_NOFOLLOW: a file swapped for a symlink after the scan must not pull outside data into the context.
     const handle = await fs.promises.open(item.path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
+      if (unnamed) return await this.sendUnnamedFile(handle, onProgress);
       const { digest, sizeBytes } = await hashInSlices(handle.fd);
       if (await this.touch(digest)) {
         onProgress(sizeBytes);
@@ -552,6 +583,17 @@ export class RemoteBlobStore implements BlobStore {
     }
   }
 
+  /**
+   * Sends the open file unnamed (POST /v1/agent/blobs), as many bytes as it has now; the server's hash
+   * names what arrived. Read once, as the embedded store reads a file it ingests.
+   */
+  private async sendUnnamedFile(handle: fs.promises.FileHandle, onProgress: ProgressFn): Promise<{ digest: Digest; sizeBytes: number }> {
+    const { size: sizeBytes } = await handle.stat();
+    if (sizeBytes > this.maxBlobBytes) throw this.tooLarge(sizeBytes);
+    const body = sizeBytes === 0 ? Readable.from([]) : handle.createReadStream({ start: 0, end: sizeBytes - 1, highWaterMark: CHUNK_BYTES, autoClose: false });
+    return { digest: await this.send(null, body, sizeBytes, onProgress), sizeBytes };
+  }
+
   /** One large file: GET into a new file, on the client's download thread (ApiClient.download). */
   private async fetchOne(item: FetchItem, onProgress: ProgressFn): Promise<void> {
     let status: number;
@@ -565,32 +607,55 @@ export class RemoteBlobStore implements BlobStore {
     if (status === 404) throw new BlobNotFoundError(item.digest);
   }
 
-  /** PUTs exactly `sizeBytes` bytes of `body`, failing clearly when it has more or fewer. */
-  private async send(digest: Digest, body: AsyncIterable<Buffer | Uint8Array>, sizeBytes: number, onProgress: ProgressFn): Promise<void> {
+  /**
+   * Sends exactly `sizeBytes` bytes of `body`, failing clearly when it has more or fewer: PUT under
+   * `digest`, or, with digest null, POST unnamed, and returns the digest the server named the blob by.
+   */
+  private async send(digest: Digest | null, body: AsyncIterable<Buffer | Uint8Array>, sizeBytes: number, onProgress: ProgressFn): Promise<Digest> {
+    const what = digest === null ? "an unnamed blob" : `blob ${digest}`;
     let bodyError: Error | undefined;
     async function* counted(): AsyncIterable<Uint8Array> {
       let n = 0;
       for await (const chunk of body) {
         n += chunk.length;
-        if (n > sizeBytes) throw (bodyError = new InvalidParameterError(`The body of blob ${digest} has more than the ${sizeBytes} bytes announced.`));
+        if (n > sizeBytes) throw (bodyError = new InvalidParameterError(`The body of ${what} has more than the ${sizeBytes} bytes announced.`));
         onProgress(chunk.length);
         yield chunk;
       }
-      if (n !== sizeBytes) throw (bodyError = new InvalidParameterError(`The body of blob ${digest} has ${n} bytes, not the ${sizeBytes} announced.`));
+      if (n !== sizeBytes) throw (bodyError = new InvalidParameterError(`The body of ${what} has ${n} bytes, not the ${sizeBytes} announced.`));
     }
     try {
-      const res = await this.api.stream("PUT", apiPaths.agentBlob(digest), {
+      const res = await this.api.stream(digest === null ? "POST" : "PUT", digest === null ? apiPaths.agentBlobs : apiPaths.agentBlob(digest), {
         body: Readable.from(counted(), { objectMode: false }),
         headers: { "content-type": "application/octet-stream", "content-length": String(sizeBytes) },
         signal: this.signal,
       });
-      res.resume();
+      if (digest !== null) {
+        res.resume();
+        return digest;
+      }
+      const answer = (await readJson(res)) as { digest?: unknown; sizeBytes?: unknown };
+      if (typeof answer.digest !== "string" || !isDigest(answer.digest) || answer.sizeBytes !== sizeBytes) {
+        throw new Error(`The server answered an unnamed upload of ${sizeBytes} bytes with ${JSON.stringify(answer)}.`);
+      }
+      return answer.digest;
     } catch (err) {
       if (bodyError) throw bodyError;
-      if (err instanceof RemoteApiError && err.code === "BlobDigestMismatch") throw refusal({ digest, code: err.code, message: err.message });
+      if (digest !== null && err instanceof RemoteApiError && err.code === "BlobDigestMismatch") throw refusal({ digest, code: err.code, message: err.message });
       throw err;
     }
   }
+}
+
+/** An answer's body parsed as JSON. */
+async function readJson(res: AsyncIterable<unknown>): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+}
+
+function checkSize(sizeBytes: number): void {
+  if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0) throw new InvalidParameterError(`sizeBytes must be a whole number of bytes; got ${sizeBytes}.`);
 }
 
 function checkDigest(digest: string): void {

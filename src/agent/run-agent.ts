@@ -93,6 +93,7 @@ async function runAgentOn(signal: AbortSignal, opts: RunAgentOptions, log: Agent
       concurrency: opts.concurrency,
       maxBlobBytes: session.maxFileBytes,
       unnamedBlobs: session.features?.includes(AGENT_FEATURES.unnamedBlobs) ?? false,
+      unnamedStream: session.features?.includes(AGENT_FEATURES.unnamedStream) ?? false,
     }),
     sessionId: session.sessionId,
     root: path.resolve(opts.root ?? "/"),

@@ -178,6 +178,11 @@ function buildApp(s: StubState): Hono {
     }
     return new Response(Readable.toWeb(stream) as ReadableStream, { headers: { "content-type": "application/octet-stream" } });
   });
+  app.post("/v1/agent/blobs", async (c) => {
+    const length = Number(c.req.header("content-length"));
+    if (!Number.isSafeInteger(length)) throw new InvalidParameterError("POST needs Content-Length");
+    return c.json(await s.blobs.putUnnamed(requestBody(c), length));
+  });
   app.put("/v1/agent/blobs/:digest", async (c) => {
     const length = Number(c.req.header("content-length"));
     if (!Number.isSafeInteger(length)) throw new InvalidParameterError("PUT needs Content-Length");

@@ -78,6 +78,7 @@ export const apiPaths = {
   agentContextFiles: (id: string) => `/v1/agent/contexts/${contextId(id)}/files`,
   agentBases: "/v1/agent/bases",
   agentCommits: "/v1/agent/commits",
+  agentBlobs: "/v1/agent/blobs",
   agentBlob: (digest: string) => `/v1/agent/blobs/${idSegment(digest, (d) => new BlobNotFoundError(d))}`,
   agentBlobsMissing: "/v1/agent/blobs/missing",
   agentBlobsBatch: "/v1/agent/blobs/batch",

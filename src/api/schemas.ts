@@ -202,7 +202,7 @@ export const AgentMount = z
   })
   .openapi("AgentMount");
 /** What this server understands beyond the first agent protocol; an agent uses only what is listed. */
-export const AGENT_FEATURES = { commitUpsertPuts: "commit.upsertPuts", unnamedBlobs: "blobs.unnamed" } as const;
+export const AGENT_FEATURES = { commitUpsertPuts: "commit.upsertPuts", unnamedBlobs: "blobs.unnamed", unnamedStream: "blobs.unnamedStream" } as const;
 /**
  * Header an agent sends on every request with the `agentEpoch` its attach returned: a request from an
  * agent that attached before the latest one is refused (409 AgentReplaced). Without it: not checked.
@@ -316,6 +316,13 @@ export const UnnamedBlobsStored = z
     failed: z.array(z.object({ index: z.number().int().min(0), code: z.string(), message: z.string() })),
   })
   .openapi("UnnamedBlobsStored");
+export const UnnamedBlobStored = z
+  .object({
+    /** The SHA-256 of the bytes received, which names the blob. */
+    digest: Digest,
+    sizeBytes: z.number().int().min(0),
+  })
+  .openapi("UnnamedBlobStored");
 
 // ---- additions for the server (history listing and key administration) -------------------------------
 

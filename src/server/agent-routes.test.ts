@@ -193,6 +193,28 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
     expect(await t.json("POST", apiPaths.agentCommits, { key: b, json: { contextId: theirs, expectedHead: 0, changes } })).toEqual({ generation: 1 });
   });
 
+  it("a blob sent unnamed on its own (POST /v1/agent/blobs) is named by its hash and entitles only the session that sent it", async () => {
+    const fresh = "a large file, in spirit";
+    const { sessionToken: b } = await createSession([{ contextId: ctx, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }]);
+    const res = await t.request("POST", apiPaths.agentBlobs, { key: b, body: fresh, headers: { "content-type": "application/octet-stream", "content-length": String(fresh.length) } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ digest: sha(fresh), sizeBytes: fresh.length });
+    expect(await t.stores.blobs.has(sha(fresh))).toBe(true);
+
+    const commitAs = async (token: string) => {
+      const { headGeneration } = await t.json<{ headGeneration: number }>("GET", apiPaths.agentContext(ctx), { key: token });
+      return t.request("POST", apiPaths.agentCommits, {
+        key: token,
+        json: { contextId: ctx, expectedHead: headGeneration, changes: [{ kind: "put", key: "/w/big.bin", meta: fileMeta(fresh), expiresAtMs: null }] },
+      });
+    };
+    const { sessionToken: other } = await createSession([{ contextId: ctx, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }]);
+    const borrowed = await commitAs(other);
+    expect(borrowed.status).toBe(404);
+    expect(await borrowed.json()).toMatchObject({ code: "BlobNotFound" });
+    expect((await commitAs(b)).status).toBe(200);
+  });
+
   it("drops a commit's upload records after answering it, in the background", async () => {
     const { session, sessionToken } = await createSession([{ contextId: ctx, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }]);
     const content = "committed, then forgotten";
@@ -315,8 +337,8 @@ describe("external sessions over HTTP with a hand-driven agent", () => {
 
   it("takes base upserts that repeat a put as its index (upsertPuts); an index of no put, or one named twice, is 400", async () => {
     const { sessionToken } = await createSession([{ contextId: ctx, path: "/w", policy: { downloadPolicy: { autoDownload: false } } }]);
-    // Advertised to agents, which use the compact form (and unnamed blobs) only with a server that lists it.
-    expect(await t.json("POST", apiPaths.agentSession, { key: sessionToken })).toMatchObject({ features: ["commit.upsertPuts", "blobs.unnamed"] });
+    // Advertised to agents, which use the compact form (and unnamed blobs, small and large) only with a server that lists it.
+    expect(await t.json("POST", apiPaths.agentSession, { key: sessionToken })).toMatchObject({ features: ["commit.upsertPuts", "blobs.unnamed", "blobs.unnamedStream"] });
     const content = "written in the sandbox";
     await t.request("PUT", apiPaths.agentBlob(sha(content)), { key: sessionToken, body: content, headers: { "content-length": String(content.length) } });
     const changes = [

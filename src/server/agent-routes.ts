@@ -23,6 +23,7 @@ import {
   MissingBlobs,
   StoredBlobs,
   UnnamedBlobsStored,
+  UnnamedBlobStored,
   FileRecordList,
   MountPathQuery,
   PrefixQuery,
@@ -250,14 +251,27 @@ export function registerAgentRoutes(app: App, deps: AppDeps): void {
       responses: { ...noContent, ...commonErrors, ...conflict, 422: json(ErrorBody, "The bytes do not hash to the digest (BlobDigestMismatch)") },
     }),
     async (c) => {
-      const length = c.req.header("content-length");
-      if (length === undefined || !/^[0-9]{1,15}$/.test(length)) {
-        throw new InvalidParameterError("A blob PUT needs a Content-Length header with the exact byte count.");
-      }
-      const sizeBytes = Number(length);
-      if (sizeBytes > deps.options.maxFileBytes) throw new PayloadTooLargeError(deps.options.maxFileBytes, "The blob");
+      const sizeBytes = announcedBlobSize(c.req.header("content-length"), deps.options.maxFileBytes);
       await c.get("agent").putBlob(c.req.valid("param").digest, requestBody(c), sizeBytes);
       return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...base,
+      method: "post",
+      path: "/v1/agent/blobs",
+      summary: "Store one blob sent without its digest: the server hashes it and answers with the digest (Content-Length required)",
+      description:
+        "For servers that list the `blobs.unnamedStream` feature: the large-file counterpart of /v1/agent/blobs/unnamed, for content the agent expects the server not to have. " +
+        "The bytes are hashed here as they arrive, which names them; sending them entitles the session to name the blob in a commit.",
+      request: { body: { content: octets, required: true } },
+      responses: { 200: json(UnnamedBlobStored, "The digest the bytes were stored under"), ...commonErrors, ...conflict },
+    }),
+    async (c) => {
+      const sizeBytes = announcedBlobSize(c.req.header("content-length"), deps.options.maxFileBytes);
+      return c.json(await c.get("agent").putUnnamedBlob(requestBody(c), sizeBytes), 200);
     },
   );
 }
@@ -333,4 +347,14 @@ function registerBlobBatchRoutes(app: App, deps: AppDeps): void {
       return streamResponse(c, body, { "Content-Type": BLOB_FRAMES_CONTENT_TYPE }, deps.log);
     },
   );
+}
+
+/** A blob upload's Content-Length: required (the exact byte count), and within the server's limit. */
+function announcedBlobSize(length: string | undefined, maxFileBytes: number): number {
+  if (length === undefined || !/^[0-9]{1,15}$/.test(length)) {
+    throw new InvalidParameterError("A blob upload needs a Content-Length header with the exact byte count.");
+  }
+  const sizeBytes = Number(length);
+  if (sizeBytes > maxFileBytes) throw new PayloadTooLargeError(maxFileBytes, "The blob");
+  return sizeBytes;
 }

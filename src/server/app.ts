@@ -16,7 +16,7 @@ import { registerSessionRoutes } from "./sessions-routes.js";
 /** Bodies that are raw bytes, limited by maxFileBytes in their handlers instead of the JSON limit. */
 function isRawBodyRoute(path: string): boolean {
   if (path === "/v1/agent/blobs/missing" || path === "/v1/agent/blobs/fetch") return false; // JSON lists of digests
-  return path.startsWith("/v1/files/") || path.startsWith("/v1/agent/blobs/");
+  return path.startsWith("/v1/files/") || path === "/v1/agent/blobs" || path.startsWith("/v1/agent/blobs/");
 }
 
 /**

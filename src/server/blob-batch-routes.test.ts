@@ -111,6 +111,34 @@ describe("blob batch routes", () => {
     expect(await isStored(sha(big))).toBe(false);
   });
 
+  it("a blob sent unnamed on its own needs a Content-Length within maxFileBytes and the bytes it announces: 400, 413, 400, storing none", async () => {
+    // The JSON limit is below the file limit: a blob body is not held to it.
+    const small = await openTestServer({ options: { maxFileBytes: 16, maxAgentJsonBodyBytes: 8 } });
+    try {
+      const ctxId = (await small.json<{ id: string }>("POST", apiPaths.contexts, { key: small.keyA, json: { name: "c" } })).id;
+      const { sessionToken } = await small.json<{ sessionToken: string }>("POST", apiPaths.sessions, { key: small.keyA, json: { contextSync: [{ contextId: ctxId, path: "/w" }] } });
+      const send = (body: string, length?: number) =>
+        small.request("POST", apiPaths.agentBlobs, {
+          key: sessionToken,
+          body,
+          headers: { "content-type": "application/octet-stream", ...(length === undefined ? {} : { "content-length": String(length) }) },
+        });
+      const noLength = await send("no length");
+      expect(noLength.status).toBe(400);
+      expect(await noLength.json()).toMatchObject({ code: "InvalidParameter", message: expect.stringContaining("Content-Length") });
+      const tooLarge = await send("seventeen bytes!!", 17);
+      expect(tooLarge.status).toBe(413);
+      expect(await tooLarge.json()).toMatchObject({ code: "PayloadTooLarge" });
+      const short = await send("short", 9);
+      expect(short.status).toBe(400);
+      for (const b of ["no length", "seventeen bytes!!", "short"]) expect(await small.stores.blobs.has(sha(b))).toBe(false);
+      const ok = await send("fits in a blob", 14);
+      expect(await ok.json()).toEqual({ digest: sha("fits in a blob"), sizeBytes: 14 });
+    } finally {
+      await small.close();
+    }
+  });
+
   it("fetch answers one frame per digest in order: the session's blobs, notFound for another session's or unknown ones", async () => {
     const res = await t.request("POST", apiPaths.agentBlobsFetch, { key: token, json: { digests: [sha("theirs"), sha("mine"), sha("nowhere")] } });
     expect(res.status).toBe(200);

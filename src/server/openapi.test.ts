@@ -41,6 +41,7 @@ const EXPECTED_ROUTES = [
   ["get", apiPaths.agentBlob("{digest}")],
   ["put", apiPaths.agentBlob("{digest}")],
   ["post", apiPaths.agentBlobsMissing],
+  ["post", apiPaths.agentBlobs],
   ["post", apiPaths.agentBlobsBatch],
   ["post", apiPaths.agentBlobsUnnamed],
   ["post", apiPaths.agentBlobsFetch],

@@ -449,6 +449,20 @@ export class AgentService {
     this.fresh?.stored([{ digest, sizeBytes }], this.session.id);
   }
 
+  /**
+   * BlobStore.putUnnamed: stores `body` under the digest its hash gives, and returns it. Sending the bytes
+   * entitles the session to name the blob, as putBlob does.
+   */
+  async putUnnamedBlob(body: Readable, sizeBytes: number): Promise<{ digest: Digest; sizeBytes: number }> {
+    await this.active();
+    // Read before the write: the blob stored below is younger (FreshBlobs.written).
+    const startedMs = this.clock.now();
+    const stored = await this.stores.blobs.putUnnamed(body, sizeBytes);
+    await this.stores.meta.recordUploads(this.session.id, [stored], this.clock.now());
+    this.fresh?.written([stored], startedMs, this.session.id);
+    return stored;
+  }
+
   private async status(): Promise<SessionStatus> {
     const s = await this.stores.meta.getSession(this.session.tenantId, this.session.id);
     return s?.status ?? "released";

@@ -91,6 +91,13 @@ export interface BlobStore {
    */
   put(digest: Digest, body: Readable, sizeBytes: number): Promise<void>;
   /**
+   * put for bytes whose digest the caller does not know (an agent's unnamed upload of a large file):
+   * stores `body` under the digest the store computes, and returns it. `sizeBytes` must match the byte
+   * count (InvalidParameterError, nothing stored). As with ingestMany, the blob is written anew also when
+   * stored already (so refreshed): a stored copy is never older than the call (FreshBlobs).
+   */
+  putUnnamed(body: Readable, sizeBytes: number): Promise<{ digest: Digest; sizeBytes: number }>;
+  /**
    * A stream of the blob's bytes that errors with BlobDigestMismatchError at the end if they disagree.
    * With `verify: false` the store spares that hash: only for a reader that checks what it uses itself
    * (an ARCHIVE-mode download checks every entry of the archive before placing it).

@@ -197,6 +197,36 @@ export function runBlobStoreContract(
       });
     });
 
+    describe("putUnnamed", () => {
+      test("putUnnamed stores the bytes under their SHA-256 and says so, for an empty and a 3 MiB blob", async () => {
+        for (const bytes of [EMPTY, LARGE]) {
+          expect(await store.putUnnamed(bodyOf(bytes), bytes.length)).toEqual({ digest: sha256(bytes), sizeBytes: bytes.length });
+          expect((await readAll(await store.get(sha256(bytes)))).equals(bytes)).toBe(true);
+        }
+        expect((await listDigests(store)).sort()).toEqual([sha256(EMPTY), sha256(LARGE)].sort());
+      });
+
+      for (const [what, announced] of Object.entries({ more: LARGE.length + 1, fewer: LARGE.length - 1 })) {
+        test(`putUnnamed refuses a body of ${what} bytes than announced and stores nothing`, async () => {
+          const err: unknown = await store.putUnnamed(bodyOf(LARGE), announced).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(err).toBeInstanceOf(CtxSyncError);
+          expect(await listDigests(store)).toEqual([]);
+        });
+      }
+
+      test("putUnnamed of bytes stored already keeps one copy and refreshes it for garbage collection", async () => {
+        await putBytes(SMALL);
+        await harness.backdate(sha256(SMALL), Date.now() - 48 * HOUR_MS);
+        expect(await store.putUnnamed(bodyOf(SMALL), SMALL.length)).toEqual({ digest: sha256(SMALL), sizeBytes: SMALL.length });
+        const stored = await collect(store.list());
+        expect(stored.map((b) => b.digest)).toEqual([sha256(SMALL)]);
+        expect(stored[0]!.storedAtMs).toBeGreaterThanOrEqual(Date.now() - CLOCK_SLACK_MS);
+      });
+    });
+
     describe("has, delete and list", () => {
       test("has is false before put, true after put and false after delete", async () => {
         const digest = sha256(SMALL);

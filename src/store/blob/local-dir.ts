@@ -135,8 +135,22 @@ export class LocalDirBlobStore implements BlobStore {
   }
 
   async put(digest: Digest, body: Readable, sizeBytes: number): Promise<void> {
-    const finalPath = this.blobPath(digest);
     if (await this.touch(digest)) return drainVerified(digest, body, sizeBytes);
+    await this.writeHashed(body, sizeBytes, (actual) => {
+      if (actual !== digest) throw new BlobDigestMismatchError(digest, actual, "while storing a blob");
+    });
+  }
+
+  async putUnnamed(body: Readable, sizeBytes: number): Promise<{ digest: Digest; sizeBytes: number }> {
+    return { digest: await this.writeHashed(body, sizeBytes), sizeBytes };
+  }
+
+  /**
+   * Writes `body` to a temp file, hashing and counting it, and renames it into place under its digest
+   * (over a copy stored already: same bytes, now refreshed). `check` may refuse the digest first; a
+   * refusal or a wrong size leaves nothing.
+   */
+  private async writeHashed(body: Readable, sizeBytes: number, check?: (digest: Digest) => void): Promise<Digest> {
     const tmp = this.tempPath();
     const hash = createHash("sha256");
     let seen = 0;
@@ -152,12 +166,13 @@ export class LocalDirBlobStore implements BlobStore {
     });
     try {
       await pipeline(body, counter, fs.createWriteStream(tmp, { flags: "wx", highWaterMark: CHUNK_BYTES }));
-      const actual = hash.digest("hex");
-      if (actual !== digest) throw new BlobDigestMismatchError(digest, actual, "while storing a blob");
+      const digest = hash.digest("hex");
+      check?.(digest);
       if (seen !== sizeBytes) {
         throw new InvalidParameterError(`Blob ${digest} has ${seen} bytes but ${sizeBytes} were announced; send the exact size.`);
       }
-      renameIntoShard(tmp, finalPath);
+      renameIntoShard(tmp, this.blobPath(digest));
+      return digest;
     } catch (err) {
       await fsp.rm(tmp, { force: true });
       throw err;

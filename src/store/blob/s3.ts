@@ -26,6 +26,7 @@ import { DeletionFence, type DeletionFenceOptions } from "./deletion-fence.js";
 import { hashFile, readIfSmall } from "./file-reads.js";
 import { bucketUnusable, isMissingObject, isStoreFailure, s3Failure } from "./s3-errors.js";
 import { S3KeyLayout } from "./s3-keys.js";
+import { withSpooledBlob } from "./spooled-blob.js";
 import { drainVerified, verifyingStream } from "./verifying-stream.js";
 
 /** How to reach the bucket, and where in it the store lives. */
@@ -162,6 +163,14 @@ export class S3BlobStore implements BlobStore {
       if (await this.copyOntoItself(digest)) await drainVerified(digest, body, sizeBytes);
       else await this.uploadVerified(key, digest, sizeBytes, body);
       return [digest];
+    });
+  }
+
+  /** An object's key is its digest, known only at the end of the bytes: they are spooled first. */
+  async putUnnamed(body: Readable, sizeBytes: number): Promise<{ digest: Digest; sizeBytes: number }> {
+    return withSpooledBlob(body, sizeBytes, async (file, digest) => {
+      await this.put(digest, fs.createReadStream(file), sizeBytes);
+      return { digest, sizeBytes };
     });
   }
 
