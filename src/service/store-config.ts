@@ -64,7 +64,8 @@ export async function openStores(config: StoreConfig): Promise<OpenedStores> {
       // Loaded only when used (see store/index.ts).
       const [{ S3BlobStore }, { createS3Client }] = await Promise.all([import("../store/blob/s3.js"), import("../store/blob/s3-client.js")]);
       client = createS3Client(config.s3);
-      blobs = await S3BlobStore.open({ client, bucket: config.s3.bucket, prefix: config.s3.prefix, deletions: meta });
+      // Unnamed uploads wait in the home's spool (a server clears it when it starts), not in /tmp.
+      blobs = await S3BlobStore.open({ client, bucket: config.s3.bucket, prefix: config.s3.prefix, deletions: meta, spoolDir: path.join(config.home, "uploads") });
     } else {
       blobs = local = await LocalDirBlobStore.open(path.join(config.home, "blobs"));
     }

@@ -171,6 +171,17 @@ describe("S3BlobStore in a bucket", () => {
     expect(await allKeys()).toEqual([]);
   });
 
+  it("putUnnamed spools the bytes in its spool directory, made when missing, and leaves nothing there, stored or refused", async () => {
+    const spoolDir = path.join(work, "home", "uploads");
+    const spooling = await S3BlobStore.open({ client, bucket, prefix: PREFIX, spoolDir });
+    const large = patternBytes(3 << 20, 11);
+    expect(await spooling.putUnnamed(Readable.from([large]), large.length)).toEqual({ digest: sha256(large), sizeBytes: large.length });
+    expect(fs.readdirSync(spoolDir)).toEqual([]);
+    await expect(spooling.putUnnamed(Readable.from([large]), large.length - 1)).rejects.toBeInstanceOf(CtxSyncError);
+    expect(fs.readdirSync(spoolDir)).toEqual([]);
+    expect(await allKeys()).toEqual([layout.blobKey(sha256(large))]);
+  });
+
   it("keeps stores with different prefixes in one bucket apart", async () => {
     const other = await S3BlobStore.open({ client, bucket, prefix: "other/" });
     const mine = Buffer.from("mine");

@@ -47,6 +47,11 @@ export interface S3BlobStoreOptions {
   deletions?: BlobDeletionJournal;
   /** Tests shorten the wait for a deletion a write overlapped. */
   deletionWait?: DeletionFenceOptions;
+  /**
+   * Where putUnnamed keeps a blob until its digest, the object's key, is known: a directory with room
+   * for the largest blob. Default the OS temp directory.
+   */
+  spoolDir?: string;
 }
 
 /** Requests in flight for the batch methods: S3 calls are latency-bound, and 16 stays well inside the
@@ -99,9 +104,11 @@ export class S3BlobStore implements BlobStore {
   private readonly keys: S3KeyLayout;
   private readonly listPageSize: number;
   private readonly fence: DeletionFence;
+  private readonly spoolDir: string | undefined;
 
   private constructor(opts: S3BlobStoreOptions) {
     this.fence = new DeletionFence(opts.deletions, opts.deletionWait);
+    this.spoolDir = opts.spoolDir;
     this.client = opts.client;
     this.bucket = opts.bucket;
     this.keys = new S3KeyLayout(opts.prefix ?? "");
@@ -168,10 +175,15 @@ export class S3BlobStore implements BlobStore {
 
   /** An object's key is its digest, known only at the end of the bytes: they are spooled first. */
   async putUnnamed(body: Readable, sizeBytes: number): Promise<{ digest: Digest; sizeBytes: number }> {
-    return withSpooledBlob(body, sizeBytes, async (file, digest) => {
-      await this.put(digest, fs.createReadStream(file), sizeBytes);
-      return { digest, sizeBytes };
-    });
+    return withSpooledBlob(
+      body,
+      sizeBytes,
+      async (file, digest) => {
+        await this.put(digest, fs.createReadStream(file), sizeBytes);
+        return { digest, sizeBytes };
+      },
+      this.spoolDir,
+    );
   }
 
   async get(digest: Digest, opts: ReadOptions = {}): Promise<Readable> {
