@@ -337,7 +337,7 @@ describe.each([
     }
   });
 
-  it("takes a refusal in an unnamed answer as that blob's error, and refuses an answer that does not account for every blob", async () => {
+  it("takes a refusal in an unnamed answer as that blob's error, and refuses an answer that does not account for every blob, or names no digest", async () => {
     const blobs = [patternBytes(30, 3), patternBytes(40, 4)];
     // A server whose answers to unnamed uploads are set by the test.
     let answer: unknown;
@@ -360,6 +360,15 @@ describe.each([
       ]) {
         answer = wrong;
         await expect(bad.ingestMany(blobs), JSON.stringify(wrong)).rejects.toThrow(/unnamed upload/);
+      }
+      // One large blob sent unnamed: the answer must name it with a digest and its size.
+      const streams = new RemoteBlobStore(new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "t", { downloadThread }), { unnamedStream: true });
+      const big = patternBytes(2 << 20, 6);
+      answer = { digest: sha256(big), sizeBytes: big.length };
+      expect(await streams.putUnnamed(Readable.from([big]), big.length)).toEqual({ digest: sha256(big), sizeBytes: big.length });
+      for (const wrong of [{}, { digest: "not a digest", sizeBytes: big.length }, { digest: sha256(big), sizeBytes: big.length - 1 }]) {
+        answer = wrong;
+        await expect(streams.putUnnamed(Readable.from([big]), big.length), JSON.stringify(wrong)).rejects.toThrow(/unnamed upload/);
       }
     } finally {
       await new Promise((resolve) => server.close(resolve));
