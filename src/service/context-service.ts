@@ -5,10 +5,10 @@ import { ContextNotFoundError, FileNotFoundError, InvalidKeyError, InvalidParame
 import { commitAtHead, restoreGeneration, type Clock } from "../engine/index.js";
 import { normalizeSessionPath } from "../policy/index.js";
 import type { ContextRecord, ContextState, FileChange, FileRecord, GenerationRecord, MetaStore, Page } from "../store/index.js";
+import { spoolToTempFile } from "../store/index.js";
 import type { Stores } from "./embedded-stores.js";
 import { checkGeneration, checkName, checkPageNumber, checkPageSize } from "./input-checks.js";
 import { listChildren, type FileEntry } from "./list-children.js";
-import { streamToTempFile } from "./stream-to-temp.js";
 
 /** A clear started by clearAsync. */
 export interface ClearHandle {
@@ -185,7 +185,7 @@ export class ContextService {
     await this.stored(contextId);
     const key = normalizeSessionPath(filePath);
     if (key === "/") throw new InvalidKeyError(filePath, "a file needs a name below /");
-    const spooled = await streamToTempFile(body, opts.tmpDir, opts.maxBytes);
+    const spooled = await spoolToTempFile(body, opts.tmpDir, opts.maxBytes);
     try {
       await this.stores.blobs.put(spooled.digest, fs.createReadStream(spooled.path), spooled.sizeBytes);
       const generation = await this.commitAtHead(contextId, async (now) => {

@@ -16,7 +16,7 @@ export { STALE_DELETION_MS } from "./blob-deletion-journal.js";
 export { LocalDirBlobStore } from "./blob/local-dir.js";
 export { readAllSync, readIntoSync, writeAllSync } from "./blob/sync-file-io.js";
 export { verifyingStream } from "./blob/verifying-stream.js";
-export { withSpooledBlob } from "./blob/spooled-blob.js";
+export { spoolToTempFile, withSpooledBlob, type SpooledFile } from "./blob/spooled-blob.js";
 export { SqliteMetaStore } from "./meta/sqlite.js";
 export { parsePostgresUrl, postgresTarget } from "./meta/postgres-url.js";
 export type { S3Location } from "./blob/s3-client.js";
