@@ -10,6 +10,7 @@
  * the latest probe found at least DUPLICATE_SHARE of its files stored, every batch is one. Probes between unnamed batches hold at most
  * PROBE_FILES files, so little is hashed twice when the content is new. Without a server that takes
  * unnamed blobs (AGENT_FEATURES.unnamedBlobs), every batch is a probe, as before there were any.
+ * The same judgement (looksNew) decides whether the upload's large files go unnamed.
  */
 export class DedupProbe {
   private started = 0;

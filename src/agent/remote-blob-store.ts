@@ -131,7 +131,7 @@ export class RemoteBlobStore implements BlobStore {
   async put(digest: Digest, body: Readable, sizeBytes: number): Promise<void> {
     checkDigest(digest);
     checkSize(sizeBytes);
-    await this.send(digest, body, sizeBytes, () => undefined);
+    await this.sendNamed(digest, body, sizeBytes, () => undefined);
   }
 
   /**
@@ -140,9 +140,9 @@ export class RemoteBlobStore implements BlobStore {
    */
   async putUnnamed(body: Readable, sizeBytes: number): Promise<{ digest: Digest; sizeBytes: number }> {
     checkSize(sizeBytes);
-    if (this.unnamedStream) return { digest: await this.send(null, body, sizeBytes, () => undefined), sizeBytes };
+    if (this.unnamedStream) return { digest: await this.sendUnnamed(body, sizeBytes, () => undefined), sizeBytes };
     return withSpooledBlob(body, sizeBytes, async (file, digest) => {
-      await this.send(digest, fs.createReadStream(file, { highWaterMark: CHUNK_BYTES }), sizeBytes, () => undefined);
+      await this.sendNamed(digest, fs.createReadStream(file, { highWaterMark: CHUNK_BYTES }), sizeBytes, () => undefined);
       return { digest, sizeBytes };
     });
   }
@@ -279,8 +279,9 @@ export class RemoteBlobStore implements BlobStore {
       results[i] = { error: this.tooLarge(items[i]!.sizeBytes) };
       return false;
     };
-    // Large files are hashed here first, which takes this thread from the small files: they wait until
-    // the server has small batches to work on (measured: otherwise it idled for the first 0.2 s).
+    // Large files wait until the server has small batches to work on (measured: hashing them here first
+    // otherwise took this thread from the small files, and the server idled for the first 0.2 s); by
+    // then a probe has answered whether the content is new, so whether they may go unnamed.
     let serverBusy!: () => void;
     const largeMayStart = new Promise<void>((resolve) => (serverBusy = resolve));
     // One judgement of whether the content is new, for both: a large file goes unnamed (no hash here, no
@@ -575,8 +576,7 @@ export class RemoteBlobStore implements BlobStore {
       if (sizeBytes > this.maxBlobBytes) throw this.tooLarge(sizeBytes);
       // The same descriptor, read again up to the size hashed: the server checks the bytes against the digest,
       // so a file that changed in between fails this item rather than storing something else.
-      const body = sizeBytes === 0 ? Readable.from([]) : handle.createReadStream({ start: 0, end: sizeBytes - 1, highWaterMark: CHUNK_BYTES, autoClose: false });
-      await this.send(digest, body, sizeBytes, onProgress);
+      await this.sendNamed(digest, firstBytes(handle, sizeBytes), sizeBytes, onProgress);
       return { digest, sizeBytes };
     } finally {
       await handle.close();
@@ -590,8 +590,7 @@ export class RemoteBlobStore implements BlobStore {
   private async sendUnnamedFile(handle: fs.promises.FileHandle, onProgress: ProgressFn): Promise<{ digest: Digest; sizeBytes: number }> {
     const { size: sizeBytes } = await handle.stat();
     if (sizeBytes > this.maxBlobBytes) throw this.tooLarge(sizeBytes);
-    const body = sizeBytes === 0 ? Readable.from([]) : handle.createReadStream({ start: 0, end: sizeBytes - 1, highWaterMark: CHUNK_BYTES, autoClose: false });
-    return { digest: await this.send(null, body, sizeBytes, onProgress), sizeBytes };
+    return { digest: await this.sendUnnamed(firstBytes(handle, sizeBytes), sizeBytes, onProgress), sizeBytes };
   }
 
   /** One large file: GET into a new file, on the client's download thread (ApiClient.download). */
@@ -607,12 +606,38 @@ export class RemoteBlobStore implements BlobStore {
     if (status === 404) throw new BlobNotFoundError(item.digest);
   }
 
+  /** PUTs the blob under `digest`; the server refuses bytes that do not hash to it (BlobDigestMismatch). */
+  private async sendNamed(digest: Digest, body: AsyncIterable<Buffer | Uint8Array>, sizeBytes: number, onProgress: ProgressFn): Promise<void> {
+    try {
+      (await this.sendBody("PUT", apiPaths.agentBlob(digest), `blob ${digest}`, body, sizeBytes, onProgress)).resume();
+    } catch (err) {
+      if (err instanceof RemoteApiError && err.code === "BlobDigestMismatch") throw refusal({ digest, code: err.code, message: err.message });
+      throw err;
+    }
+  }
+
+  /** POSTs the blob unnamed and returns the digest the server named it by. */
+  private async sendUnnamed(body: AsyncIterable<Buffer | Uint8Array>, sizeBytes: number, onProgress: ProgressFn): Promise<Digest> {
+    const res = await this.sendBody("POST", apiPaths.agentBlobs, "an unnamed blob", body, sizeBytes, onProgress);
+    const answer = (await readJson(res)) as { digest?: unknown; sizeBytes?: unknown };
+    if (typeof answer.digest !== "string" || !isDigest(answer.digest) || answer.sizeBytes !== sizeBytes) {
+      throw new Error(`The server answered an unnamed upload of ${sizeBytes} bytes with ${JSON.stringify(answer)}.`);
+    }
+    return answer.digest;
+  }
+
   /**
-   * Sends exactly `sizeBytes` bytes of `body`, failing clearly when it has more or fewer: PUT under
-   * `digest`, or, with digest null, POST unnamed, and returns the digest the server named the blob by.
+   * Sends exactly `sizeBytes` bytes of `body` (`what` names it in errors), failing clearly when it has
+   * more or fewer: that failure rather than the broken request's.
    */
-  private async send(digest: Digest | null, body: AsyncIterable<Buffer | Uint8Array>, sizeBytes: number, onProgress: ProgressFn): Promise<Digest> {
-    const what = digest === null ? "an unnamed blob" : `blob ${digest}`;
+  private async sendBody(
+    method: string,
+    path: string,
+    what: string,
+    body: AsyncIterable<Buffer | Uint8Array>,
+    sizeBytes: number,
+    onProgress: ProgressFn,
+  ): Promise<Awaited<ReturnType<ApiClient["stream"]>>> {
     let bodyError: Error | undefined;
     async function* counted(): AsyncIterable<Uint8Array> {
       let n = 0;
@@ -625,26 +650,20 @@ export class RemoteBlobStore implements BlobStore {
       if (n !== sizeBytes) throw (bodyError = new InvalidParameterError(`The body of ${what} has ${n} bytes, not the ${sizeBytes} announced.`));
     }
     try {
-      const res = await this.api.stream(digest === null ? "POST" : "PUT", digest === null ? apiPaths.agentBlobs : apiPaths.agentBlob(digest), {
+      return await this.api.stream(method, path, {
         body: Readable.from(counted(), { objectMode: false }),
         headers: { "content-type": "application/octet-stream", "content-length": String(sizeBytes) },
         signal: this.signal,
       });
-      if (digest !== null) {
-        res.resume();
-        return digest;
-      }
-      const answer = (await readJson(res)) as { digest?: unknown; sizeBytes?: unknown };
-      if (typeof answer.digest !== "string" || !isDigest(answer.digest) || answer.sizeBytes !== sizeBytes) {
-        throw new Error(`The server answered an unnamed upload of ${sizeBytes} bytes with ${JSON.stringify(answer)}.`);
-      }
-      return answer.digest;
     } catch (err) {
-      if (bodyError) throw bodyError;
-      if (digest !== null && err instanceof RemoteApiError && err.code === "BlobDigestMismatch") throw refusal({ digest, code: err.code, message: err.message });
-      throw err;
+      throw bodyError ?? err;
     }
   }
+}
+
+/** The first `sizeBytes` bytes of an open file, leaving it open (the caller closes it). */
+function firstBytes(handle: fs.promises.FileHandle, sizeBytes: number): Readable {
+  return sizeBytes === 0 ? Readable.from([]) : handle.createReadStream({ start: 0, end: sizeBytes - 1, highWaterMark: CHUNK_BYTES, autoClose: false });
 }
 
 /** An answer's body parsed as JSON. */

@@ -173,7 +173,11 @@ export class S3BlobStore implements BlobStore {
     });
   }
 
-  /** An object's key is its digest, known only at the end of the bytes: they are spooled first. */
+  /**
+   * An object's key is its digest, known only at the end of the bytes: they are spooled first, then
+   * stored by `put`, which hashes them again on their way to the bucket — one path through the deletion
+   * fence, for a store bound by the network rather than by that hash.
+   */
   async putUnnamed(body: Readable, sizeBytes: number): Promise<{ digest: Digest; sizeBytes: number }> {
     return withSpooledBlob(
       body,
