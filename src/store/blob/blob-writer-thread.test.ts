@@ -48,6 +48,15 @@ describe("BlobWriterThread", () => {
     expect(await thread.ingest([Buffer.from("after")])).toEqual([{ digest: sha256(Buffer.from("after")), sizeBytes: 5 }]);
   });
 
+  it("stores each call's blobs exactly when it reuses a larger call's buffer", async () => {
+    const stored = (b: Buffer) => fs.readFileSync(path.join(dir, sha256(b).slice(0, 2), sha256(b)));
+    const large = [Buffer.alloc(700_000, 1), Buffer.alloc(600_000, 2)];
+    await thread.ingest(large);
+    const small = [Buffer.from("after a larger call"), Buffer.alloc(0), Buffer.from("its buffer holds stale bytes past these")];
+    expect(await thread.ingest(small)).toEqual(small.map((b) => ({ digest: sha256(b), sizeBytes: b.length })));
+    for (const b of [...large, ...small]) expect(stored(b).equals(b)).toBe(true);
+  });
+
   it("does not keep a process alive once idle", async () => {
     const { stdout } = await run(process.execPath, ["--import", "tsx", path.join("test", "fixtures", "ingest-many-then-return.ts"), path.join(dir, "store")], {
       timeout: 30_000,

@@ -14,7 +14,15 @@ import { EvalThread, ThreadStoppedError } from "../eval-thread.js";
  * (StoreUnavailable) and is started again by the next.
  */
 export class BlobWriterThread {
-  private readonly thread: EvalThread<WorkerResult[]>;
+  private readonly thread: EvalThread<WorkerAnswer>;
+  /**
+   * Transfer buffers the thread handed back, for the next calls: the blobs are copied into memory the
+   * process already has. A new buffer per call costs the copy's every page as a fresh page fault (about
+   * 2,000 per 8 MiB chunk of a server's upload, and more where a VM's host hands memory back lazily).
+   */
+  private readonly spare: ArrayBuffer[] = [];
+  private calls = 0;
+  private releaseTimer: NodeJS.Timeout | undefined;
 
   constructor(dir: string, tmpDir: string) {
     this.thread = new EvalThread("blob writer", THREAD_CODE, { dir, tmpDir });
@@ -30,25 +38,49 @@ export class BlobWriterThread {
   async ingest(blobs: readonly Buffer[]): Promise<IngestResult[]> {
     // One transferable copy of the lot: the blobs are views into the request's socket chunks.
     const total = blobs.reduce((n, b) => n + b.length, 0);
-    const buf = new ArrayBuffer(total);
+    const buf = this.takeBuffer(total);
     const all = Buffer.from(buf);
     let offset = 0;
     for (const b of blobs) offset += b.copy(all, offset);
     const { answer } = this.thread.call({ buf, sizes: blobs.map((b) => b.length) }, { transfer: [buf] });
-    const results = await answer.catch((err: unknown) => {
-      if (err instanceof ThreadStoppedError) {
-        throw new StoreUnavailableError(`The blob store's writer thread stopped (${(err.cause as Error).message}); the blobs it was storing were not stored. Try again.`);
-      }
-      throw err;
-    });
+    this.calls++;
+    clearTimeout(this.releaseTimer);
+    const { results, buf: returned } = await answer
+      .catch((err: unknown) => {
+        if (err instanceof ThreadStoppedError) {
+          throw new StoreUnavailableError(`The blob store's writer thread stopped (${(err.cause as Error).message}); the blobs it was storing were not stored. Try again.`);
+        }
+        throw err;
+      })
+      .finally(() => this.callEnded());
+    if (this.spare.length < MAX_SPARE_BUFFERS && returned.byteLength <= MAX_SPARE_BYTES) this.spare.push(returned);
     return results.map((r, i) => {
       if (typeof r === "string") return { digest: r, sizeBytes: blobs[i]!.length };
       throw blobWriteFailure(Object.assign(new Error(r.message), { code: r.code }));
     });
   }
 
+  /** The smallest spare buffer that holds `bytes`, or a new one (whole MiBs, so that it fits later calls too). */
+  private takeBuffer(bytes: number): ArrayBuffer {
+    let best = -1;
+    this.spare.forEach((b, i) => {
+      if (b.byteLength >= bytes && (best < 0 || b.byteLength < this.spare[best]!.byteLength)) best = i;
+    });
+    if (best >= 0) return this.spare.splice(best, 1)[0]!;
+    return new ArrayBuffer(Math.ceil(Math.max(bytes, 1) / MIB) * MIB);
+  }
+
+  /** Once no call is left, the spare buffers go after a while: an idle server holds no transfer memory. */
+  private callEnded(): void {
+    if (--this.calls > 0) return;
+    this.releaseTimer = setTimeout(() => (this.spare.length = 0), SPARE_IDLE_MS);
+    this.releaseTimer.unref();
+  }
+
   /** Stops the thread: calls waiting on it fail (StoreUnavailable); the next call starts a new one. */
   stop(): Promise<void> {
+    clearTimeout(this.releaseTimer);
+    this.spare.length = 0;
     return this.thread.stop();
   }
 }
@@ -65,9 +97,23 @@ export function blobWriteFailure(cause: unknown): StoreUnavailableError {
 /** A stored blob's digest, or why it was not stored. */
 type WorkerResult = string | { code: string | undefined; message: string };
 
+/** The thread's answer: a result per blob, and the call's buffer handed back for reuse. */
+interface WorkerAnswer {
+  results: WorkerResult[];
+  buf: ArrayBuffer;
+}
+
+const MIB = 1 << 20;
+/** Spare transfer buffers kept: a call being filled and two being stored (blob-batches' chunks in flight). */
+const MAX_SPARE_BUFFERS = 3;
+/** Larger buffers are not kept: the callers' chunks are about 8 MiB. */
+const MAX_SPARE_BYTES = 16 * MIB;
+/** How long spare buffers outlive the last call. */
+const SPARE_IDLE_MS = 2_000;
+
 /**
  * The thread: per message, the blobs (one buffer and their sizes) are hashed and each written to a temp
- * file in tmpDir, then renamed into its shard, made when missing. Temp names start with "w" and the
+ * file in tmpDir, then renamed into its shard, made when missing; the buffer goes back with the answer. Temp names start with "w" and the
  * thread id, apart from the main thread's (uniqueName). Per-blob failures are results.
  */
 const THREAD_CODE = `
@@ -114,6 +160,6 @@ parentPort.on("message", ({ id, buf, sizes }) => {
       results.push({ code: err && err.code, message: String(err && err.message || err) });
     }
   }
-  parentPort.postMessage({ id, answer: results });
+  parentPort.postMessage({ id, answer: { results, buf } }, [buf]);
 });
 `;
