@@ -99,6 +99,14 @@ describe.each([
     expect(fs.readFileSync(target).equals(patternBytes(size, 5))).toBe(true);
   });
 
+  it("writes each of many answers exactly, at once and one after another (read buffers are reused)", async () => {
+    const sizes = [(3 << 20) + 1, 700_001, 5, (2 << 20) + 9, 1, 300_003, 64 << 10, 2];
+    await Promise.all(sizes.slice(0, 4).map((size, i) => api.download(`/chunked/${size}`, path.join(dir, `at-once-${i}`))));
+    for (const [i, size] of sizes.entries()) await api.download(`/bytes/${size}`, path.join(dir, `in-turn-${i}`));
+    sizes.slice(0, 4).forEach((size, i) => expect(fs.readFileSync(path.join(dir, `at-once-${i}`)).equals(patternBytes(size, 5))).toBe(true));
+    sizes.forEach((size, i) => expect(fs.readFileSync(path.join(dir, `in-turn-${i}`)).equals(patternBytes(size, 3))).toBe(true));
+  });
+
   it("resolves with an accepted status and creates no file; rejects an error answer with the server's code and request id", async () => {
     const target = path.join(dir, "out");
     expect(await api.download("/missing", target, { accept: [404] })).toBe(404);
