@@ -24,6 +24,9 @@
  *               ops and their rsync/rclone anchors, for quick iteration on ARCHIVE mode
  * --only remote   time only the embedded initial upload and download and the same through the server
  *               (implies --remote; no anchors, no-op or change ops), for quick iteration on the remote path
+ * --cold-server time the remote ops on a server fresh from start; by default a small untimed upload and
+ *               download (a tenth of the data set, another context) warm it first, as a server that has
+ *               served sessions before: a fresh server's first upload also compiles its hot code paths
  *
  * Method: before every timed op the op's source tree is read once (warm page cache: dropping caches
  * needs privileges a CI box may lack), `sync` flushes earlier write-back, and the bench waits for idle
@@ -81,6 +84,8 @@ interface Config {
    * --only remote: only the embedded initial upload and download and their remote counterparts.
    */
   only: "archive" | "remote" | undefined;
+  /** Time the remote ops on a server fresh from start, without the untimed warm-up. */
+  coldServer: boolean;
 }
 
 /** The data set's home: the tree sits at `root/home/user/data`, so `root` serves as session R1 directly. */
@@ -123,6 +128,7 @@ function parseConfig(argv: string[]): Config {
       archive: { type: "boolean", default: false },
       remote: { type: "boolean", default: false },
       only: { type: "string" },
+      "cold-server": { type: "boolean", default: false },
     },
   });
   const only = values.only;
@@ -145,6 +151,7 @@ function parseConfig(argv: string[]): Config {
     archive: (values.archive && only !== "remote") || only === "archive",
     remote: values.remote || only === "remote",
     only,
+    coldServer: values["cold-server"],
   };
 }
 
@@ -266,7 +273,7 @@ async function runSequence(round: Round, data: DataWorkspace, cfg: Config): Prom
       runCtxsyncOp({ op: "download", home: round.home, root: round.r2, mountPath: MOUNT_PATH, contextId: first.contextId!, ...round.profile("download") }),
     );
     verify("ctxsync download", src, path.join(round.r2, MOUNT_PATH));
-    return runRemote(round, data);
+    return runRemote(round, data, cfg.coldServer);
   }
   await round.anchors("initial", src, round.rsyncDst, round.rcloneDst);
   const sessionId = first.sessionId!;
@@ -290,7 +297,7 @@ async function runSequence(round: Round, data: DataWorkspace, cfg: Config): Prom
 
   verifyCopies(round, src);
   if (cfg.archive) await runArchive(round, data);
-  if (cfg.remote) await runRemote(round, data);
+  if (cfg.remote) await runRemote(round, data, cfg.coldServer);
 }
 
 /** ARCHIVE-mode upload into a fresh store and download into an empty root, against tar czf / tar xzf. */
@@ -316,7 +323,7 @@ async function runArchive(round: Round, data: DataWorkspace): Promise<void> {
 }
 
 /** Initial upload and download through `ctxsync serve` on loopback; compared with the embedded ops. */
-async function runRemote(round: Round, data: DataWorkspace): Promise<void> {
+async function runRemote(round: Round, data: DataWorkspace, coldServer: boolean): Promise<void> {
   const src = data.tree;
   const r2 = path.join(round.dir, "remote-r2");
   const store = path.join(round.dir, "remote-store");
@@ -324,6 +331,7 @@ async function runRemote(round: Round, data: DataWorkspace): Promise<void> {
   log(`  ctxsync serve at ${server.endpoint}`);
   try {
     const conn = { home: "", endpoint: server.endpoint, apiKey: server.apiKey };
+    if (!coldServer) await warmUp(conn, round, data.plan);
     // On one machine agent and server share the CPUs: the op's CPU time is both together.
     const withServerCpu = async (op: () => Promise<Sample & OpResult>): Promise<Sample & OpResult> => {
       const before = server.usage();
@@ -351,6 +359,21 @@ async function runRemote(round: Round, data: DataWorkspace): Promise<void> {
     await server.stop();
   }
   verify("ctxsync remote download", src, path.join(r2, MOUNT_PATH));
+}
+
+/**
+ * Untimed: a small data set (a tenth of the timed one's scale, another seed) uploaded to a context of its
+ * own and downloaded again, so that the timed ops meet a server whose hot code paths V8 has compiled
+ * already (about 0.3 s of CPU on a fresh server's first upload, once per server life), as a running
+ * service's would be. The agent's side stays cold: each op is a new child process.
+ */
+async function warmUp(conn: { home: string; endpoint: string; apiKey: string }, round: Round, plan: DatasetPlan): Promise<void> {
+  const t0 = performance.now();
+  const root = path.join(round.dir, "remote-warmup");
+  makeDataset(path.join(root, MOUNT_PATH), { scale: plan.scale / 10, seed: plan.seed + 1 });
+  const up = await runCtxsyncOp({ op: "upload-first", ...conn, root, mountPath: MOUNT_PATH, contextName: "bench-remote-warmup" });
+  await runCtxsyncOp({ op: "download", ...conn, root: path.join(round.dir, "remote-warmup-r2"), mountPath: MOUNT_PATH, contextId: up.contextId! });
+  log(`  warmed the server with a tenth of the data set in ${elapsed(t0)} s (untimed; --cold-server skips this)`);
 }
 
 function verify(label: string, src: string, dir: string): void {
@@ -426,7 +449,7 @@ method:  ${cfg.runs} run(s); before each op its source is read once (warm cache)
          ctxsync s = the SDK call alone, in a child process; child wall s adds Node/tsx start-up and opening the store.
          CPU s = user + system time (best sample; anchors: all their processes and threads; remote: agent + server,
          the server's over the op's whole child process) — the least noisy number here.
-         peak RSS: ctxsync from process.resourceUsage().maxRSS; anchors from GNU time (%M).${cfg.cpuProfDir ? "\n         NOTE: --cpu-prof was on; ctxsync times include profiler overhead." : ""}
+         peak RSS: ctxsync from process.resourceUsage().maxRSS; anchors from GNU time (%M).${cfg.remote ? `\n         remote: ${cfg.coldServer ? "on a server fresh from start (--cold-server)" : "the server is warmed first by an untimed upload and download of a tenth of the data set; the agent is a fresh process per op"}.` : ""}${cfg.cpuProfDir ? "\n         NOTE: --cpu-prof was on; ctxsync times include profiler overhead." : ""}
 
 ${fileTable ? formatTable(summary) : ""}
 ${extraTable ? `\n${extraTable}\n` : ""}
