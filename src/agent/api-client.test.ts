@@ -1,7 +1,12 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ApiClient } from "./api-client.js";
+import { patternBytes } from "../store/blob/contract.test-suite.js";
+import { ApiClient, type FileBody } from "./api-client.js";
 
 describe("ApiClient", () => {
   // A server that takes requests and never answers: a connection that died without a word.
@@ -71,3 +76,75 @@ describe("ApiClient", () => {
     }
   });
 });
+
+describe("ApiClient.stream with a file body", () => {
+  // Answers a PUT with the SHA-256 and length of what it received; /refuse answers 413 at once.
+  let server: http.Server;
+  let endpoint: string;
+  let dir: string;
+  let received: number[];
+  beforeEach(async () => {
+    received = [];
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ctxsync-file-body-"));
+    server = http.createServer((req, res) => {
+      if (req.url === "/refuse") {
+        res.writeHead(413, { "content-type": "application/json", connection: "close" });
+        return void res.end(JSON.stringify({ code: "PayloadTooLarge", message: "too large", requestId: "r" }));
+      }
+      const hash = createHash("sha256");
+      let n = 0;
+      req.on("data", (c: Buffer) => (hash.update(c), (n += c.length)));
+      req.on("end", () => {
+        received.push(n);
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ sha256: hash.digest("hex"), n }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const send = async (bytes: Buffer, sizeBytes: number, p = "/put", onBytes: (n: number) => void = () => undefined) => {
+    const file = path.join(dir, "blob");
+    fs.writeFileSync(file, bytes);
+    const handle = await fs.promises.open(file, "r");
+    try {
+      const body: FileBody = { handle, sizeBytes, what: "the test blob", onBytes };
+      const res = await new ApiClient(endpoint, "t").stream("PUT", p, { body, headers: { "content-length": String(sizeBytes) } });
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      return JSON.parse(Buffer.concat(chunks).toString("utf8")) as { sha256: string; n: number };
+    } finally {
+      await handle.close();
+    }
+  };
+
+  it("sends the file's first sizeBytes exactly, through more chunks than it has buffers, reporting every byte", async () => {
+    const bytes = patternBytes((5 << 20) + 123, 7);
+    let reported = 0;
+    const answer = await send(bytes, bytes.length, "/put", (n) => (reported += n));
+    expect(answer).toEqual({ sha256: createHash("sha256").update(bytes).digest("hex"), n: bytes.length });
+    expect(reported).toBe(bytes.length);
+    const shorter = await send(bytes, 3 << 20);
+    expect(shorter).toEqual({ sha256: createHash("sha256").update(bytes.subarray(0, 3 << 20)).digest("hex"), n: 3 << 20 });
+    expect(await send(Buffer.alloc(0), 0)).toEqual({ sha256: createHash("sha256").digest("hex"), n: 0 });
+  });
+
+  it("fails with InvalidParameter, naming the body, when the file holds fewer bytes than announced", async () => {
+    await expect(send(patternBytes(1000, 1), 5000)).rejects.toMatchObject({
+      code: "InvalidParameter",
+      message: "The body of the test blob has 1000 bytes, not the 5000 announced.",
+    });
+    expect(received).toEqual([]);
+  });
+
+  it("rejects with the server's error when it answers before taking the whole body", async () => {
+    await expect(send(patternBytes(8 << 20, 2), 8 << 20, "/refuse")).rejects.toMatchObject({ code: "PayloadTooLarge", httpStatus: 413 });
+  });
+});
+

@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -34,6 +34,21 @@ export interface RequestOptions {
 const REQUEST_TIMEOUT_MS = 5 * 60_000;
 /** Longest a bulk transfer (stream) may go without a byte in either direction. */
 const STREAM_IDLE_TIMEOUT_MS = 60_000;
+
+/**
+ * A request body read from an open file: its first `sizeBytes` bytes (`what` names it in errors; a file
+ * that holds fewer by now fails the request). `onBytes` hears of every chunk as it is sent.
+ */
+export interface FileBody {
+  handle: fs.promises.FileHandle;
+  sizeBytes: number;
+  what: string;
+  onBytes(n: number): void;
+}
+
+/** Buffers a file body is sent through, each reused once its last write reached the socket. */
+const FILE_BODY_BUFFERS = 2;
+const FILE_BODY_CHUNK_BYTES = 1 << 20;
 
 /** Longest error body read: enough for any message of ours, bounded against a misbehaving proxy. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -164,11 +179,12 @@ export class ApiClient {
   async stream(
     method: string,
     path: string,
-    opts: { body?: Readable; json?: unknown; headers?: Record<string, string>; signal?: AbortSignal; accept?: readonly number[] } = {},
+    opts: { body?: Readable | FileBody; json?: unknown; headers?: Record<string, string>; signal?: AbortSignal; accept?: readonly number[] } = {},
   ): Promise<IncomingMessage> {
     const url = new URL(this.url(path));
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
     const fail = (err: unknown): RemoteApiError => this.unreachable(method, path, err);
+    const stopFileBody = new AbortController();
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const headers = this.headers(opts.headers);
       const json = opts.json === undefined ? undefined : Buffer.from(JSON.stringify(opts.json));
@@ -181,17 +197,22 @@ export class ApiClient {
       req.setTimeout(STREAM_IDLE_TIMEOUT_MS, () => req.destroy(new Error(`no data either way for ${STREAM_IDLE_TIMEOUT_MS / 1000} s`)));
       req.once("response", resolve);
       req.once("error", (err) => reject(opts.signal?.aborted ? (opts.signal.reason ?? err) : fail(err)));
-      if (!opts.body) return void req.end(json);
+      const body = opts.body;
+      if (!body) return void req.end(json);
       // The body's own failure (a file that vanished) rejects with that error, not as an unreachable server.
-      opts.body.once("error", (err) => {
+      const bodyFailed = (err: Error) => {
         req.destroy();
         reject(err);
-      });
-      opts.body.pipe(req);
+      };
+      if (!(body instanceof Readable)) return void writeFileBody(req, body, stopFileBody.signal).catch(bodyFailed);
+      body.once("error", bodyFailed);
+      body.pipe(req);
     });
     const status = res.statusCode ?? 0;
     if ((status >= 200 && status < 300) || opts.accept?.includes(status)) return res;
-    opts.body?.destroy(); // the server answered before taking the whole body: stop reading it
+    // The server answered before taking the whole body: stop reading it.
+    if (opts.body instanceof Readable) opts.body.destroy();
+    else stopFileBody.abort();
     const headers = new Headers();
     for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") headers.set(k, v);
     const answer = new Response(Readable.toWeb(res) as ReadableStream, { status, statusText: res.statusMessage ?? "", headers });
@@ -439,4 +460,42 @@ function describeFetchError(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code) return `${cause.code}${cause.message ? ` ${cause.message}` : ""}`;
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Writes a file body into `req` and ends it. Chunks are read into FILE_BODY_BUFFERS reused buffers, each
+ * read again only after its last write's callback (the bytes are in the socket): a new buffer per chunk,
+ * as a read stream makes, is 256 fresh page faults per MiB and garbage the collector has to chase.
+ * Stops quietly when the request closes early (its own error settles the call) or on `stop` (an error
+ * answer came first); rejects when the file holds fewer bytes than announced.
+ */
+async function writeFileBody(req: ClientRequest, file: FileBody, stop: AbortSignal): Promise<void> {
+  const free = Array.from({ length: FILE_BODY_BUFFERS }, () => Buffer.allocUnsafe(Math.min(FILE_BODY_CHUNK_BYTES, Math.max(file.sizeBytes, 1))));
+  let wake: (() => void) | undefined;
+  let closed = false;
+  const halt = () => {
+    closed = true;
+    wake?.();
+  };
+  req.once("close", halt);
+  stop.addEventListener("abort", halt, { once: true });
+  let sent = 0;
+  while (sent < file.sizeBytes && !closed) {
+    if (free.length === 0) {
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+      continue;
+    }
+    const buf = free.pop()!;
+    const { bytesRead } = await file.handle.read(buf, 0, Math.min(buf.length, file.sizeBytes - sent), sent);
+    if (closed) return;
+    if (bytesRead === 0) throw new InvalidParameterError(`The body of ${file.what} has ${sent} bytes, not the ${file.sizeBytes} announced.`);
+    sent += bytesRead;
+    file.onBytes(bytesRead);
+    req.write(buf.subarray(0, bytesRead), () => {
+      free.push(buf);
+      wake?.();
+    });
+  }
+  if (!closed) req.end();
 }

@@ -576,7 +576,7 @@ export class RemoteBlobStore implements BlobStore {
       if (sizeBytes > this.maxBlobBytes) throw this.tooLarge(sizeBytes);
       // The same descriptor, read again up to the size hashed: the server checks the bytes against the digest,
       // so a file that changed in between fails this item rather than storing something else.
-      await this.sendNamed(digest, firstBytes(handle, sizeBytes), sizeBytes, onProgress);
+      await this.sendNamed(digest, handle, sizeBytes, onProgress);
       return { digest, sizeBytes };
     } finally {
       await handle.close();
@@ -590,7 +590,7 @@ export class RemoteBlobStore implements BlobStore {
   private async sendUnnamedFile(handle: fs.promises.FileHandle, onProgress: ProgressFn): Promise<{ digest: Digest; sizeBytes: number }> {
     const { size: sizeBytes } = await handle.stat();
     if (sizeBytes > this.maxBlobBytes) throw this.tooLarge(sizeBytes);
-    return { digest: await this.sendUnnamed(firstBytes(handle, sizeBytes), sizeBytes, onProgress), sizeBytes };
+    return { digest: await this.sendUnnamed(handle, sizeBytes, onProgress), sizeBytes };
   }
 
   /** One large file: GET into a new file, on the client's download thread (ApiClient.download). */
@@ -607,7 +607,7 @@ export class RemoteBlobStore implements BlobStore {
   }
 
   /** PUTs the blob under `digest`; the server refuses bytes that do not hash to it (BlobDigestMismatch). */
-  private async sendNamed(digest: Digest, body: AsyncIterable<Buffer | Uint8Array>, sizeBytes: number, onProgress: ProgressFn): Promise<void> {
+  private async sendNamed(digest: Digest, body: Body, sizeBytes: number, onProgress: ProgressFn): Promise<void> {
     try {
       (await this.sendBody("PUT", apiPaths.agentBlob(digest), `blob ${digest}`, body, sizeBytes, onProgress)).resume();
     } catch (err) {
@@ -617,7 +617,7 @@ export class RemoteBlobStore implements BlobStore {
   }
 
   /** POSTs the blob unnamed and returns the digest the server named it by. */
-  private async sendUnnamed(body: AsyncIterable<Buffer | Uint8Array>, sizeBytes: number, onProgress: ProgressFn): Promise<Digest> {
+  private async sendUnnamed(body: Body, sizeBytes: number, onProgress: ProgressFn): Promise<Digest> {
     const res = await this.sendBody("POST", apiPaths.agentBlobs, "an unnamed blob", body, sizeBytes, onProgress);
     const answer = (await readJson(res)) as { digest?: unknown; sizeBytes?: unknown };
     if (typeof answer.digest !== "string" || !isDigest(answer.digest) || answer.sizeBytes !== sizeBytes) {
@@ -628,20 +628,24 @@ export class RemoteBlobStore implements BlobStore {
 
   /**
    * Sends exactly `sizeBytes` bytes of `body` (`what` names it in errors), failing clearly when it has
-   * more or fewer: that failure rather than the broken request's.
+   * more or fewer: that failure rather than the broken request's. An open file goes from its start,
+   * through reused buffers (ApiClient's FileBody).
    */
   private async sendBody(
     method: string,
     path: string,
     what: string,
-    body: AsyncIterable<Buffer | Uint8Array>,
+    body: Body,
     sizeBytes: number,
     onProgress: ProgressFn,
   ): Promise<Awaited<ReturnType<ApiClient["stream"]>>> {
+    const headers = { "content-type": "application/octet-stream", "content-length": String(sizeBytes) };
+    if (!isAsyncIterable(body)) return this.api.stream(method, path, { body: { handle: body, sizeBytes, what, onBytes: onProgress }, headers, signal: this.signal });
+    const chunks = body;
     let bodyError: Error | undefined;
     async function* counted(): AsyncIterable<Uint8Array> {
       let n = 0;
-      for await (const chunk of body) {
+      for await (const chunk of chunks) {
         n += chunk.length;
         if (n > sizeBytes) throw (bodyError = new InvalidParameterError(`The body of ${what} has more than the ${sizeBytes} bytes announced.`));
         onProgress(chunk.length);
@@ -652,7 +656,7 @@ export class RemoteBlobStore implements BlobStore {
     try {
       return await this.api.stream(method, path, {
         body: Readable.from(counted(), { objectMode: false }),
-        headers: { "content-type": "application/octet-stream", "content-length": String(sizeBytes) },
+        headers,
         signal: this.signal,
       });
     } catch (err) {
@@ -661,9 +665,11 @@ export class RemoteBlobStore implements BlobStore {
   }
 }
 
-/** The first `sizeBytes` bytes of an open file, leaving it open (the caller closes it). */
-function firstBytes(handle: fs.promises.FileHandle, sizeBytes: number): Readable {
-  return sizeBytes === 0 ? Readable.from([]) : handle.createReadStream({ start: 0, end: sizeBytes - 1, highWaterMark: CHUNK_BYTES, autoClose: false });
+/** What a blob send takes: a stream of its bytes, or an open file (sent from its start; the caller closes it). */
+type Body = AsyncIterable<Buffer | Uint8Array> | fs.promises.FileHandle;
+
+function isAsyncIterable(body: Body): body is AsyncIterable<Buffer | Uint8Array> {
+  return Symbol.asyncIterator in body;
 }
 
 /** An answer's body parsed as JSON. */
