@@ -265,6 +265,12 @@ class Round {
 async function runSequence(round: Round, data: DataWorkspace, cfg: Config): Promise<void> {
   if (cfg.only === "archive") return runArchive(round, data);
   const src = data.tree;
+  // On a VM whose host takes back freed memory, an op's place in the run changes its time: whichever
+  // download came fourth took up to twice as long, in kernel time, as when it came second
+  // (docs/benchmarks.md, "Order"). So the remote ops come last in odd runs and first in even ones, and
+  // best-of-N compares like with like.
+  const remoteFirst = cfg.remote && round.index % 2 === 0;
+  if (remoteFirst) await runRemote(round, data, cfg.coldServer);
   const first = await round.timed("initial", "ctxsync", src, () =>
     runCtxsyncOp({ op: "upload-first", home: round.home, root: data.root, mountPath: MOUNT_PATH, contextName: "bench", ...round.profile("initial") }),
   );
@@ -273,7 +279,8 @@ async function runSequence(round: Round, data: DataWorkspace, cfg: Config): Prom
       runCtxsyncOp({ op: "download", home: round.home, root: round.r2, mountPath: MOUNT_PATH, contextId: first.contextId!, ...round.profile("download") }),
     );
     verify("ctxsync download", src, path.join(round.r2, MOUNT_PATH));
-    return runRemote(round, data, cfg.coldServer);
+    if (!remoteFirst) await runRemote(round, data, cfg.coldServer);
+    return;
   }
   await round.anchors("initial", src, round.rsyncDst, round.rcloneDst);
   const sessionId = first.sessionId!;
@@ -297,7 +304,7 @@ async function runSequence(round: Round, data: DataWorkspace, cfg: Config): Prom
 
   verifyCopies(round, src);
   if (cfg.archive) await runArchive(round, data);
-  if (cfg.remote) await runRemote(round, data, cfg.coldServer);
+  if (cfg.remote && !remoteFirst) await runRemote(round, data, cfg.coldServer);
 }
 
 /** ARCHIVE-mode upload into a fresh store and download into an empty root, against tar czf / tar xzf. */
@@ -449,7 +456,7 @@ method:  ${cfg.runs} run(s); before each op its source is read once (warm cache)
          ctxsync s = the SDK call alone, in a child process; child wall s adds Node/tsx start-up and opening the store.
          CPU s = user + system time (best sample; anchors: all their processes and threads; remote: agent + server,
          the server's over the op's whole child process) — the least noisy number here.
-         peak RSS: ctxsync from process.resourceUsage().maxRSS; anchors from GNU time (%M).${cfg.remote ? `\n         remote: ${cfg.coldServer ? "on a server fresh from start (--cold-server)" : "the server is warmed first by an untimed upload and download of a tenth of the data set; the agent is a fresh process per op"}.` : ""}${cfg.cpuProfDir ? "\n         NOTE: --cpu-prof was on; ctxsync times include profiler overhead." : ""}
+         peak RSS: ctxsync from process.resourceUsage().maxRSS; anchors from GNU time (%M).${cfg.remote ? `\n         remote: ${cfg.coldServer ? "on a server fresh from start (--cold-server)" : "the server is warmed first by an untimed upload and download of a tenth of the data set; the agent is a fresh process per op"};\n         the remote ops run last in odd runs, first in even ones (an op's place in the run changes its time on a VM).` : ""}${cfg.cpuProfDir ? "\n         NOTE: --cpu-prof was on; ctxsync times include profiler overhead." : ""}
 
 ${fileTable ? formatTable(summary) : ""}
 ${extraTable ? `\n${extraTable}\n` : ""}
