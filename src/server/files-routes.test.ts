@@ -119,6 +119,15 @@ describe("signed file URLs", () => {
     });
   });
 
+  it("refuses (400) a PUT whose body is not as long as its Content-Length says, storing nothing", async () => {
+    const { url } = await sign("/short.txt", "PUT");
+    const res = await put(url, "hello", { "content-length": "10" });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "InvalidParameter" });
+    expect(await listed("/")).toEqual([]);
+    expect(await blobCount(t)).toBe(0);
+  });
+
   describe("refuses a PUT larger than maxFileBytes with 413 and stores nothing", () => {
     it("when Content-Length announces it", async () => {
       const { url } = await sign("/big.bin", "PUT");

@@ -90,9 +90,11 @@ export function registerFileRoutes(app: App, deps: AppDeps): void {
       const f = verifyFileUrl(deps.urlSecret, contextId, c.req.queries(), c.req.method, nowSeconds(deps));
       const max = deps.options.maxFileBytes;
       const declared = c.req.header("content-length");
-      if (declared !== undefined && Number(declared) > max) throw new PayloadTooLargeError(max, "The file");
+      const sizeBytes = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
+      if (sizeBytes !== undefined && sizeBytes > max) throw new PayloadTooLargeError(max, "The file");
       const svc = new ContextService(deps.stores, f.tenantId, deps.clock);
-      const r = await svc.writeFile(contextId, f.key, requestBody(c), { maxBytes: max, tmpDir: deps.tmpDir });
+      // A known length is stored in one pass; a chunked body is spooled first (writeFile).
+      const r = await svc.writeFile(contextId, f.key, requestBody(c), { maxBytes: max, tmpDir: deps.tmpDir, sizeBytes });
       return c.body(null, 200, { ETag: `"${r.digest}"` });
     },
   );

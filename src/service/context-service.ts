@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { ContextNotFoundError, FileNotFoundError, InvalidKeyError, InvalidParameterError } from "../errors/index.js";
+import { ContextNotFoundError, FileNotFoundError, InvalidKeyError, InvalidParameterError, PayloadTooLargeError } from "../errors/index.js";
 import { commitAtHead, restoreGeneration, type Clock } from "../engine/index.js";
 import { normalizeSessionPath } from "../policy/index.js";
 import type { ContextRecord, ContextState, FileChange, FileRecord, GenerationRecord, MetaStore, Page } from "../store/index.js";
@@ -172,37 +172,48 @@ export class ContextService {
 
   /**
    * Writes `body` as the file at `filePath` (mode 0644, mtime now, never expiring) in a new generation,
-   * replacing any file there. The bytes are spooled to a temporary file in `tmpDir` while hashed, stored
-   * as a verified blob, then committed; past `maxBytes` it rejects with PayloadTooLargeError and stores
-   * nothing. Returns the generation and what was stored.
+   * replacing any file there, and returns the generation and what was stored. With `sizeBytes` (the
+   * request's Content-Length) the store hashes the bytes as it stores them, in one pass (putUnnamed); a
+   * body of another length fails with InvalidParameterError. Without, they are spooled to a temporary
+   * file in `tmpDir` while hashed, then stored. Past `maxBytes` it rejects with PayloadTooLargeError;
+   * a refused body leaves nothing in the context.
    */
   async writeFile(
     contextId: string,
     filePath: string,
     body: Readable,
-    opts: { maxBytes: number; tmpDir: string },
+    opts: { maxBytes: number; tmpDir: string; sizeBytes?: number },
   ): Promise<{ generation: number; digest: string; sizeBytes: number }> {
     await this.stored(contextId);
     const key = normalizeSessionPath(filePath);
     if (key === "/") throw new InvalidKeyError(filePath, "a file needs a name below /");
+    if (opts.sizeBytes !== undefined) {
+      if (opts.sizeBytes > opts.maxBytes) throw new PayloadTooLargeError(opts.maxBytes, "The file");
+      return this.commitFile(contextId, key, await this.stores.blobs.putUnnamed(body, opts.sizeBytes));
+    }
     const spooled = await spoolToTempFile(body, opts.tmpDir, opts.maxBytes);
     try {
       await this.stores.blobs.put(spooled.digest, fs.createReadStream(spooled.path), spooled.sizeBytes);
-      const generation = await this.commitAtHead(contextId, async (now) => {
-        await this.checkFileFits(contextId, key, now);
-        return [
-          {
-            kind: "put",
-            key,
-            meta: { type: "file", digest: spooled.digest, sizeBytes: spooled.sizeBytes, mode: 0o644, mtimeMs: now, linkTarget: null },
-            expiresAtMs: null,
-          },
-        ];
-      });
-      return { generation, digest: spooled.digest, sizeBytes: spooled.sizeBytes };
+      return await this.commitFile(contextId, key, spooled);
     } finally {
       fs.rmSync(spooled.path, { force: true });
     }
+  }
+
+  /** Commits a stored blob as the file at `key` (writeFile's second half). */
+  private async commitFile(contextId: string, key: string, blob: { digest: string; sizeBytes: number }): Promise<{ generation: number; digest: string; sizeBytes: number }> {
+    const generation = await this.commitAtHead(contextId, async (now) => {
+      await this.checkFileFits(contextId, key, now);
+      return [
+        {
+          kind: "put",
+          key,
+          meta: { type: "file", digest: blob.digest, sizeBytes: blob.sizeBytes, mode: 0o644, mtimeMs: now, linkTarget: null },
+          expiresAtMs: null,
+        },
+      ];
+    });
+    return { generation, digest: blob.digest, sizeBytes: blob.sizeBytes };
   }
 
   /**
