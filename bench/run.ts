@@ -267,7 +267,7 @@ async function runSequence(round: Round, data: DataWorkspace, cfg: Config): Prom
   const src = data.tree;
   // On a VM whose host takes back freed memory, an op's place in the run changes its time: whichever
   // download came fourth took up to twice as long, in kernel time, as when it came second
-  // (docs/benchmarks.md, "Order"). So the remote ops come last in odd runs and first in even ones, and
+  // (docs/benchmarks.md, "the order of the ops"). So the remote ops come last in odd runs and first in even ones, and
   // best-of-N compares like with like.
   const remoteFirst = cfg.remote && round.index % 2 === 0;
   if (remoteFirst) await runRemote(round, data, cfg.coldServer);

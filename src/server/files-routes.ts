@@ -1,6 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ErrorBody, FileUrl, FileUrlBody } from "../api/index.js";
-import { PayloadTooLargeError } from "../errors/index.js";
 import { normalizeSessionPath } from "../policy/index.js";
 import { ContextService } from "../service/index.js";
 import type { AppDeps } from "./app-deps.js";
@@ -91,9 +90,8 @@ export function registerFileRoutes(app: App, deps: AppDeps): void {
       const max = deps.options.maxFileBytes;
       const declared = c.req.header("content-length");
       const sizeBytes = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
-      if (sizeBytes !== undefined && sizeBytes > max) throw new PayloadTooLargeError(max, "The file");
       const svc = new ContextService(deps.stores, f.tenantId, deps.clock);
-      // A known length is stored in one pass; a chunked body is spooled first (writeFile).
+      // A known length is stored in one pass (over `max`: 413 before a byte is read); a chunked body is spooled first.
       const r = await svc.writeFile(contextId, f.key, requestBody(c), { maxBytes: max, tmpDir: deps.tmpDir, sizeBytes });
       return c.body(null, 200, { ETag: `"${r.digest}"` });
     },
