@@ -91,7 +91,7 @@ export function registerFileRoutes(app: App, deps: AppDeps): void {
       const declared = c.req.header("content-length");
       const sizeBytes = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
       const svc = new ContextService(deps.stores, f.tenantId, deps.clock);
-      // A known length is stored in one pass (over `max`: 413 before a byte is read); a chunked body is spooled first.
+      // A known length goes to the store as it arrives (over `max`: 413 before a byte is read); a chunked body is spooled first.
       const r = await svc.writeFile(contextId, f.key, requestBody(c), { maxBytes: max, tmpDir: deps.tmpDir, sizeBytes });
       return c.body(null, 200, { ETag: `"${r.digest}"` });
     },

@@ -173,10 +173,11 @@ export class ContextService {
   /**
    * Writes `body` as the file at `filePath` (mode 0644, mtime now, never expiring) in a new generation,
    * replacing any file there, and returns the generation and what was stored. With `sizeBytes` (the
-   * request's Content-Length) the store hashes the bytes as it stores them, in one pass (putUnnamed); a
-   * body of another length fails with InvalidParameterError. Without, they are spooled to a temporary
-   * file in `tmpDir` while hashed, then stored. Past `maxBytes` it rejects with PayloadTooLargeError;
-   * a refused body leaves nothing in the context.
+   * request's Content-Length) the store names the bytes by the hash it makes as it stores them
+   * (putUnnamed: one pass into the local store; S3 spools them first, as it must); a body of another
+   * length fails with InvalidParameterError. Without, they are spooled to a temporary file in `tmpDir`
+   * while hashed, then stored. Past `maxBytes` it rejects with PayloadTooLargeError (an announced size:
+   * before anything else is looked at); a refused body leaves nothing in the context.
    */
   async writeFile(
     contextId: string,
@@ -184,11 +185,11 @@ export class ContextService {
     body: Readable,
     opts: { maxBytes: number; tmpDir: string; sizeBytes?: number },
   ): Promise<{ generation: number; digest: string; sizeBytes: number }> {
+    if (opts.sizeBytes !== undefined && opts.sizeBytes > opts.maxBytes) throw new PayloadTooLargeError(opts.maxBytes, "The file");
     await this.stored(contextId);
     const key = normalizeSessionPath(filePath);
     if (key === "/") throw new InvalidKeyError(filePath, "a file needs a name below /");
     if (opts.sizeBytes !== undefined) {
-      if (opts.sizeBytes > opts.maxBytes) throw new PayloadTooLargeError(opts.maxBytes, "The file");
       return this.commitFile(contextId, key, await this.stores.blobs.putUnnamed(body, opts.sizeBytes));
     }
     const spooled = await spoolToTempFile(body, opts.tmpDir, opts.maxBytes);
