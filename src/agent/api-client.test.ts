@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -78,7 +78,8 @@ describe("ApiClient", () => {
 });
 
 describe("ApiClient.stream with a file body", () => {
-  // Answers a PUT with the SHA-256 and length of what it received; /refuse answers 413 at once.
+  // Answers a PUT with the SHA-256 and length of what it received; /slow starts reading only after a
+  // while, so the client's writes back up.
   let server: http.Server;
   let endpoint: string;
   let dir: string;
@@ -87,12 +88,12 @@ describe("ApiClient.stream with a file body", () => {
     received = [];
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ctxsync-file-body-"));
     server = http.createServer((req, res) => {
-      if (req.url === "/refuse") {
-        res.writeHead(413, { "content-type": "application/json", connection: "close" });
-        return void res.end(JSON.stringify({ code: "PayloadTooLarge", message: "too large", requestId: "r" }));
-      }
       const hash = createHash("sha256");
       let n = 0;
+      if (req.url === "/slow") {
+        req.pause();
+        setTimeout(() => req.resume(), 100);
+      }
       req.on("data", (c: Buffer) => (hash.update(c), (n += c.length)));
       req.on("end", () => {
         received.push(n);
@@ -125,9 +126,11 @@ describe("ApiClient.stream with a file body", () => {
   };
 
   it("sends the file's first sizeBytes exactly, through more chunks than it has buffers, reporting every byte", async () => {
-    const bytes = patternBytes((5 << 20) + 123, 7);
+    // 16 MiB to a server that waits before reading: writes queue up behind full socket buffers, and a
+    // buffer reused before its write went out would show in the digest (random bytes: no two chunks alike).
+    const bytes = randomBytes((16 << 20) + 123);
     let reported = 0;
-    const answer = await send(bytes, bytes.length, "/put", (n) => (reported += n));
+    const answer = await send(bytes, bytes.length, "/slow", (n) => (reported += n));
     expect(answer).toEqual({ sha256: createHash("sha256").update(bytes).digest("hex"), n: bytes.length });
     expect(reported).toBe(bytes.length);
     const shorter = await send(bytes, 3 << 20);
@@ -143,8 +146,42 @@ describe("ApiClient.stream with a file body", () => {
     expect(received).toEqual([]);
   });
 
-  it("rejects with the server's error when it answers before taking the whole body", async () => {
-    await expect(send(patternBytes(8 << 20, 2), 8 << 20, "/refuse")).rejects.toMatchObject({ code: "PayloadTooLarge", httpStatus: 413 });
+  it("rejects with the server's error when it answers before taking the whole body, and stops sending it", async () => {
+    // A server that answers 413 on the head and keeps reading (and dropping) whatever comes, connection
+    // open: node:http would close it (the client asks for that), and the client's next write would fail first.
+    let taken = 0;
+    let closedByClient!: () => void;
+    const connectionClosed = new Promise<void>((resolve) => (closedByClient = resolve));
+    const refusing = net.createServer((socket) => {
+      socket.on("close", () => closedByClient());
+      let answered = false;
+      socket.on("data", (c: Buffer) => {
+        taken += c.length;
+        if (answered) return;
+        answered = true;
+        const body = JSON.stringify({ code: "PayloadTooLarge", message: "too large", requestId: "r" });
+        socket.write(`HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      });
+      socket.on("error", () => undefined);
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, "127.0.0.1", resolve));
+    const size = 64 << 20;
+    const file = path.join(dir, "large");
+    fs.writeFileSync(file, Buffer.alloc(size, 2));
+    const handle = await fs.promises.open(file, "r");
+    let reported = 0;
+    try {
+      const api = new ApiClient(`http://127.0.0.1:${(refusing.address() as AddressInfo).port}`, "t");
+      const body: FileBody = { handle, sizeBytes: size, what: "the test blob", onBytes: (n) => (reported += n) };
+      await expect(api.stream("PUT", "/refuse", { body, headers: { "content-length": String(size) } })).rejects.toMatchObject({ code: "PayloadTooLarge", httpStatus: 413 });
+      // With the file still open, the client drops the connection rather than sending the rest.
+      await connectionClosed;
+    } finally {
+      await handle.close();
+      await new Promise((resolve) => refusing.close(resolve));
+    }
+    expect(reported).toBeLessThan(size / 2);
+    expect(taken).toBeLessThan(size / 2);
   });
 });
 

@@ -184,7 +184,6 @@ export class ApiClient {
     const url = new URL(this.url(path));
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
     const fail = (err: unknown): RemoteApiError => this.unreachable(method, path, err);
-    const stopFileBody = new AbortController();
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const headers = this.headers(opts.headers);
       const json = opts.json === undefined ? undefined : Buffer.from(JSON.stringify(opts.json));
@@ -204,15 +203,15 @@ export class ApiClient {
         req.destroy();
         reject(err);
       };
-      if (!(body instanceof Readable)) return void writeFileBody(req, body, stopFileBody.signal).catch(bodyFailed);
+      if (!(body instanceof Readable)) return void writeFileBody(req, body).catch(bodyFailed);
       body.once("error", bodyFailed);
       body.pipe(req);
     });
     const status = res.statusCode ?? 0;
     if ((status >= 200 && status < 300) || opts.accept?.includes(status)) return res;
-    // The server answered before taking the whole body: stop reading it.
+    // The server answered before taking the whole body: stop reading it. (A file body stops when its
+    // request closes: node:http closes a connection it did not keep alive once the answer is read.)
     if (opts.body instanceof Readable) opts.body.destroy();
-    else stopFileBody.abort();
     const headers = new Headers();
     for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") headers.set(k, v);
     const answer = new Response(Readable.toWeb(res) as ReadableStream, { status, statusText: res.statusMessage ?? "", headers });
@@ -466,10 +465,10 @@ function describeFetchError(err: unknown): string {
  * Writes a file body into `req` and ends it. Chunks are read into FILE_BODY_BUFFERS reused buffers, each
  * read again only after its last write's callback (the bytes are in the socket): a new buffer per chunk,
  * as a read stream makes, is 256 fresh page faults per MiB and garbage the collector has to chase.
- * Stops quietly when the request closes early (its own error settles the call) or on `stop` (an error
- * answer came first); rejects when the file holds fewer bytes than announced.
+ * Stops quietly when the request closes early (its own error settles the call; after an error answer
+ * node:http closes it); rejects when the file holds fewer bytes than announced.
  */
-async function writeFileBody(req: ClientRequest, file: FileBody, stop: AbortSignal): Promise<void> {
+async function writeFileBody(req: ClientRequest, file: FileBody): Promise<void> {
   const free = Array.from({ length: FILE_BODY_BUFFERS }, () => Buffer.allocUnsafe(Math.min(FILE_BODY_CHUNK_BYTES, Math.max(file.sizeBytes, 1))));
   let wake: (() => void) | undefined;
   let closed = false;
@@ -478,7 +477,6 @@ async function writeFileBody(req: ClientRequest, file: FileBody, stop: AbortSign
     wake?.();
   };
   req.once("close", halt);
-  stop.addEventListener("abort", halt, { once: true });
   let sent = 0;
   while (sent < file.sizeBytes && !closed) {
     if (free.length === 0) {
