@@ -21,7 +21,6 @@ export class BlobWriterThread {
    * 2,000 per 8 MiB chunk of a server's upload, and more where a VM's host hands memory back lazily).
    */
   private readonly spare: ArrayBuffer[] = [];
-  private calls = 0;
   private releaseTimer: NodeJS.Timeout | undefined;
 
   constructor(dir: string, tmpDir: string) {
@@ -43,36 +42,32 @@ export class BlobWriterThread {
     let offset = 0;
     for (const b of blobs) offset += b.copy(all, offset);
     const { answer } = this.thread.call({ buf, sizes: blobs.map((b) => b.length) }, { transfer: [buf] });
-    this.calls++;
-    clearTimeout(this.releaseTimer);
-    const { results, buf: returned } = await answer
-      .catch((err: unknown) => {
-        if (err instanceof ThreadStoppedError) {
-          throw new StoreUnavailableError(`The blob store's writer thread stopped (${(err.cause as Error).message}); the blobs it was storing were not stored. Try again.`);
-        }
-        throw err;
-      })
-      .finally(() => this.callEnded());
-    if (this.spare.length < MAX_SPARE_BUFFERS && returned.byteLength <= MAX_SPARE_BYTES) this.spare.push(returned);
+    const { results, buf: returned } = await answer.catch((err: unknown) => {
+      if (err instanceof ThreadStoppedError) {
+        throw new StoreUnavailableError(`The blob store's writer thread stopped (${(err.cause as Error).message}); the blobs it was storing were not stored. Try again.`);
+      }
+      throw err;
+    });
+    this.keep(returned);
     return results.map((r, i) => {
       if (typeof r === "string") return { digest: r, sizeBytes: blobs[i]!.length };
       throw blobWriteFailure(Object.assign(new Error(r.message), { code: r.code }));
     });
   }
 
-  /** The smallest spare buffer that holds `bytes`, or a new one (whole MiBs, so that it fits later calls too). */
+  /** A spare buffer that holds `bytes`, or a new one (whole MiBs, so that it fits later calls too). */
   private takeBuffer(bytes: number): ArrayBuffer {
-    let best = -1;
-    this.spare.forEach((b, i) => {
-      if (b.byteLength >= bytes && (best < 0 || b.byteLength < this.spare[best]!.byteLength)) best = i;
-    });
-    if (best >= 0) return this.spare.splice(best, 1)[0]!;
-    return new ArrayBuffer(Math.ceil(Math.max(bytes, 1) / MIB) * MIB);
+    const i = this.spare.findIndex((b) => b.byteLength >= bytes);
+    return i >= 0 ? this.spare.splice(i, 1)[0]! : new ArrayBuffer(Math.ceil(Math.max(bytes, 1) / MIB) * MIB);
   }
 
-  /** Once no call is left, the spare buffers go after a while: an idle server holds no transfer memory. */
-  private callEnded(): void {
-    if (--this.calls > 0) return;
+  /**
+   * Keeps a buffer the thread handed back. The spares go SPARE_IDLE_MS after the last one came back
+   * (each return starts the wait again): an idle server holds no transfer memory.
+   */
+  private keep(buf: ArrayBuffer): void {
+    if (this.spare.length < MAX_SPARE_BUFFERS && buf.byteLength <= MAX_SPARE_BYTES) this.spare.push(buf);
+    clearTimeout(this.releaseTimer);
     this.releaseTimer = setTimeout(() => (this.spare.length = 0), SPARE_IDLE_MS);
     this.releaseTimer.unref();
   }
@@ -113,8 +108,9 @@ const SPARE_IDLE_MS = 2_000;
 
 /**
  * The thread: per message, the blobs (one buffer and their sizes) are hashed and each written to a temp
- * file in tmpDir, then renamed into its shard, made when missing; the buffer goes back with the answer. Temp names start with "w" and the
- * thread id, apart from the main thread's (uniqueName). Per-blob failures are results.
+ * file in tmpDir, then renamed into its shard, made when missing; the buffer goes back with the answer.
+ * Temp names start with "w" and the thread id, apart from the main thread's (uniqueName). Per-blob
+ * failures are results.
  */
 const THREAD_CODE = `
 const { parentPort, workerData, threadId } = require("node:worker_threads");
